@@ -1,0 +1,215 @@
+// Package describe renders a scenario for people: the briefing, the
+// environment and the objectives, and with spoilers the fault, the
+// symptoms, the penalties, the hints, the solution and the debrief.
+package describe
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gameday-sre/gameday/scenarios"
+	appsv1 "k8s.io/api/apps/v1"
+)
+
+// Options control rendering.
+type Options struct {
+	// Spoilers includes everything that gives the incident away.
+	Spoilers bool
+}
+
+// Text writes a plain-text description of s to w.
+func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
+	p := &printer{w: w}
+	md, spec := s.Metadata, s.Spec
+	p.f("%s: %s\n", md.Name, md.Title)
+	p.f("Difficulty %s · time limit %s", md.Difficulty, md.TimeLimit.String())
+	if len(md.Tags) > 0 {
+		p.f(" · tags %s", strings.Join(md.Tags, ", "))
+	}
+	p.f("\n")
+	if md.Summary != "" {
+		p.f("%s\n", md.Summary)
+	}
+
+	p.section("BRIEFING")
+	p.indent(spec.Briefing)
+
+	env := spec.Environment
+	p.section("ENVIRONMENT")
+	p.f("  AWS account %s, region %s\n", env.AWS.AccountID, env.AWS.Region)
+	p.f("  EKS cluster %s (Kubernetes %s)\n", env.Cluster.Name, env.Cluster.Version)
+	if env.TimeScale != 1 {
+		p.f("  Simulated timings (image pull back-off) run at %gx real time\n", 1/env.TimeScale)
+	}
+	p.f("  Node groups:\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, ng := range env.NodeGroups {
+		when := ""
+		if ng.Deferred {
+			when = "\t(created during the scenario)"
+		}
+		fmt.Fprintf(tw, "    %s\t%d × %s\t%s\trole %s%s\n", ng.Name, ng.Size, ng.InstanceType, ng.Zone, ng.Role, when)
+	}
+	p.flush(tw)
+	if opt.Spoilers {
+		p.f("  IAM roles:\n")
+		for _, r := range env.IAM.Roles {
+			var pols []string
+			for _, a := range r.ManagedPolicies {
+				pols = append(pols, strings.TrimPrefix(a, "arn:aws:iam::aws:policy/"))
+			}
+			for _, ip := range r.InlinePolicies {
+				pols = append(pols, ip.Name+" (inline)")
+			}
+			p.f("    %s: %s\n", r.Name, orNone(strings.Join(pols, ", ")))
+		}
+	}
+	if len(env.ECR.Repositories) > 0 {
+		p.f("  ECR repositories:\n")
+		for _, r := range env.ECR.Repositories {
+			var tags []string
+			for _, img := range r.Images {
+				tags = append(tags, img.Tag)
+			}
+			p.f("    %s/%s: %s\n", scenarios.ECRRegistry(env.AWS.AccountID, env.AWS.Region), r.Name, strings.Join(tags, ", "))
+		}
+	}
+	p.f("  Namespaces: %s\n", orNone(strings.Join(env.Namespaces, ", ")))
+	p.f("  Workloads:\n")
+	for _, wl := range spec.Workloads {
+		for _, o := range wl.Objects {
+			p.f("    %s\n", objectLine(o))
+		}
+	}
+
+	p.section("OBJECTIVES")
+	total := 0
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, o := range spec.Objectives {
+		total += o.Points
+		title := o.Title
+		if o.Hidden && !opt.Spoilers {
+			title = "(hidden until achieved)"
+		}
+		after := ""
+		if len(o.After) > 0 {
+			after = " (after " + strings.Join(o.After, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%d pts\twithin %s\t%s%s\n", o.ID, o.Points, o.Target.String(), title, after)
+	}
+	p.flush(tw)
+	p.f("  %d points in all; points decay after an objective's target time.\n", total)
+	if len(spec.Penalties) > 0 && !opt.Spoilers {
+		p.f("  %d penalties apply to harmful or over-broad actions.\n", len(spec.Penalties))
+	}
+	if n := len(spec.Hints); n > 0 && !opt.Spoilers {
+		lo, hi := spec.Hints[0].Cost, spec.Hints[0].Cost
+		for _, h := range spec.Hints {
+			lo, hi = min(lo, h.Cost), max(hi, h.Cost)
+		}
+		p.f("  %d hints available with `gameday hint`, costing %s points each.\n", n, rangeText(lo, hi))
+	}
+	if !opt.Spoilers {
+		p.f("\nRun `gameday describe %s --spoilers` for the fault, the solution and the debrief.\n", md.Name)
+		return p.err
+	}
+
+	p.section("FAULT")
+	for i, st := range spec.Steps {
+		p.f("  %d. [%s] %s (%s)\n", i+1, st.Phase, st.Name, st.Action())
+	}
+	p.section("SYMPTOMS (must all hold within " + spec.Symptoms.Timeout.String() + ")")
+	for _, c := range spec.Symptoms.Checks {
+		p.f("  - %s\n", c.Name)
+	}
+	p.section("PENALTIES")
+	for _, pe := range spec.Penalties {
+		p.f("  -%d  %s (%s)\n", pe.Points, pe.Title, pe.ID)
+	}
+	p.section("HINTS")
+	for i, h := range spec.Hints {
+		p.f("  %d. (cost %d) %s\n", i+1, h.Cost, oneLine(h.Text))
+	}
+	p.section("ROOT-CAUSE CATALOGUE")
+	for _, c := range spec.Causes {
+		p.f("  %s: %s\n", c.ID, c.Summary)
+	}
+	p.section("SOLUTION")
+	for i, st := range spec.Solution {
+		p.f("  %d. %s\n", i+1, st.Description)
+		for _, l := range strings.Split(strings.TrimRight(st.Run, "\n"), "\n") {
+			p.f("       $ %s\n", l)
+		}
+	}
+	p.section("DEBRIEF")
+	p.indent(spec.Debrief)
+	return p.err
+}
+
+// printer writes formatted text and keeps the first error.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) section(title string) { p.f("\n%s\n", title) }
+
+func (p *printer) indent(text string) {
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if l == "" {
+			p.f("\n")
+			continue
+		}
+		p.f("  %s\n", l)
+	}
+}
+
+func (p *printer) flush(tw *tabwriter.Writer) {
+	if err := tw.Flush(); err != nil && p.err == nil {
+		p.err = err
+	}
+}
+
+func objectLine(o scenarios.Object) string {
+	name := o.Name
+	if o.Namespace != "" {
+		name = o.Namespace + "/" + o.Name
+	}
+	line := fmt.Sprintf("%s %s", o.Kind, name)
+	if d, ok := o.Typed().(*appsv1.Deployment); ok && d.Spec.Replicas != nil {
+		n := *d.Spec.Replicas
+		line += fmt.Sprintf(" (%d %s)", n, plural(int(n), "replica", "replicas"))
+	}
+	return line
+}
+
+func rangeText(lo, hi int) string {
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d to %d", lo, hi)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,223 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Defaults, applied in one place by applyDefaults.
+const (
+	DefaultAccountID      = "123456789012"
+	DefaultRegion         = "us-east-1"
+	DefaultClusterVersion = "1.32"
+	DefaultDifficulty     = "intermediate"
+	DefaultTimeLimit      = 30 * time.Minute
+	DefaultNodeGroupSize  = 2
+	DefaultInstanceType   = "m5.large"
+	DefaultCapacityType   = "ON_DEMAND"
+	DefaultImageLayers    = 2
+	DefaultSymptomTimeout = 3 * time.Minute
+	DefaultStepTimeout    = 2 * time.Minute
+	DefaultExecTimeout    = time.Minute
+	DefaultCheckTimeout   = 10 * time.Second
+	DefaultPolicyVersion  = "2012-10-17"
+)
+
+// managedPolicyPrefix is the ARN prefix of AWS managed policies.
+const managedPolicyPrefix = "arn:aws:iam::aws:policy/"
+
+// PolicyARN expands a bare AWS managed policy name to its ARN and returns
+// an ARN unchanged.
+func PolicyARN(nameOrARN string) string {
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		return nameOrARN
+	}
+	return managedPolicyPrefix + nameOrARN
+}
+
+// applyDefaults fills every defaulted field. It runs after a successful
+// decode and before validation.
+func applyDefaults(s *Scenario) {
+	md := &s.Metadata
+	if md.Difficulty == "" {
+		md.Difficulty = DefaultDifficulty
+	}
+	if md.TimeLimit.IsZero() {
+		md.TimeLimit.Duration = DefaultTimeLimit
+	}
+	env := &s.Spec.Environment
+	if env.AWS.AccountID == "" {
+		env.AWS.AccountID = DefaultAccountID
+	}
+	if env.AWS.Region == "" {
+		env.AWS.Region = DefaultRegion
+	}
+	if env.Cluster.Version == "" {
+		env.Cluster.Version = DefaultClusterVersion
+	}
+	if env.TimeScale == 0 {
+		env.TimeScale = 1
+	}
+	for i := range env.IAM.Roles {
+		r := &env.IAM.Roles[i]
+		if len(r.AssumedBy) == 0 {
+			r.AssumedBy = []string{"ec2.amazonaws.com"}
+		}
+		for j, p := range r.ManagedPolicies {
+			r.ManagedPolicies[j] = PolicyARN(p)
+		}
+		for j := range r.InlinePolicies {
+			defaultPolicy(&r.InlinePolicies[j].Document)
+		}
+	}
+	for i := range env.NodeGroups {
+		ng := &env.NodeGroups[i]
+		if ng.Size == 0 {
+			ng.Size = DefaultNodeGroupSize
+		}
+		if ng.InstanceType == "" {
+			ng.InstanceType = DefaultInstanceType
+		}
+		if ng.CapacityType == "" {
+			ng.CapacityType = DefaultCapacityType
+		}
+		if ng.Zone == "" {
+			ng.Zone = env.AWS.Region + "a"
+		}
+		if ng.Subnet == "" {
+			ng.Subnet = fmt.Sprintf("10.0.%d.0/24", i+1)
+		}
+	}
+	for i := range env.ECR.Repositories {
+		for j := range env.ECR.Repositories[i].Images {
+			if img := &env.ECR.Repositories[i].Images[j]; img.Layers == 0 {
+				img.Layers = DefaultImageLayers
+			}
+		}
+	}
+	for i := range s.Spec.Steps {
+		st := &s.Spec.Steps[i]
+		if st.Phase == "" {
+			st.Phase = PhaseSetup
+		}
+		switch {
+		case st.DrainNodeGroup != nil && st.DrainNodeGroup.Timeout.IsZero():
+			st.DrainNodeGroup.Timeout.Duration = DefaultStepTimeout
+		case st.Wait != nil && st.Wait.Timeout.IsZero():
+			st.Wait.Timeout.Duration = DefaultStepTimeout
+		case st.Exec != nil && st.Exec.Timeout.IsZero():
+			st.Exec.Timeout.Duration = DefaultExecTimeout
+		case st.Patch != nil && st.Patch.Type == "":
+			st.Patch.Type = PatchStrategic
+		case st.PutRolePolicy != nil:
+			defaultPolicy(&st.PutRolePolicy.Document)
+		case st.AttachRolePolicy != nil:
+			st.AttachRolePolicy.Policy = PolicyARN(st.AttachRolePolicy.Policy)
+		case st.DetachRolePolicy != nil:
+			st.DetachRolePolicy.Policy = PolicyARN(st.DetachRolePolicy.Policy)
+		}
+	}
+	if s.Spec.Symptoms.Timeout.IsZero() {
+		s.Spec.Symptoms.Timeout.Duration = DefaultSymptomTimeout
+	}
+	for i := range s.Spec.Objectives {
+		o := &s.Spec.Objectives[i]
+		if o.Target.IsZero() {
+			o.Target = md.TimeLimit
+		}
+	}
+	walkConditions(s, func(c *Condition) {
+		switch {
+		case c.IAM != nil:
+			c.IAM.HasPolicy = expandPolicy(c.IAM.HasPolicy)
+			for i, p := range c.IAM.HasAnyPolicy {
+				c.IAM.HasAnyPolicy[i] = PolicyARN(p)
+			}
+			if c.IAM.Allows != nil && c.IAM.Allows.Resource == "" {
+				c.IAM.Allows.Resource = "*"
+			}
+		case c.Finding != nil && c.Finding.Source == "":
+			c.Finding.Source = SourceAny
+		case c.Nodes != nil && c.Nodes.ConditionType != "" && c.Nodes.ConditionStatus == "":
+			c.Nodes.ConditionStatus = "True"
+		case c.Exec != nil && c.Exec.Timeout.IsZero():
+			c.Exec.Timeout.Duration = DefaultCheckTimeout
+		}
+	})
+}
+
+func expandPolicy(p string) string {
+	if p == "" {
+		return ""
+	}
+	return PolicyARN(p)
+}
+
+func defaultPolicy(d *PolicyDocument) {
+	if d.Version == "" {
+		d.Version = DefaultPolicyVersion
+	}
+}
+
+// Step phases.
+const (
+	PhaseSetup = "setup"
+	PhaseFault = "fault"
+)
+
+// Patch types.
+const (
+	PatchStrategic = "strategic"
+	PatchMerge     = "merge"
+	PatchJSON      = "json"
+)
+
+// Finding sources.
+const (
+	SourceAny      = "any"
+	SourceOperator = "operator"
+	SourceDetector = "detector"
+)
+
+// Objective categories.
+const (
+	CategoryDetect    = "detect"
+	CategoryRootCause = "rootCause"
+	CategoryFix       = "fix"
+	CategoryRestart   = "restart"
+	CategoryRecover   = "recover"
+	CategoryOther     = "other"
+)
+
+// walkConditions calls fn on every condition in the scenario, depth first,
+// parents before children.
+func walkConditions(s *Scenario, fn func(*Condition)) {
+	var walk func(c *Condition)
+	walk = func(c *Condition) {
+		fn(c)
+		for i := range c.All {
+			walk(&c.All[i])
+		}
+		for i := range c.Any {
+			walk(&c.Any[i])
+		}
+		if c.Not != nil {
+			walk(c.Not)
+		}
+	}
+	for i := range s.Spec.Steps {
+		if w := s.Spec.Steps[i].Wait; w != nil {
+			walk(&w.For)
+		}
+	}
+	for i := range s.Spec.Symptoms.Checks {
+		walk(&s.Spec.Symptoms.Checks[i].When)
+	}
+	for i := range s.Spec.Objectives {
+		walk(&s.Spec.Objectives[i].When)
+	}
+	for i := range s.Spec.Penalties {
+		walk(&s.Spec.Penalties[i].When)
+	}
+}

@@ -1,0 +1,507 @@
+package scenarios
+
+// This file holds the wire types of apiVersion gameday.dev/v1alpha1,
+// kind Scenario. Every field is documented here; README.md's scenario
+// reference is generated from the same words. Fields are never repurposed:
+// a field whose meaning must change is deprecated and a new one added.
+
+// APIVersion is the only scenario API version this build reads.
+const APIVersion = "gameday.dev/v1alpha1"
+
+// KindScenario is the kind of a scenario document.
+const KindScenario = "Scenario"
+
+// Scenario is one incident: the environment to build, the fault to inject,
+// the proof that it happened, and how the response is scored.
+type Scenario struct {
+	// APIVersion must be "gameday.dev/v1alpha1".
+	APIVersion string `yaml:"apiVersion"`
+	// Kind must be "Scenario".
+	Kind string `yaml:"kind"`
+	// Metadata names and classifies the scenario.
+	Metadata Metadata `yaml:"metadata"`
+	// Spec is the incident itself.
+	Spec Spec `yaml:"spec"`
+
+	// Source is where the scenario was loaded from; set by the loader, not
+	// read from YAML.
+	Source Source `yaml:"-"`
+}
+
+// Metadata names and classifies a scenario.
+type Metadata struct {
+	// Name is the scenario's id: a DNS label (lowercase letters, digits,
+	// '-'), unique in a library. Required.
+	Name string `yaml:"name"`
+	// Title is a one-line human title. Required.
+	Title string `yaml:"title"`
+	// Summary is a one-line description for listings, without spoilers.
+	Summary string `yaml:"summary"`
+	// Difficulty is one of beginner, intermediate, advanced. Default
+	// intermediate.
+	Difficulty string `yaml:"difficulty"`
+	// Tags are free-form keywords for filtering (for example eks, iam).
+	Tags []string `yaml:"tags"`
+	// TimeLimit is how long the operator has after handover, as a Go
+	// duration ("30m"). Default 30m.
+	TimeLimit Duration `yaml:"timeLimit"`
+}
+
+// Spec is the body of a scenario.
+type Spec struct {
+	// Briefing is what the operator is told at handover, written the way
+	// users report an incident: symptoms, not causes. Required.
+	Briefing string `yaml:"briefing"`
+	// Environment is the cluster and AWS account to build.
+	Environment Environment `yaml:"environment"`
+	// Workloads are the Kubernetes manifests applied during setup (or by an
+	// apply step when deferred).
+	Workloads []Workload `yaml:"workloads"`
+	// Steps are the ordered setup and fault actions. All setup steps come
+	// before all fault steps.
+	Steps []Step `yaml:"steps"`
+	// Symptoms must all hold before the operator is handed the incident;
+	// they prove the fault really happened.
+	Symptoms Symptoms `yaml:"symptoms"`
+	// Causes is the catalogue of root-cause ids an operator or a detector
+	// may claim. It deliberately includes plausible wrong causes.
+	Causes []Cause `yaml:"causes"`
+	// Objectives are what the operator is scored on.
+	Objectives []Objective `yaml:"objectives"`
+	// Penalties cost points when their condition is observed.
+	Penalties []Penalty `yaml:"penalties"`
+	// Hints are revealed in order on request, each for a cost.
+	Hints []Hint `yaml:"hints"`
+	// Solution is the reference solution as ordered shell commands. They run
+	// with KUBECONFIG and AWS_* set for the operator and with the scenario
+	// variables (see Variables) exported.
+	Solution []SolutionStep `yaml:"solution"`
+	// Debrief is Markdown shown after the run: root cause, learnings,
+	// prevention.
+	Debrief string `yaml:"debrief"`
+}
+
+// Source records where a scenario came from.
+type Source struct {
+	// File is the scenario file's path as given (or "builtin:<path>").
+	File string
+	// Builtin is true for scenarios embedded in the binary.
+	Builtin bool
+}
+
+// Environment is the cluster and AWS account a scenario runs in.
+type Environment struct {
+	// AWS is the emulated account.
+	AWS AWSAccount `yaml:"aws"`
+	// Cluster is the EKS cluster.
+	Cluster Cluster `yaml:"cluster"`
+	// IAM holds the roles node groups use.
+	IAM IAM `yaml:"iam"`
+	// NodeGroups are EKS managed node groups. Those not deferred exist at
+	// provision time.
+	NodeGroups []NodeGroup `yaml:"nodeGroups"`
+	// ECR holds the private repositories and their images.
+	ECR ECR `yaml:"ecr"`
+	// Namespaces are created during setup, before workloads.
+	Namespaces []string `yaml:"namespaces"`
+	// TimeScale multiplies simulated timings such as the kubelet's image
+	// pull back-off (10 s doubling to 300 s). 1 is real time; 0.1 makes the
+	// back-off ten times faster with the same shape. Default 1; must be in
+	// (0, 1].
+	TimeScale float64 `yaml:"timeScale"`
+}
+
+// AWSAccount identifies the emulated AWS account.
+type AWSAccount struct {
+	// AccountID is the 12-digit account id. Default 123456789012 (moto's).
+	AccountID string `yaml:"accountId"`
+	// Region is the AWS region. Default us-east-1.
+	Region string `yaml:"region"`
+}
+
+// Cluster describes the EKS cluster.
+type Cluster struct {
+	// Name is the EKS cluster name. Required.
+	Name string `yaml:"name"`
+	// Version is the Kubernetes version EKS reports, informational.
+	// Default "1.32".
+	Version string `yaml:"version"`
+}
+
+// IAM holds IAM objects of the scenario.
+type IAM struct {
+	// Roles are IAM roles, typically node roles.
+	Roles []Role `yaml:"roles"`
+}
+
+// Role is an IAM role.
+type Role struct {
+	// Name is the role name. Required, unique.
+	Name string `yaml:"name"`
+	// Description is the role's IAM description.
+	Description string `yaml:"description"`
+	// AssumedBy are the service principals in the trust policy. Default
+	// [ec2.amazonaws.com].
+	AssumedBy []string `yaml:"assumedBy"`
+	// ManagedPolicies are attached managed policies, as ARNs
+	// ("arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy") or as bare AWS
+	// managed policy names, which the defaults expand to ARNs.
+	ManagedPolicies []string `yaml:"managedPolicies"`
+	// InlinePolicies are inline policies embedded in the role.
+	InlinePolicies []InlinePolicy `yaml:"inlinePolicies"`
+}
+
+// InlinePolicy is a named inline IAM policy.
+type InlinePolicy struct {
+	// Name is the policy name. Required, unique per role.
+	Name string `yaml:"name"`
+	// Document is the policy document.
+	Document PolicyDocument `yaml:"document"`
+}
+
+// PolicyDocument is an IAM policy document written as YAML.
+type PolicyDocument struct {
+	// Version is the policy language version. Default "2012-10-17".
+	Version string `yaml:"Version"`
+	// Statement lists the policy's statements. At least one.
+	Statement []Statement `yaml:"Statement"`
+}
+
+// Statement is one IAM policy statement. Exactly one of Action and
+// NotAction, and one of Resource and NotResource, is set.
+type Statement struct {
+	// Sid is an optional statement id.
+	Sid string `yaml:"Sid"`
+	// Effect is Allow or Deny.
+	Effect string `yaml:"Effect"`
+	// Action lists actions ("ecr:BatchGetImage", wildcards allowed).
+	Action StringList `yaml:"Action"`
+	// NotAction lists actions the statement does not apply to.
+	NotAction StringList `yaml:"NotAction"`
+	// Resource lists resource ARNs (wildcards allowed).
+	Resource StringList `yaml:"Resource"`
+	// NotResource lists resources the statement does not apply to.
+	NotResource StringList `yaml:"NotResource"`
+}
+
+// NodeGroup is an EKS managed node group.
+type NodeGroup struct {
+	// Name is the node group name, unique. Required.
+	Name string `yaml:"name"`
+	// Role is the name of the IAM role in environment.iam.roles the nodes
+	// run as. Required.
+	Role string `yaml:"role"`
+	// Size is the number of nodes. Default 2.
+	Size int `yaml:"size"`
+	// InstanceType is the EC2 instance type label. Default m5.large.
+	InstanceType string `yaml:"instanceType"`
+	// CapacityType is ON_DEMAND or SPOT. Default ON_DEMAND.
+	CapacityType string `yaml:"capacityType"`
+	// Zone is the availability zone. Default <region>a.
+	Zone string `yaml:"zone"`
+	// Subnet is the IPv4 CIDR node addresses are taken from. Default
+	// 10.0.<index+1>.0/24.
+	Subnet string `yaml:"subnet"`
+	// Labels are extra node labels; the EKS labels are always set.
+	Labels map[string]string `yaml:"labels"`
+	// Taints are node taints.
+	Taints []Taint `yaml:"taints"`
+	// Deferred groups do not exist at provision time; a createNodeGroup
+	// step brings them up.
+	Deferred bool `yaml:"deferred"`
+}
+
+// Taint is a Kubernetes node taint.
+type Taint struct {
+	// Key is the taint key. Required.
+	Key string `yaml:"key"`
+	// Value is the taint value.
+	Value string `yaml:"value"`
+	// Effect is NoSchedule, PreferNoSchedule or NoExecute. Required.
+	Effect string `yaml:"effect"`
+}
+
+// ECR holds private ECR repositories.
+type ECR struct {
+	// Repositories are created during setup with their images pushed.
+	Repositories []Repository `yaml:"repositories"`
+}
+
+// Repository is a private ECR repository.
+type Repository struct {
+	// Name is the repository name ("shop/checkout"). Required, unique.
+	Name string `yaml:"name"`
+	// Images are pushed at setup.
+	Images []Image `yaml:"images"`
+}
+
+// Image is a small image built in-process with real layers.
+type Image struct {
+	// Tag is the image tag. Required, unique per repository.
+	Tag string `yaml:"tag"`
+	// Layers is the number of layers. Default 2.
+	Layers int `yaml:"layers"`
+}
+
+// Workload is a set of Kubernetes manifests.
+type Workload struct {
+	// Name identifies the workload for apply steps. Required, unique.
+	Name string `yaml:"name"`
+	// Path is a YAML file (several documents allowed) relative to the
+	// scenario file. Exactly one of Path and Inline.
+	Path string `yaml:"path"`
+	// Inline is YAML manifest text (several documents allowed).
+	Inline string `yaml:"inline"`
+	// Deferred workloads are applied by an apply step, not at setup.
+	Deferred bool `yaml:"deferred"`
+
+	// Objects are the parsed manifests, in document order; set by the
+	// loader, not read from YAML.
+	Objects []Object `yaml:"-"`
+}
+
+// Step is one setup or fault action. Exactly one action field is set.
+type Step struct {
+	// Name describes the step in progress output and the journal. Required.
+	Name string `yaml:"name"`
+	// Phase is setup or fault. Default setup.
+	Phase string `yaml:"phase"`
+
+	// CreateNodeGroup brings up a deferred node group.
+	CreateNodeGroup *NodeGroupRef `yaml:"createNodeGroup"`
+	// ScaleNodeGroup changes a node group's size.
+	ScaleNodeGroup *ScaleNodeGroup `yaml:"scaleNodeGroup"`
+	// CordonNodeGroup marks every node of a group unschedulable.
+	CordonNodeGroup *NodeGroupRef `yaml:"cordonNodeGroup"`
+	// DrainNodeGroup cordons a group and evicts its pods, honouring
+	// PodDisruptionBudgets.
+	DrainNodeGroup *DrainNodeGroup `yaml:"drainNodeGroup"`
+	// DeleteNodeGroup removes a node group and its nodes.
+	DeleteNodeGroup *NodeGroupRef `yaml:"deleteNodeGroup"`
+	// AttachRolePolicy attaches a managed policy to a role.
+	AttachRolePolicy *RolePolicy `yaml:"attachRolePolicy"`
+	// DetachRolePolicy detaches a managed policy from a role.
+	DetachRolePolicy *RolePolicy `yaml:"detachRolePolicy"`
+	// PutRolePolicy adds or replaces an inline policy on a role.
+	PutRolePolicy *PutRolePolicy `yaml:"putRolePolicy"`
+	// DeleteRolePolicy removes an inline policy from a role.
+	DeleteRolePolicy *DeleteRolePolicy `yaml:"deleteRolePolicy"`
+	// Apply applies a deferred workload.
+	Apply *ApplyWorkload `yaml:"apply"`
+	// Patch patches one Kubernetes object.
+	Patch *Patch `yaml:"patch"`
+	// SetImage changes a container image in a Deployment, like
+	// `kubectl set image` (a deploy).
+	SetImage *SetImage `yaml:"setImage"`
+	// Delete deletes one Kubernetes object.
+	Delete *ObjectRef `yaml:"delete"`
+	// PushImage pushes a new image tag to a repository.
+	PushImage *ImageRef `yaml:"pushImage"`
+	// DeleteImage deletes an image tag from a repository.
+	DeleteImage *ImageRef `yaml:"deleteImage"`
+	// Wait blocks until a condition holds.
+	Wait *Wait `yaml:"wait"`
+	// Sleep pauses for a duration.
+	Sleep *Duration `yaml:"sleep"`
+	// Exec runs a command (escape hatch); a non-zero exit fails the step.
+	Exec *Exec `yaml:"exec"`
+}
+
+// NodeGroupRef names a node group.
+type NodeGroupRef struct {
+	// NodeGroup is the node group's name. Required.
+	NodeGroup string `yaml:"nodeGroup"`
+}
+
+// ScaleNodeGroup changes a node group's size.
+type ScaleNodeGroup struct {
+	// NodeGroup is the node group's name. Required.
+	NodeGroup string `yaml:"nodeGroup"`
+	// Size is the new number of nodes (0 or more).
+	Size int `yaml:"size"`
+}
+
+// DrainNodeGroup drains a node group.
+type DrainNodeGroup struct {
+	// NodeGroup is the node group's name. Required.
+	NodeGroup string `yaml:"nodeGroup"`
+	// Timeout bounds the drain. Default 2m.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// RolePolicy names a managed policy on a role.
+type RolePolicy struct {
+	// Role is the role name. Required.
+	Role string `yaml:"role"`
+	// Policy is a managed policy ARN or AWS managed policy name. Required.
+	Policy string `yaml:"policy"`
+}
+
+// PutRolePolicy adds an inline policy.
+type PutRolePolicy struct {
+	// Role is the role name. Required.
+	Role string `yaml:"role"`
+	// Name is the inline policy name. Required.
+	Name string `yaml:"name"`
+	// Document is the policy document.
+	Document PolicyDocument `yaml:"document"`
+}
+
+// DeleteRolePolicy removes an inline policy.
+type DeleteRolePolicy struct {
+	// Role is the role name. Required.
+	Role string `yaml:"role"`
+	// Name is the inline policy name. Required.
+	Name string `yaml:"name"`
+}
+
+// ApplyWorkload applies a workload.
+type ApplyWorkload struct {
+	// Workload is the workload's name. Required.
+	Workload string `yaml:"workload"`
+}
+
+// ObjectRef names one Kubernetes object.
+type ObjectRef struct {
+	// APIVersion is the object's API version, for example apps/v1.
+	// Required.
+	APIVersion string `yaml:"apiVersion"`
+	// Kind is the object's kind, for example Deployment. Required.
+	Kind string `yaml:"kind"`
+	// Namespace is empty for cluster-scoped objects.
+	Namespace string `yaml:"namespace"`
+	// Name is the object's name. Required.
+	Name string `yaml:"name"`
+}
+
+// Patch patches one object.
+type Patch struct {
+	// Target is the object to patch.
+	Target ObjectRef `yaml:"target"`
+	// Type is strategic, merge or json. Default strategic.
+	Type string `yaml:"type"`
+	// Patch is the patch body as YAML or JSON text. Scenario variables are
+	// expanded.
+	Patch string `yaml:"patch"`
+}
+
+// SetImage changes a container's image in a Deployment.
+type SetImage struct {
+	// Namespace of the Deployment. Required.
+	Namespace string `yaml:"namespace"`
+	// Deployment is the Deployment's name. Required.
+	Deployment string `yaml:"deployment"`
+	// Container is the container's name. Required.
+	Container string `yaml:"container"`
+	// Image is the new image reference; scenario variables are expanded.
+	// Required.
+	Image string `yaml:"image"`
+}
+
+// ImageRef names an image in a repository.
+type ImageRef struct {
+	// Repository is the repository name. Required.
+	Repository string `yaml:"repository"`
+	// Tag is the image tag. Required.
+	Tag string `yaml:"tag"`
+}
+
+// Wait waits for a condition.
+type Wait struct {
+	// For is the condition to wait for.
+	For Condition `yaml:"for"`
+	// Timeout bounds the wait. Default 2m.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Exec runs a command.
+type Exec struct {
+	// Command is the argv; the first element is looked up on PATH.
+	// Scenario variables are expanded in every element. Required.
+	Command []string `yaml:"command"`
+	// Timeout bounds the command. Default 1m.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Symptoms are the proof that the fault happened.
+type Symptoms struct {
+	// Timeout is how long the symptom gate waits for every check to hold.
+	// Default 3m.
+	Timeout Duration `yaml:"timeout"`
+	// Checks must all hold at the same time. At least one.
+	Checks []Check `yaml:"checks"`
+}
+
+// Check is a named condition.
+type Check struct {
+	// Name identifies the check in output. Required, unique.
+	Name string `yaml:"name"`
+	// When is the condition.
+	When Condition `yaml:"when"`
+}
+
+// Cause is an entry in the root-cause catalogue.
+type Cause struct {
+	// ID is the cause id used in findings ("node-role-missing-ecr-read").
+	// Required, unique.
+	ID string `yaml:"id"`
+	// Summary is a one-line description shown by `gameday causes`.
+	// Required.
+	Summary string `yaml:"summary"`
+}
+
+// Objective is something the operator is scored on.
+type Objective struct {
+	// ID is the objective's id. Required, unique.
+	ID string `yaml:"id"`
+	// Title is shown to the operator before and during the run, so it
+	// must not give the answer away. Required.
+	Title string `yaml:"title"`
+	// Category is detect, rootCause, fix, restart, recover or other.
+	// Required.
+	Category string `yaml:"category"`
+	// Points awarded when achieved within Target. Required, > 0.
+	Points int `yaml:"points"`
+	// Target is the time after handover within which full points are
+	// awarded. Default: the scenario time limit.
+	Target Duration `yaml:"target"`
+	// After lists objective ids that must be achieved first; the objective
+	// only counts if its condition holds after all of them were achieved.
+	After []string `yaml:"after"`
+	// Hidden objectives are not shown by `gameday status` until achieved.
+	Hidden bool `yaml:"hidden"`
+	// When is the condition that achieves the objective.
+	When Condition `yaml:"when"`
+}
+
+// Penalty costs points when its condition is observed after handover.
+type Penalty struct {
+	// ID is the penalty's id. Required, unique.
+	ID string `yaml:"id"`
+	// Title is shown in reports. Required.
+	Title string `yaml:"title"`
+	// Points subtracted when observed. Required, > 0.
+	Points int `yaml:"points"`
+	// Explain says why this costs points; shown in the debrief.
+	Explain string `yaml:"explain"`
+	// When is the condition.
+	When Condition `yaml:"when"`
+}
+
+// Hint is revealed on request.
+type Hint struct {
+	// Text is the hint. Required.
+	Text string `yaml:"text"`
+	// Cost in points. 0 or more.
+	Cost int `yaml:"cost"`
+	// Objective optionally names the objective this hint helps with.
+	Objective string `yaml:"objective"`
+}
+
+// SolutionStep is one command of the reference solution.
+type SolutionStep struct {
+	// Description says what the command is for. Required.
+	Description string `yaml:"description"`
+	// Run is a bash command line. Required.
+	Run string `yaml:"run"`
+}

@@ -1,0 +1,954 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/util/jsonpath"
+)
+
+// validator checks a decoded, defaulted scenario and resolves its
+// manifests. Every problem is recorded; nothing stops at the first.
+type validator struct {
+	errs *errorList
+	s    *Scenario
+	fsys fs.FS
+	dir  string
+
+	roles       map[string]*Role
+	nodeGroups  map[string]*NodeGroup
+	repos       map[string]*Repository
+	namespaces  map[string]bool
+	workloads   map[string]*Workload
+	deployments map[string]*Object // "ns/name"
+	services    map[string]*Object // "ns/name"
+	causes      map[string]bool
+	objectives  map[string]*Objective
+}
+
+var (
+	nameRE       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	idRE         = nameRE
+	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
+	roleNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	policyARNRE  = regexp.MustCompile(`^arn:aws:iam::(aws|[0-9]{12}):policy/[\w+=,.@/-]+$`)
+	repoNameRE   = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+	tagRE        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	clusterRE    = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$`)
+	nodeGroupRE  = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]{0,62}$`)
+	actionRE     = regexp.MustCompile(`^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$`)
+	difficulties = []string{"beginner", "intermediate", "advanced"}
+	categories   = []string{CategoryDetect, CategoryRootCause, CategoryFix, CategoryRestart, CategoryRecover, CategoryOther}
+	phases       = []string{"Pending", "Running", "Succeeded", "Failed", "Unknown"}
+	taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
+)
+
+func (v *validator) validate() {
+	v.metadata()
+	v.environment()
+	v.loadWorkloads()
+	v.catalogues()
+	v.steps()
+	v.symptoms()
+	v.checkObjectives()
+	v.checkPenalties()
+	v.checkHints()
+	v.checkSolution()
+}
+
+func (v *validator) required(p, val string) bool {
+	if strings.TrimSpace(val) == "" {
+		v.errs.add(p, "required field missing")
+		return false
+	}
+	return true
+}
+
+func (v *validator) oneOf(p, val string, allowed []string) {
+	if val != "" && !slices.Contains(allowed, val) {
+		v.errs.add(p, "must be one of %s, got %q%s", strings.Join(allowed, ", "), val, didYouMean(val, allowed))
+	}
+}
+
+// unique reports a duplicate name at p.
+func (v *validator) unique(seen map[string]bool, p, what, name string) {
+	if name == "" {
+		return
+	}
+	if seen[name] {
+		v.errs.add(p, "duplicate %s %q", what, name)
+	}
+	seen[name] = true
+}
+
+// ref reports an unknown reference with a suggestion.
+func (v *validator) ref(p, what, name string, known []string) {
+	v.errs.add(p, "unknown %s %q%s", what, name, didYouMean(name, known))
+}
+
+func keys[M ~map[string]V, V any](m M) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (v *validator) metadata() {
+	md := v.s.Metadata
+	if v.required("metadata.name", md.Name) && (!nameRE.MatchString(md.Name) || len(md.Name) > 63) {
+		v.errs.add("metadata.name", "must be a DNS label (lowercase letters, digits and '-', at most 63), got %q", md.Name)
+	}
+	v.required("metadata.title", md.Title)
+	v.oneOf("metadata.difficulty", md.Difficulty, difficulties)
+	v.required("spec.briefing", v.s.Spec.Briefing)
+}
+
+func (v *validator) environment() {
+	env := &v.s.Spec.Environment
+	if !accountRE.MatchString(env.AWS.AccountID) {
+		v.errs.add("spec.environment.aws.accountId", "must be 12 digits, got %q", env.AWS.AccountID)
+	}
+	if !regionRE.MatchString(env.AWS.Region) {
+		v.errs.add("spec.environment.aws.region", "not an AWS region name: %q", env.AWS.Region)
+	}
+	if v.required("spec.environment.cluster.name", env.Cluster.Name) && !clusterRE.MatchString(env.Cluster.Name) {
+		v.errs.add("spec.environment.cluster.name", "not a valid EKS cluster name: %q", env.Cluster.Name)
+	}
+	if env.TimeScale <= 0 || env.TimeScale > 1 {
+		v.errs.add("spec.environment.timeScale", "must be in (0, 1], got %g", env.TimeScale)
+	}
+
+	v.roles = map[string]*Role{}
+	seen := map[string]bool{}
+	for i := range env.IAM.Roles {
+		r := &env.IAM.Roles[i]
+		p := fmt.Sprintf("spec.environment.iam.roles[%d]", i)
+		if v.required(p+".name", r.Name) && !roleNameRE.MatchString(r.Name) {
+			v.errs.add(p+".name", "not a valid IAM role name: %q", r.Name)
+		}
+		v.unique(seen, p+".name", "role", r.Name)
+		v.roles[r.Name] = r
+		for j, pol := range r.ManagedPolicies {
+			v.policyARN(fmt.Sprintf("%s.managedPolicies[%d]", p, j), pol)
+		}
+		inl := map[string]bool{}
+		for j := range r.InlinePolicies {
+			ip := fmt.Sprintf("%s.inlinePolicies[%d]", p, j)
+			v.required(ip+".name", r.InlinePolicies[j].Name)
+			v.unique(inl, ip+".name", "inline policy", r.InlinePolicies[j].Name)
+			v.policyDocument(ip+".document", &r.InlinePolicies[j].Document)
+		}
+	}
+
+	v.nodeGroups = map[string]*NodeGroup{}
+	seen = map[string]bool{}
+	for i := range env.NodeGroups {
+		ng := &env.NodeGroups[i]
+		p := fmt.Sprintf("spec.environment.nodeGroups[%d]", i)
+		if v.required(p+".name", ng.Name) && !nodeGroupRE.MatchString(ng.Name) {
+			v.errs.add(p+".name", "not a valid node group name: %q", ng.Name)
+		}
+		v.unique(seen, p+".name", "node group", ng.Name)
+		v.nodeGroups[ng.Name] = ng
+		if v.required(p+".role", ng.Role) && v.roles[ng.Role] == nil {
+			v.ref(p+".role", "role", ng.Role, keys(v.roles))
+		}
+		if ng.Size < 1 || ng.Size > 20 {
+			v.errs.add(p+".size", "must be between 1 and 20, got %d", ng.Size)
+		}
+		v.oneOf(p+".capacityType", ng.CapacityType, []string{"ON_DEMAND", "SPOT"})
+		if !strings.HasPrefix(ng.Zone, env.AWS.Region) {
+			v.errs.add(p+".zone", "zone %q is not in region %q", ng.Zone, env.AWS.Region)
+		}
+		if pfx, err := netip.ParsePrefix(ng.Subnet); err != nil || !pfx.Addr().Is4() || pfx.Bits() > 28 {
+			v.errs.add(p+".subnet", "must be an IPv4 CIDR of /28 or larger, got %q", ng.Subnet)
+		}
+		for k, val := range ng.Labels {
+			lp := joinPath(p+".labels", k)
+			for _, msg := range validation.IsQualifiedName(k) {
+				v.errs.add(lp, "invalid label key: %s", msg)
+			}
+			for _, msg := range validation.IsValidLabelValue(val) {
+				v.errs.add(lp, "invalid label value: %s", msg)
+			}
+		}
+		for j, t := range ng.Taints {
+			tp := fmt.Sprintf("%s.taints[%d]", p, j)
+			if v.required(tp+".key", t.Key) {
+				for _, msg := range validation.IsQualifiedName(t.Key) {
+					v.errs.add(tp+".key", "invalid taint key: %s", msg)
+				}
+			}
+			if v.required(tp+".effect", t.Effect) {
+				v.oneOf(tp+".effect", t.Effect, taintEffects)
+			}
+		}
+	}
+
+	v.repos = map[string]*Repository{}
+	seen = map[string]bool{}
+	for i := range env.ECR.Repositories {
+		r := &env.ECR.Repositories[i]
+		p := fmt.Sprintf("spec.environment.ecr.repositories[%d]", i)
+		if v.required(p+".name", r.Name) && !repoNameRE.MatchString(r.Name) {
+			v.errs.add(p+".name", "not a valid ECR repository name: %q", r.Name)
+		}
+		v.unique(seen, p+".name", "repository", r.Name)
+		v.repos[r.Name] = r
+		tags := map[string]bool{}
+		for j, img := range r.Images {
+			ip := fmt.Sprintf("%s.images[%d]", p, j)
+			if v.required(ip+".tag", img.Tag) && !tagRE.MatchString(img.Tag) {
+				v.errs.add(ip+".tag", "not a valid image tag: %q", img.Tag)
+			}
+			v.unique(tags, ip+".tag", "tag", img.Tag)
+			if img.Layers < 1 || img.Layers > 8 {
+				v.errs.add(ip+".layers", "must be between 1 and 8, got %d", img.Layers)
+			}
+		}
+	}
+
+	v.namespaces = map[string]bool{"default": true, "kube-system": true}
+	seen = map[string]bool{}
+	for i, ns := range env.Namespaces {
+		p := fmt.Sprintf("spec.environment.namespaces[%d]", i)
+		if !nameRE.MatchString(ns) {
+			v.errs.add(p, "not a valid namespace name: %q", ns)
+		}
+		v.unique(seen, p, "namespace", ns)
+		v.namespaces[ns] = true
+	}
+}
+
+func (v *validator) policyARN(p, arn string) {
+	if !policyARNRE.MatchString(arn) {
+		v.errs.add(p, "not a managed policy ARN or AWS managed policy name: %q", arn)
+	}
+}
+
+func (v *validator) policyDocument(p string, d *PolicyDocument) {
+	v.oneOf(p+".Version", d.Version, []string{"2012-10-17", "2008-10-17"})
+	if len(d.Statement) == 0 {
+		v.errs.add(p+".Statement", "at least one statement required")
+	}
+	for i, st := range d.Statement {
+		sp := fmt.Sprintf("%s.Statement[%d]", p, i)
+		if v.required(sp+".Effect", st.Effect) {
+			v.oneOf(sp+".Effect", st.Effect, []string{"Allow", "Deny"})
+		}
+		switch {
+		case len(st.Action) == 0 && len(st.NotAction) == 0:
+			v.errs.add(sp, "one of Action and NotAction is required")
+		case len(st.Action) > 0 && len(st.NotAction) > 0:
+			v.errs.add(sp, "Action and NotAction are mutually exclusive")
+		}
+		switch {
+		case len(st.Resource) == 0 && len(st.NotResource) == 0:
+			v.errs.add(sp, "one of Resource and NotResource is required")
+		case len(st.Resource) > 0 && len(st.NotResource) > 0:
+			v.errs.add(sp, "Resource and NotResource are mutually exclusive")
+		}
+		for j, a := range append(slices.Clone(st.Action), st.NotAction...) {
+			if !actionRE.MatchString(a) {
+				v.errs.add(fmt.Sprintf("%s.Action[%d]", sp, j), "not an IAM action: %q", a)
+			}
+		}
+	}
+}
+
+// loadWorkloads reads and parses every workload's manifests.
+func (v *validator) loadWorkloads() {
+	v.workloads = map[string]*Workload{}
+	v.deployments = map[string]*Object{}
+	v.services = map[string]*Object{}
+	seenName := map[string]bool{}
+	seenObj := map[string]string{}
+	for i := range v.s.Spec.Workloads {
+		w := &v.s.Spec.Workloads[i]
+		p := fmt.Sprintf("spec.workloads[%d]", i)
+		if v.required(p+".name", w.Name) && !nameRE.MatchString(w.Name) {
+			v.errs.add(p+".name", "must be a DNS label, got %q", w.Name)
+		}
+		v.unique(seenName, p+".name", "workload", w.Name)
+		v.workloads[w.Name] = w
+		var text, file string
+		lineBase := 0
+		switch {
+		case w.Path != "" && w.Inline != "":
+			v.errs.add(p, "path and inline are mutually exclusive")
+			continue
+		case w.Path != "":
+			file = path.Join(path.Dir(v.errs.file), w.Path)
+			if path.IsAbs(w.Path) || strings.HasPrefix(path.Clean(w.Path), "..") {
+				v.errs.add(p+".path", "must be relative to the scenario file and inside its directory: %q", w.Path)
+				continue
+			}
+			if v.fsys == nil {
+				v.errs.add(p+".path", "manifest files cannot be read here (scenario parsed without a file system)")
+				continue
+			}
+			data, err := readLimited(v.fsys, path.Join(v.dir, w.Path))
+			if err != nil {
+				v.errs.add(p+".path", "cannot read manifest %s: %v", w.Path, unwrapPathError(err))
+				continue
+			}
+			text = string(data)
+		case w.Inline != "":
+			file = v.errs.file
+			lineBase = v.errs.lookup(p+".inline").Line
+			text = w.Inline
+		default:
+			v.errs.add(p, "one of path and inline is required")
+			continue
+		}
+		expanded, err := v.s.Expand(text)
+		if err != nil {
+			v.errs.addAt(file, Pos{Line: lineBase}, p, "%v", err)
+			continue
+		}
+		objs, probs := parseManifests(expanded)
+		for _, pr := range probs {
+			v.errs.addAt(file, Pos{Line: lineBase + pr.line}, p, "%s", pr.msg)
+		}
+		if len(objs) == 0 && len(probs) == 0 {
+			v.errs.addAt(file, Pos{Line: lineBase}, p, "no Kubernetes objects found")
+		}
+		for j := range objs {
+			o := &objs[j]
+			o.File = file
+			o.Pos.Line += lineBase
+			id := fmt.Sprintf("%s %s/%s", o.Kind, o.Namespace, o.Name)
+			if prev, dup := seenObj[id]; dup {
+				v.errs.addAt(file, o.Pos, p, "duplicate object %s (also in workload %q)", id, prev)
+			}
+			seenObj[id] = w.Name
+			if o.Kind == "Namespace" {
+				v.namespaces[o.Name] = true
+			}
+		}
+		for j := range objs {
+			o := &objs[j]
+			if o.Namespace != "" && !v.namespaces[o.Namespace] {
+				v.errs.addAt(file, o.Pos, p, "%s %q is in namespace %q, which is not in spec.environment.namespaces%s", o.Kind, o.Name, o.Namespace, didYouMean(o.Namespace, keys(v.namespaces)))
+			}
+			switch o.Kind {
+			case "Deployment":
+				v.deployments[o.Namespace+"/"+o.Name] = o
+			case "Service":
+				v.services[o.Namespace+"/"+o.Name] = o
+			}
+		}
+		w.Objects = objs
+	}
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func (v *validator) catalogues() {
+	v.causes = map[string]bool{}
+	seen := map[string]bool{}
+	for i, c := range v.s.Spec.Causes {
+		p := fmt.Sprintf("spec.causes[%d]", i)
+		if v.required(p+".id", c.ID) && !idRE.MatchString(c.ID) {
+			v.errs.add(p+".id", "must be lowercase letters, digits and '-', got %q", c.ID)
+		}
+		v.unique(seen, p+".id", "cause", c.ID)
+		v.required(p+".summary", c.Summary)
+		v.causes[c.ID] = true
+	}
+	v.objectives = map[string]*Objective{}
+	seen = map[string]bool{}
+	for i := range v.s.Spec.Objectives {
+		o := &v.s.Spec.Objectives[i]
+		p := fmt.Sprintf("spec.objectives[%d]", i)
+		if v.required(p+".id", o.ID) && !idRE.MatchString(o.ID) {
+			v.errs.add(p+".id", "must be lowercase letters, digits and '-', got %q", o.ID)
+		}
+		v.unique(seen, p+".id", "objective", o.ID)
+		v.objectives[o.ID] = o
+	}
+}
+
+func (v *validator) steps() {
+	created := map[string]bool{}
+	applied := map[string]bool{}
+	sawFault := false
+	seen := map[string]bool{}
+	for i := range v.s.Spec.Steps {
+		st := &v.s.Spec.Steps[i]
+		p := fmt.Sprintf("spec.steps[%d]", i)
+		v.required(p+".name", st.Name)
+		v.unique(seen, p+".name", "step", st.Name)
+		v.oneOf(p+".phase", st.Phase, []string{PhaseSetup, PhaseFault})
+		if st.Phase == PhaseFault {
+			sawFault = true
+		} else if sawFault {
+			v.errs.add(p+".phase", "setup step after a fault step; setup steps come first")
+		}
+		set := stepActions(st)
+		switch len(set) {
+		case 0:
+			v.errs.add(p, "no action: set exactly one of %s", strings.Join(allStepActions, ", "))
+			continue
+		case 1:
+		default:
+			v.errs.add(p, "several actions (%s): set exactly one per step", strings.Join(set, ", "))
+			continue
+		}
+		switch {
+		case st.CreateNodeGroup != nil:
+			ap := p + ".createNodeGroup.nodeGroup"
+			if ng := v.nodeGroup(ap, st.CreateNodeGroup.NodeGroup); ng != nil {
+				if !ng.Deferred {
+					v.errs.add(ap, "node group %q already exists at provision time; mark it deferred: true", ng.Name)
+				}
+				if created[ng.Name] {
+					v.errs.add(ap, "node group %q is created twice", ng.Name)
+				}
+				created[ng.Name] = true
+			}
+		case st.ScaleNodeGroup != nil:
+			v.nodeGroup(p+".scaleNodeGroup.nodeGroup", st.ScaleNodeGroup.NodeGroup)
+			if st.ScaleNodeGroup.Size < 0 || st.ScaleNodeGroup.Size > 20 {
+				v.errs.add(p+".scaleNodeGroup.size", "must be between 0 and 20, got %d", st.ScaleNodeGroup.Size)
+			}
+		case st.CordonNodeGroup != nil:
+			v.nodeGroup(p+".cordonNodeGroup.nodeGroup", st.CordonNodeGroup.NodeGroup)
+		case st.DrainNodeGroup != nil:
+			v.nodeGroup(p+".drainNodeGroup.nodeGroup", st.DrainNodeGroup.NodeGroup)
+		case st.DeleteNodeGroup != nil:
+			v.nodeGroup(p+".deleteNodeGroup.nodeGroup", st.DeleteNodeGroup.NodeGroup)
+		case st.AttachRolePolicy != nil:
+			v.rolePolicy(p+".attachRolePolicy", st.AttachRolePolicy)
+		case st.DetachRolePolicy != nil:
+			v.rolePolicy(p+".detachRolePolicy", st.DetachRolePolicy)
+		case st.PutRolePolicy != nil:
+			ap := p + ".putRolePolicy"
+			v.role(ap+".role", st.PutRolePolicy.Role)
+			v.required(ap+".name", st.PutRolePolicy.Name)
+			v.policyDocument(ap+".document", &st.PutRolePolicy.Document)
+		case st.DeleteRolePolicy != nil:
+			v.role(p+".deleteRolePolicy.role", st.DeleteRolePolicy.Role)
+			v.required(p+".deleteRolePolicy.name", st.DeleteRolePolicy.Name)
+		case st.Apply != nil:
+			ap := p + ".apply.workload"
+			if !v.required(ap, st.Apply.Workload) {
+				break
+			}
+			w := v.workloads[st.Apply.Workload]
+			switch {
+			case w == nil:
+				v.ref(ap, "workload", st.Apply.Workload, keys(v.workloads))
+			case !w.Deferred:
+				v.errs.add(ap, "workload %q is applied at setup already; mark it deferred: true", w.Name)
+			}
+			applied[st.Apply.Workload] = true
+		case st.Patch != nil:
+			ap := p + ".patch"
+			v.objectRef(ap+".target", st.Patch.Target)
+			v.oneOf(ap+".type", st.Patch.Type, []string{PatchStrategic, PatchMerge, PatchJSON})
+			if v.required(ap+".patch", st.Patch.Patch) {
+				v.expands(ap+".patch", st.Patch.Patch)
+			}
+		case st.SetImage != nil:
+			v.setImage(p+".setImage", st.SetImage)
+		case st.Delete != nil:
+			v.objectRef(p+".delete", *st.Delete)
+		case st.PushImage != nil:
+			v.imageRef(p+".pushImage", st.PushImage)
+		case st.DeleteImage != nil:
+			v.imageRef(p+".deleteImage", st.DeleteImage)
+		case st.Wait != nil:
+			v.condition(p+".wait.for", &st.Wait.For, condCtx{})
+		case st.Sleep != nil:
+			if st.Sleep.IsZero() {
+				v.errs.add(p+".sleep", "must be a positive duration")
+			}
+		case st.Exec != nil:
+			v.command(p+".exec.command", st.Exec.Command)
+		}
+	}
+	for i := range v.s.Spec.Environment.NodeGroups {
+		ng := &v.s.Spec.Environment.NodeGroups[i]
+		if ng.Deferred && !created[ng.Name] {
+			v.errs.add(fmt.Sprintf("spec.environment.nodeGroups[%d].deferred", i), "deferred node group %q is never created by a createNodeGroup step", ng.Name)
+		}
+	}
+	for i := range v.s.Spec.Workloads {
+		w := &v.s.Spec.Workloads[i]
+		if w.Deferred && !applied[w.Name] {
+			v.errs.add(fmt.Sprintf("spec.workloads[%d].deferred", i), "deferred workload %q is never applied by an apply step", w.Name)
+		}
+	}
+}
+
+// allStepActions lists the step action fields, in schema order.
+var allStepActions = []string{
+	"createNodeGroup", "scaleNodeGroup", "cordonNodeGroup", "drainNodeGroup", "deleteNodeGroup",
+	"attachRolePolicy", "detachRolePolicy", "putRolePolicy", "deleteRolePolicy",
+	"apply", "patch", "setImage", "delete", "pushImage", "deleteImage", "wait", "sleep", "exec",
+}
+
+// stepActions returns the names of the action fields set on a step.
+func stepActions(st *Step) []string {
+	set := []bool{
+		st.CreateNodeGroup != nil, st.ScaleNodeGroup != nil, st.CordonNodeGroup != nil, st.DrainNodeGroup != nil, st.DeleteNodeGroup != nil,
+		st.AttachRolePolicy != nil, st.DetachRolePolicy != nil, st.PutRolePolicy != nil, st.DeleteRolePolicy != nil,
+		st.Apply != nil, st.Patch != nil, st.SetImage != nil, st.Delete != nil, st.PushImage != nil, st.DeleteImage != nil,
+		st.Wait != nil, st.Sleep != nil, st.Exec != nil,
+	}
+	var out []string
+	for i, ok := range set {
+		if ok {
+			out = append(out, allStepActions[i])
+		}
+	}
+	return out
+}
+
+// Action returns the name of the step's action field ("drainNodeGroup").
+func (st *Step) Action() string {
+	if a := stepActions(st); len(a) == 1 {
+		return a[0]
+	}
+	return ""
+}
+
+func (v *validator) nodeGroup(p, name string) *NodeGroup {
+	if !v.required(p, name) {
+		return nil
+	}
+	ng := v.nodeGroups[name]
+	if ng == nil {
+		v.ref(p, "node group", name, keys(v.nodeGroups))
+	}
+	return ng
+}
+
+func (v *validator) role(p, name string) {
+	if v.required(p, name) && v.roles[name] == nil {
+		v.ref(p, "role", name, keys(v.roles))
+	}
+}
+
+func (v *validator) rolePolicy(p string, rp *RolePolicy) {
+	v.role(p+".role", rp.Role)
+	if v.required(p+".policy", rp.Policy) {
+		v.policyARN(p+".policy", rp.Policy)
+	}
+}
+
+func (v *validator) objectRef(p string, o ObjectRef) {
+	v.required(p+".apiVersion", o.APIVersion)
+	v.required(p+".kind", o.Kind)
+	v.required(p+".name", o.Name)
+	if o.Namespace != "" && !v.namespaces[o.Namespace] {
+		v.ref(p+".namespace", "namespace", o.Namespace, keys(v.namespaces))
+	}
+}
+
+func (v *validator) imageRef(p string, r *ImageRef) {
+	if v.required(p+".repository", r.Repository) && v.repos[r.Repository] == nil {
+		v.ref(p+".repository", "repository", r.Repository, keys(v.repos))
+	}
+	if v.required(p+".tag", r.Tag) && !tagRE.MatchString(r.Tag) {
+		v.errs.add(p+".tag", "not a valid image tag: %q", r.Tag)
+	}
+}
+
+func (v *validator) setImage(p string, si *SetImage) {
+	v.required(p+".container", si.Container)
+	if v.required(p+".image", si.Image) {
+		v.expands(p+".image", si.Image)
+	}
+	d := v.deployment(p, si.Namespace, si.Deployment, "deployment")
+	if d == nil || si.Container == "" {
+		return
+	}
+	if dep, ok := d.typed.(*appsv1.Deployment); ok {
+		var names []string
+		for _, c := range dep.Spec.Template.Spec.Containers {
+			names = append(names, c.Name)
+		}
+		if !slices.Contains(names, si.Container) {
+			v.ref(p+".container", "container", si.Container, names)
+		}
+	}
+}
+
+// deployment checks a namespace/name reference to a Deployment in the
+// workloads; field names the name's field.
+func (v *validator) deployment(p, ns, name, field string) *Object {
+	if !v.required(p+".namespace", ns) || !v.required(p+"."+field, name) {
+		return nil
+	}
+	d := v.deployments[ns+"/"+name]
+	if d == nil {
+		var known []string
+		for k := range v.deployments {
+			if n, nm, _ := strings.Cut(k, "/"); n == ns {
+				known = append(known, nm)
+			}
+		}
+		v.errs.add(p+"."+field, "unknown deployment %q in namespace %q%s", name, ns, didYouMean(name, known))
+	}
+	return d
+}
+
+func (v *validator) expands(p, text string) {
+	if _, err := v.s.Expand(text); err != nil {
+		v.errs.add(p, "%v", err)
+	}
+}
+
+func (v *validator) regexp(p, expr string) {
+	if expr == "" {
+		return
+	}
+	x, err := v.s.ExpandRegexp(expr)
+	if err != nil {
+		v.errs.add(p, "%v", err)
+		return
+	}
+	if _, err := regexp.Compile(x); err != nil {
+		v.errs.add(p, "invalid regular expression: %v", err)
+	}
+}
+
+func (v *validator) command(p string, argv []string) {
+	if len(argv) == 0 || argv[0] == "" {
+		v.errs.add(p, "required field missing (a non-empty argv)")
+		return
+	}
+	for i, a := range argv {
+		v.expands(fmt.Sprintf("%s[%d]", p, i), a)
+	}
+}
+
+func (v *validator) symptoms() {
+	sy := &v.s.Spec.Symptoms
+	if len(sy.Checks) == 0 {
+		v.errs.add("spec.symptoms.checks", "at least one check is required: symptoms prove the fault happened")
+	}
+	seen := map[string]bool{}
+	for i := range sy.Checks {
+		p := fmt.Sprintf("spec.symptoms.checks[%d]", i)
+		v.required(p+".name", sy.Checks[i].Name)
+		v.unique(seen, p+".name", "check", sy.Checks[i].Name)
+		v.condition(p+".when", &sy.Checks[i].When, condCtx{})
+	}
+}
+
+func (v *validator) checkObjectives() {
+	if len(v.s.Spec.Objectives) == 0 {
+		v.errs.add("spec.objectives", "at least one objective is required")
+	}
+	for i := range v.s.Spec.Objectives {
+		o := &v.s.Spec.Objectives[i]
+		p := fmt.Sprintf("spec.objectives[%d]", i)
+		v.required(p+".title", o.Title)
+		if v.required(p+".category", o.Category) {
+			v.oneOf(p+".category", o.Category, categories)
+		}
+		if o.Points <= 0 {
+			v.errs.add(p+".points", "must be greater than 0, got %d", o.Points)
+		}
+		if o.Target.Duration > v.s.Metadata.TimeLimit.Duration {
+			v.errs.add(p+".target", "target %s is beyond the time limit %s", o.Target.Duration, v.s.Metadata.TimeLimit.Duration)
+		}
+		for j, a := range o.After {
+			ap := fmt.Sprintf("%s.after[%d]", p, j)
+			switch {
+			case a == o.ID:
+				v.errs.add(ap, "objective %q cannot come after itself", a)
+			case v.objectives[a] == nil:
+				v.ref(ap, "objective", a, keys(v.objectives))
+			}
+		}
+		v.condition(p+".when", &o.When, condCtx{objectives: true})
+	}
+	v.afterCycles()
+}
+
+// afterCycles reports a cycle in objectives' after lists.
+func (v *validator) afterCycles() {
+	state := map[string]int{} // 0 new, 1 on stack, 2 done
+	var visit func(id string, stack []string) bool
+	visit = func(id string, stack []string) bool {
+		switch state[id] {
+		case 1:
+			i := slices.Index(stack, id)
+			cycle := append(slices.Clone(stack[i:]), id)
+			for k, o := range v.s.Spec.Objectives {
+				if o.ID == id {
+					v.errs.add(fmt.Sprintf("spec.objectives[%d].after", k), "objectives wait for each other: %s", strings.Join(cycle, " → "))
+				}
+			}
+			return true
+		case 2:
+			return false
+		}
+		state[id] = 1
+		if o := v.objectives[id]; o != nil {
+			for _, a := range o.After {
+				if a != id && visit(a, append(stack, id)) {
+					return true
+				}
+			}
+		}
+		state[id] = 2
+		return false
+	}
+	for _, o := range v.s.Spec.Objectives {
+		if state[o.ID] == 0 && visit(o.ID, nil) {
+			return
+		}
+	}
+}
+
+func (v *validator) checkPenalties() {
+	seen := map[string]bool{}
+	for i := range v.s.Spec.Penalties {
+		pe := &v.s.Spec.Penalties[i]
+		p := fmt.Sprintf("spec.penalties[%d]", i)
+		if v.required(p+".id", pe.ID) && !idRE.MatchString(pe.ID) {
+			v.errs.add(p+".id", "must be lowercase letters, digits and '-', got %q", pe.ID)
+		}
+		v.unique(seen, p+".id", "penalty", pe.ID)
+		v.required(p+".title", pe.Title)
+		if pe.Points <= 0 {
+			v.errs.add(p+".points", "must be greater than 0, got %d", pe.Points)
+		}
+		v.condition(p+".when", &pe.When, condCtx{objectives: true})
+	}
+}
+
+func (v *validator) checkHints() {
+	for i, h := range v.s.Spec.Hints {
+		p := fmt.Sprintf("spec.hints[%d]", i)
+		v.required(p+".text", h.Text)
+		if h.Cost < 0 {
+			v.errs.add(p+".cost", "must not be negative, got %d", h.Cost)
+		}
+		if h.Objective != "" && v.objectives[h.Objective] == nil {
+			v.ref(p+".objective", "objective", h.Objective, keys(v.objectives))
+		}
+	}
+}
+
+func (v *validator) checkSolution() {
+	for i, st := range v.s.Spec.Solution {
+		p := fmt.Sprintf("spec.solution[%d]", i)
+		v.required(p+".description", st.Description)
+		v.required(p+".run", st.Run)
+	}
+}
+
+// condCtx says what a condition may refer to where it is used.
+type condCtx struct {
+	// objectives: the condition is evaluated after handover, so it may
+	// refer to objectives.
+	objectives bool
+}
+
+var conditionFields = []string{"all", "any", "not", "pods", "deployment", "endpoints", "nodes", "nodeGroup", "event", "iam", "finding", "object", "exec"}
+
+func conditionSet(c *Condition) []string {
+	set := []bool{c.All != nil, c.Any != nil, c.Not != nil, c.Pods != nil, c.Deployment != nil, c.Endpoints != nil,
+		c.Nodes != nil, c.NodeGroup != nil, c.Event != nil, c.IAM != nil, c.Finding != nil, c.Object != nil, c.Exec != nil}
+	var out []string
+	for i, ok := range set {
+		if ok {
+			out = append(out, conditionFields[i])
+		}
+	}
+	return out
+}
+
+func (v *validator) condition(p string, c *Condition, ctx condCtx) {
+	set := conditionSet(c)
+	switch len(set) {
+	case 0:
+		v.errs.add(p, "empty condition: set exactly one of %s", strings.Join(conditionFields, ", "))
+		return
+	case 1:
+	default:
+		v.errs.add(p, "several conditions (%s) in one: combine them with all or any", strings.Join(set, ", "))
+		return
+	}
+	switch {
+	case c.All != nil || c.Any != nil:
+		list, name := c.All, "all"
+		if c.Any != nil {
+			list, name = c.Any, "any"
+		}
+		if len(list) == 0 {
+			v.errs.add(p+"."+name, "at least one condition required")
+		}
+		for i := range list {
+			v.condition(fmt.Sprintf("%s.%s[%d]", p, name, i), &list[i], ctx)
+		}
+	case c.Not != nil:
+		v.condition(p+".not", c.Not, ctx)
+	case c.Pods != nil:
+		q, qp := c.Pods, p+".pods"
+		v.namespace(qp+".namespace", q.Namespace)
+		if q.NodeGroup != "" {
+			v.nodeGroup(qp+".nodeGroup", q.NodeGroup)
+		}
+		v.oneOf(qp+".phase", q.Phase, phases)
+		v.count(qp+".count", q.Count)
+	case c.Deployment != nil:
+		q, qp := c.Deployment, p+".deployment"
+		if q.Exists == nil || *q.Exists {
+			v.deployment(qp, q.Namespace, q.Name, "name")
+		} else {
+			v.namespace(qp+".namespace", q.Namespace)
+			v.required(qp+".name", q.Name)
+		}
+		if q.RestartedAfter != "" {
+			if !ctx.objectives {
+				v.errs.add(qp+".restartedAfter", "only objectives and penalties may refer to objectives")
+			} else if v.objectives[q.RestartedAfter] == nil {
+				v.ref(qp+".restartedAfter", "objective", q.RestartedAfter, keys(v.objectives))
+			}
+		}
+		v.regexp(qp+".imageMatches", q.ImageMatches)
+	case c.Endpoints != nil:
+		q, qp := c.Endpoints, p+".endpoints"
+		if v.namespace(qp+".namespace", q.Namespace) && v.required(qp+".service", q.Service) && v.services[q.Namespace+"/"+q.Service] == nil {
+			var known []string
+			for k := range v.services {
+				if n, nm, _ := strings.Cut(k, "/"); n == q.Namespace {
+					known = append(known, nm)
+				}
+			}
+			v.errs.add(qp+".service", "unknown service %q in namespace %q%s", q.Service, q.Namespace, didYouMean(q.Service, known))
+		}
+		v.count(qp+".ready", q.Ready)
+	case c.Nodes != nil:
+		q, qp := c.Nodes, p+".nodes"
+		if q.NodeGroup != "" {
+			v.nodeGroup(qp+".nodeGroup", q.NodeGroup)
+		}
+		v.oneOf(qp+".conditionStatus", q.ConditionStatus, []string{"True", "False", "Unknown"})
+		if q.ConditionStatus != "" && q.ConditionType == "" {
+			v.errs.add(qp+".conditionType", "required with conditionStatus")
+		}
+		v.count(qp+".count", q.Count)
+	case c.NodeGroup != nil:
+		q, qp := c.NodeGroup, p+".nodeGroup"
+		v.nodeGroup(qp+".name", q.Name)
+		if q.Size != nil {
+			v.count(qp+".size", *q.Size)
+		}
+	case c.Event != nil:
+		q, qp := c.Event, p+".event"
+		v.namespace(qp+".namespace", q.Namespace)
+		v.oneOf(qp+".type", q.Type, []string{"Normal", "Warning"})
+		v.regexp(qp+".involvedName", q.InvolvedName)
+		v.regexp(qp+".message", q.Message)
+		if q.Reason == "" && q.Message == "" {
+			v.errs.add(qp, "set reason or message (or both)")
+		}
+		v.count(qp+".count", q.Count)
+	case c.IAM != nil:
+		q, qp := c.IAM, p+".iam"
+		v.role(qp+".role", q.Role)
+		n := 0
+		if q.HasPolicy != "" {
+			n++
+			v.policyARN(qp+".hasPolicy", q.HasPolicy)
+		}
+		if len(q.HasAnyPolicy) > 0 {
+			n++
+			for i, pol := range q.HasAnyPolicy {
+				v.policyARN(fmt.Sprintf("%s.hasAnyPolicy[%d]", qp, i), pol)
+			}
+		}
+		if q.Allows != nil {
+			n++
+			if len(q.Allows.Actions) == 0 {
+				v.errs.add(qp+".allows.actions", "at least one action required")
+			}
+			for i, a := range q.Allows.Actions {
+				if !actionRE.MatchString(a) || strings.ContainsAny(a, "*?") {
+					v.errs.add(fmt.Sprintf("%s.allows.actions[%d]", qp, i), "must be a concrete IAM action such as ecr:BatchGetImage, got %q", a)
+				}
+			}
+		}
+		if q.GrantsWildcard != "" {
+			n++
+			if !actionRE.MatchString(q.GrantsWildcard) {
+				v.errs.add(qp+".grantsWildcard", "not an IAM action pattern: %q", q.GrantsWildcard)
+			}
+		}
+		if n == 0 {
+			v.errs.add(qp, "set at least one of hasPolicy, hasAnyPolicy, allows, grantsWildcard")
+		}
+	case c.Finding != nil:
+		q, qp := c.Finding, p+".finding"
+		if v.required(qp+".cause", q.Cause) && !v.causes[q.Cause] {
+			v.ref(qp+".cause", "cause", q.Cause, keys(v.causes))
+		}
+		v.regexp(qp+".resource", q.Resource)
+		v.oneOf(qp+".source", q.Source, []string{SourceAny, SourceOperator, SourceDetector})
+	case c.Object != nil:
+		q, qp := c.Object, p+".object"
+		v.objectRef(qp, ObjectRef{APIVersion: q.APIVersion, Kind: q.Kind, Namespace: q.Namespace, Name: q.Name})
+		if q.JSONPath != "" {
+			if _, err := jsonpath.Parse("check", q.JSONPath); err != nil {
+				v.errs.add(qp+".jsonPath", "invalid JSONPath: %v", err)
+			}
+		}
+		if (q.Equals != nil || q.Matches != "") && q.JSONPath == "" {
+			v.errs.add(qp+".jsonPath", "required with equals or matches")
+		}
+		if q.Equals != nil && q.Matches != "" {
+			v.errs.add(qp, "equals and matches are mutually exclusive")
+		}
+		v.regexp(qp+".matches", q.Matches)
+	case c.Exec != nil:
+		v.command(p+".exec.command", c.Exec.Command)
+	}
+}
+
+func (v *validator) namespace(p, ns string) bool {
+	if !v.required(p, ns) {
+		return false
+	}
+	if !v.namespaces[ns] {
+		v.ref(p, "namespace", ns, keys(v.namespaces))
+		return false
+	}
+	return true
+}
+
+func (v *validator) count(p string, c Count) {
+	if c.AtLeast != nil && *c.AtLeast < 0 {
+		v.errs.add(p+".atLeast", "must not be negative")
+	}
+	if c.AtMost != nil && *c.AtMost < 0 {
+		v.errs.add(p+".atMost", "must not be negative")
+	}
+	if c.AtLeast != nil && c.AtMost != nil && *c.AtLeast > *c.AtMost {
+		v.errs.add(p, "atLeast %d is greater than atMost %d", *c.AtLeast, *c.AtMost)
+	}
+}
