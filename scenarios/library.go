@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/gameday-sre/gameday/internal/errkind"
 )
 
@@ -91,9 +93,11 @@ func Resolve(ref string) (*Scenario, error) {
 	return LoadBuiltin(ref)
 }
 
-// Discover expands paths into scenario files: a file stands for itself; a
-// directory holding scenario.yaml stands for that file; any other
-// directory stands for every scenario.yaml below it.
+// Discover expands paths into scenario files. A file stands for itself.
+// A directory stands for every scenario file below it: each file named
+// scenario.yaml, and each other .yaml or .yml file whose kind is Scenario
+// or that cannot be parsed far enough to tell (so broken files are
+// reported, not skipped).
 func Discover(paths ...string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -110,7 +114,11 @@ func Discover(paths ...string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && d.Name() == ScenarioFile {
+			if d.IsDir() {
+				return nil
+			}
+			ext := filepath.Ext(fp)
+			if d.Name() == ScenarioFile || (ext == ".yaml" || ext == ".yml") && maybeScenario(fp) {
 				found = append(found, fp)
 			}
 			return nil
@@ -119,9 +127,25 @@ func Discover(paths ...string) ([]string, error) {
 			return nil, errkind.E(errkind.Invalid, fmt.Errorf("find scenarios: %w", err))
 		}
 		if len(found) == 0 {
-			return nil, errkind.Errorf(errkind.Invalid, "find scenarios: no %s under %s", ScenarioFile, p)
+			return nil, errkind.Errorf(errkind.Invalid, "find scenarios: no scenario files under %s", p)
 		}
 		out = append(out, found...)
 	}
 	return out, nil
+}
+
+// maybeScenario reports whether a YAML file declares kind Scenario, or
+// cannot be read far enough to tell.
+func maybeScenario(p string) bool {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return true
+	}
+	var head struct {
+		Kind string `yaml:"kind"`
+	}
+	if err := yaml.Unmarshal(data, &head); err != nil {
+		return true
+	}
+	return head.Kind == KindScenario
 }

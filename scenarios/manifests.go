@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -76,7 +77,7 @@ func parseManifests(text string) ([]Object, []manifestProblem) {
 		}
 		obj, msg := decodeObject(&doc)
 		if msg != "" {
-			probs = append(probs, manifestProblem{line: doc.Content[0].Line, msg: msg})
+			probs = append(probs, manifestProblem{line: fieldLine(text, doc.Content[0].Line, msg), msg: msg})
 			continue
 		}
 		obj.Pos = Pos{Line: doc.Content[0].Line, Col: doc.Content[0].Column}
@@ -128,4 +129,29 @@ func decodeObject(doc *yaml.Node) (Object, string) {
 		obj.Namespace = ""
 	}
 	return obj, ""
+}
+
+var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// fieldLine refines the line of a strict-decoding problem: for an unknown
+// field "a.b.c" it returns the first line at or after start whose key is
+// "c", so the error points at the typo rather than the document start.
+func fieldLine(text string, start int, msg string) int {
+	m := unknownFieldRE.FindStringSubmatch(msg)
+	if m == nil {
+		return start
+	}
+	parts := strings.Split(m[1], ".")
+	key := parts[len(parts)-1]
+	keyRE := regexp.MustCompile(`^\s*(-\s+)?` + regexp.QuoteMeta(key) + `\s*:|[{,]\s*` + regexp.QuoteMeta(key) + `\s*:`)
+	lines := strings.Split(text, "\n")
+	for i := start - 1; i >= 0 && i < len(lines); i++ {
+		if i > start-1 && strings.HasPrefix(lines[i], "---") {
+			break
+		}
+		if keyRE.MatchString(lines[i]) {
+			return i + 1
+		}
+	}
+	return start
 }

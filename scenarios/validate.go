@@ -33,6 +33,10 @@ type validator struct {
 	services    map[string]*Object // "ns/name"
 	causes      map[string]bool
 	objectives  map[string]*Objective
+	// brokenWorkloads is set when a workload failed to load; references
+	// to its objects are then not reported as unknown, since the real
+	// problem is already reported.
+	brokenWorkloads bool
 }
 
 var (
@@ -302,6 +306,7 @@ func (v *validator) loadWorkloads() {
 			data, err := readLimited(v.fsys, path.Join(v.dir, w.Path))
 			if err != nil {
 				v.errs.add(p+".path", "cannot read manifest %s: %v", w.Path, unwrapPathError(err))
+				v.brokenWorkloads = true
 				continue
 			}
 			text = string(data)
@@ -315,10 +320,14 @@ func (v *validator) loadWorkloads() {
 		}
 		expanded, err := v.s.Expand(text)
 		if err != nil {
-			v.errs.addAt(file, Pos{Line: lineBase}, p, "%v", err)
+			v.errs.addAt(file, Pos{Line: lineBase + unknownVarLine(text, v.s.Variables())}, p, "%v", err)
+			v.brokenWorkloads = true
 			continue
 		}
 		objs, probs := parseManifests(expanded)
+		if len(probs) > 0 {
+			v.brokenWorkloads = true
+		}
 		for _, pr := range probs {
 			v.errs.addAt(file, Pos{Line: lineBase + pr.line}, p, "%s", pr.msg)
 		}
@@ -600,7 +609,7 @@ func (v *validator) deployment(p, ns, name, field string) *Object {
 		return nil
 	}
 	d := v.deployments[ns+"/"+name]
-	if d == nil {
+	if d == nil && !v.brokenWorkloads {
 		var known []string
 		for k := range v.deployments {
 			if n, nm, _ := strings.Cut(k, "/"); n == ns {
@@ -833,7 +842,7 @@ func (v *validator) condition(p string, c *Condition, ctx condCtx) {
 		v.regexp(qp+".imageMatches", q.ImageMatches)
 	case c.Endpoints != nil:
 		q, qp := c.Endpoints, p+".endpoints"
-		if v.namespace(qp+".namespace", q.Namespace) && v.required(qp+".service", q.Service) && v.services[q.Namespace+"/"+q.Service] == nil {
+		if v.namespace(qp+".namespace", q.Namespace) && v.required(qp+".service", q.Service) && v.services[q.Namespace+"/"+q.Service] == nil && !v.brokenWorkloads {
 			var known []string
 			for k := range v.services {
 				if n, nm, _ := strings.Cut(k, "/"); n == q.Namespace {
@@ -951,4 +960,17 @@ func (v *validator) count(p string, c Count) {
 	if c.AtLeast != nil && c.AtMost != nil && *c.AtLeast > *c.AtMost {
 		v.errs.add(p, "atLeast %d is greater than atMost %d", *c.AtLeast, *c.AtMost)
 	}
+}
+
+// unknownVarLine returns the 1-based line of the first ${NAME} in text
+// whose NAME is not a variable, or 0.
+func unknownVarLine(text string, vars map[string]string) int {
+	for i, line := range strings.Split(text, "\n") {
+		for _, m := range varRE.FindAllStringSubmatch(line, -1) {
+			if _, ok := vars[m[1]]; !ok {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +76,9 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	err := root.ExecuteContext(ctx)
+	if err != nil && errkind.Of(err) == errkind.Internal && strings.HasPrefix(err.Error(), "unknown command") {
+		err = errkind.E(errkind.Invalid, err) // cobra's own usage error
+	}
 	code := ExitCode(err)
 	if err != nil {
 		var silent silentError

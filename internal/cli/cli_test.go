@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gameday-sre/gameday/internal/errkind"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// run runs the CLI in-process and returns its exit code and streams.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/cli -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got); rerun with -update if intended:\n%s", p, diff)
+	}
+}
+
+func TestGoldenOutput(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		golden string
+	}{
+		{"list", []string{"list"}, "list.golden"},
+		{"list json", []string{"list", "--output", "json"}, "list.json.golden"},
+		{"describe", []string{"describe", "ecr-imagepullbackoff"}, "describe.golden"},
+		{"describe with spoilers", []string{"describe", "ecr-imagepullbackoff", "--spoilers"}, "describe-spoilers.golden"},
+		{"describe a file", []string{"describe", "../../scenarios/testdata/valid/minimal"}, "describe-minimal.golden"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, tt.args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+			}
+			golden(t, tt.golden, out)
+		})
+	}
+}
+
+func TestDescribeHasNoSpoilers(t *testing.T) {
+	_, out, _ := run(t, "describe", "ecr-imagepullbackoff")
+	for _, spoiler := range []string{"AmazonEC2ContainerRegistryReadOnly", "attach-role-policy", "node-role-missing-ecr-read", "no basic auth"} {
+		if strings.Contains(out, spoiler) {
+			t.Errorf("describe without --spoilers shows %q", spoiler)
+		}
+	}
+}
+
+func TestExitCodesAndStreams(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantOut    string // substring of stdout
+		wantErrOut string // substring of stderr
+	}{
+		{"validate built-ins", []string{"validate"}, ExitOK, "", "ok: ecr-imagepullbackoff"},
+		{"validate valid dir", []string{"validate", "../../scenarios/testdata/valid"}, ExitOK, "", "ok: ../../scenarios/testdata/valid/minimal/scenario.yaml (minimal)"},
+		{"validate invalid file", []string{"validate", "../../scenarios/testdata/invalid/unknown-field.yaml"}, ExitInvalid,
+			`unknown-field.yaml:43:7: spec.objectives[0].pointz: unknown field "pointz" (did you mean "points"?)`, "1 problem(s) in 1 of 1 file(s)"},
+		{"validate every broken file", []string{"validate", "../../scenarios/testdata/invalid"}, ExitInvalid, "bad-crossref.yaml:45:45:", "in 13 of 13 file(s)"},
+		{"validate missing path", []string{"validate", "nope.yaml"}, ExitInvalid, "", "find scenarios: stat nope.yaml: no such file or directory"},
+		{"describe unknown", []string{"describe", "ecr-imagepullbackof"}, ExitInvalid, "", `unknown scenario "ecr-imagepullbackof" (did you mean "ecr-imagepullbackoff"?)`},
+		{"describe needs an argument", []string{"describe"}, ExitInvalid, "", "accepts 1 arg(s), received 0"},
+		{"bad flag", []string{"list", "--bogus"}, ExitInvalid, "", "unknown flag: --bogus"},
+		{"bad output", []string{"list", "-o", "yaml"}, ExitInvalid, "", `unknown --output "yaml"`},
+		{"unknown command", []string{"fly"}, ExitInvalid, "", `unknown command "fly"`},
+		{"version", []string{"version"}, ExitOK, "gameday dev", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
+			}
+			if !strings.Contains(out, tt.wantOut) {
+				t.Errorf("stdout does not contain %q:\n%s", tt.wantOut, out)
+			}
+			if !strings.Contains(errOut, tt.wantErrOut) {
+				t.Errorf("stderr does not contain %q:\n%s", tt.wantErrOut, errOut)
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, ExitOK},
+		{"plain", errors.New("boom"), ExitInternal},
+		{"invalid", errkind.Errorf(errkind.Invalid, "bad"), ExitInvalid},
+		{"wrapped infra", fmt.Errorf("start moto: %w", errkind.Errorf(errkind.Infra, "no moto_server")), ExitInfra},
+		{"not reproduced", errkind.Errorf(errkind.NotReproduced, "symptoms"), ExitNotReproduced},
+		{"failed", errkind.Errorf(errkind.Failed, "objectives missed"), ExitFailed},
+		{"aborted", errkind.Errorf(errkind.Aborted, "interrupted"), ExitAborted},
+		{"context canceled", fmt.Errorf("wait: %w", context.Canceled), ExitAborted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExitCode(tt.err); got != tt.want {
+				t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,143 @@
+// Package schemadoc renders the scenario schema reference in Markdown from
+// the doc comments of the wire types in package scenarios, so that the
+// README's reference cannot drift from the code.
+package schemadoc
+
+import (
+	"fmt"
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// Markdown parses the Go files of the package in dir (as read from fsys)
+// and renders every type reachable from root as a Markdown section with a
+// table of its YAML fields.
+func Markdown(fsys fs.FS, dir, root string) (string, error) {
+	fset := token.NewFileSet()
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", dir, err)
+	}
+	var files []*ast.File
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
+			continue
+		}
+		src, err := fs.ReadFile(fsys, dir+"/"+n)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", n, err)
+		}
+		f, err := parser.ParseFile(fset, n, src, parser.ParseComments)
+		if err != nil {
+			return "", fmt.Errorf("parse %s: %w", n, err)
+		}
+		files = append(files, f)
+	}
+	pkg, err := doc.NewFromFiles(fset, files, "scenarios")
+	if err != nil {
+		return "", fmt.Errorf("read docs: %w", err)
+	}
+	types := map[string]*doc.Type{}
+	for _, t := range pkg.Types {
+		types[t.Name] = t
+	}
+	var b strings.Builder
+	seen := map[string]bool{}
+	queue := []string{root}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		t := types[name]
+		if t == nil {
+			continue
+		}
+		st := structType(t)
+		if st == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "### %s\n\n%s\n\n", name, oneParagraph(t.Doc))
+		b.WriteString("| field | type | meaning |\n| --- | --- | --- |\n")
+		for _, f := range st.Fields.List {
+			tag := ""
+			if f.Tag != nil {
+				tag = reflect.StructTag(strings.Trim(f.Tag.Value, "`")).Get("yaml")
+			}
+			if tag == "" || tag == "-" || len(f.Names) == 0 {
+				continue
+			}
+			typ := typeString(f.Type)
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", tag, typ, strings.ReplaceAll(oneParagraph(f.Doc.Text()), "|", "\\|"))
+			for _, ref := range typeNames(f.Type) {
+				if types[ref] != nil && !seen[ref] {
+					queue = append(queue, ref)
+				}
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String(), nil
+}
+
+func structType(t *doc.Type) *ast.StructType {
+	for _, spec := range t.Decl.Specs {
+		if ts, ok := spec.(*ast.TypeSpec); ok {
+			if st, ok := ts.Type.(*ast.StructType); ok {
+				return st
+			}
+		}
+	}
+	return nil
+}
+
+// typeString renders a field type for readers: lists, maps and the named
+// value types of the schema.
+func typeString(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.Ident:
+		switch x.Name {
+		case "Duration":
+			return "duration"
+		case "StringList":
+			return "string or list of strings"
+		case "float64":
+			return "number"
+		case "int":
+			return "integer"
+		case "bool", "string":
+			return x.Name
+		}
+		return "[" + x.Name + "](#" + strings.ToLower(x.Name) + ")"
+	case *ast.StarExpr:
+		return typeString(x.X)
+	case *ast.ArrayType:
+		return "list of " + typeString(x.Elt)
+	case *ast.MapType:
+		return "map of " + typeString(x.Key) + " to " + typeString(x.Value)
+	}
+	return "?"
+}
+
+func typeNames(e ast.Expr) []string {
+	var out []string
+	ast.Inspect(e, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			out = append(out, id.Name)
+		}
+		return true
+	})
+	sort.Strings(out)
+	return out
+}
+
+func oneParagraph(s string) string { return strings.Join(strings.Fields(s), " ") }
