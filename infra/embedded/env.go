@@ -1,0 +1,744 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gameday-sre/gameday/infra/nodeops"
+	"github.com/gameday-sre/gameday/internal/errkind"
+)
+
+// RunIDLabel marks every object and file gameday creates with its run.
+const RunIDLabel = "gameday.dev/run-id"
+
+// OperatorUser is the Kubernetes user of the operator's kubeconfig.
+const OperatorUser = "operator"
+
+// uninitializedTaint is set by a kubelet with an external cloud provider
+// until the cloud controller has initialised the node.
+const uninitializedTaint = "node.cloudprovider.kubernetes.io/uninitialized"
+
+// NodeGroup describes an EKS managed node group to simulate.
+type NodeGroup struct {
+	// Name is the node group name.
+	Name string
+	// Size is the number of nodes.
+	Size int
+	// InstanceType is the EC2 instance type (it sets capacity and max pods).
+	InstanceType string
+	// CapacityType is ON_DEMAND or SPOT.
+	CapacityType string
+	// Zone is the availability zone.
+	Zone string
+	// Subnet is where node and pod addresses come from.
+	Subnet netip.Prefix
+	// Labels are extra node labels.
+	Labels map[string]string
+	// Taints are node taints.
+	Taints []corev1.Taint
+	// Puller decides the group's image pulls; nil means AlwaysPull{}.
+	Puller ImagePuller
+}
+
+type options struct {
+	dir        string
+	runID      string
+	region     string
+	log        *slog.Logger
+	groups     []NodeGroup
+	operatorCR string
+	readyWait  time.Duration
+}
+
+// Option configures Start.
+type Option func(*options) error
+
+// WithDir sets the run directory, where kubeconfigs, the audit log and
+// component logs are written. It must exist. Default: a new temporary
+// directory, removed by stop.
+func WithDir(dir string) Option {
+	return func(o *options) error {
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() {
+			return errkind.Errorf(errkind.Invalid, "run directory %s: not a directory", dir)
+		}
+		o.dir = dir
+		return nil
+	}
+}
+
+// WithRunID sets the run id used in labels and temp dir names.
+func WithRunID(id string) Option {
+	return func(o *options) error {
+		if id == "" || strings.ContainsAny(id, "/ ") {
+			return errkind.Errorf(errkind.Invalid, "run id %q: must be non-empty, without spaces or slashes", id)
+		}
+		o.runID = id
+		return nil
+	}
+}
+
+// WithRegion sets the AWS region of the nodes. Default us-east-1.
+func WithRegion(region string) Option {
+	return func(o *options) error { o.region = region; return nil }
+}
+
+// WithLogger sets the logger for progress; default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error { o.log = l; return nil }
+}
+
+// WithNodeGroups adds node groups that exist from the start.
+func WithNodeGroups(groups ...NodeGroup) Option {
+	return func(o *options) error {
+		for _, g := range groups {
+			if err := g.check(); err != nil {
+				return err
+			}
+		}
+		o.groups = append(o.groups, groups...)
+		return nil
+	}
+}
+
+// WithOperatorRole sets the ClusterRole bound to the operator. Default
+// cluster-admin.
+func WithOperatorRole(clusterRole string) Option {
+	return func(o *options) error { o.operatorCR = clusterRole; return nil }
+}
+
+// WithNodeReadyTimeout bounds how long Start and AddNodeGroup wait for
+// nodes to become Ready. Default 60s.
+func WithNodeReadyTimeout(d time.Duration) Option {
+	return func(o *options) error { o.readyWait = d; return nil }
+}
+
+func (g *NodeGroup) check() error {
+	switch {
+	case g.Name == "":
+		return errkind.Errorf(errkind.Invalid, "node group: name required")
+	case g.Size < 0 || g.Size > 20:
+		return errkind.Errorf(errkind.Invalid, "node group %s: size %d out of range 0..20", g.Name, g.Size)
+	case !g.Subnet.IsValid() || !g.Subnet.Addr().Is4() || g.Subnet.Bits() > 26:
+		return errkind.Errorf(errkind.Invalid, "node group %s: subnet must be an IPv4 /26 or larger", g.Name)
+	}
+	return nil
+}
+
+// Env is a running embedded environment: etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler and hollow kubelets in this
+// process.
+type Env struct {
+	// RunID labels everything the environment creates.
+	RunID string
+	// Dir is the run directory.
+	Dir string
+	// Server is the API server URL (https://127.0.0.1:<port>).
+	Server string
+	// AdminKubeconfig is gameday's own kubeconfig (system:masters).
+	AdminKubeconfig string
+	// OperatorKubeconfig is the operator's kubeconfig.
+	OperatorKubeconfig string
+	// AuditLog is the API server's audit log of the operator's requests
+	// (JSON lines).
+	AuditLog string
+	// ComponentLog receives the components' klog and etcd output.
+	ComponentLog string
+
+	opts   options
+	admin  *rest.Config
+	client kubernetes.Interface
+	pki    *pki
+	tmp    string
+
+	mu     sync.Mutex
+	groups map[string]*group
+
+	ccmCancel context.CancelFunc
+	ccmDone   chan struct{}
+	// life is cancelled by stop; long-running goroutines derive from it.
+	life context.Context
+}
+
+type group struct {
+	spec    NodeGroup
+	nodes   []*hollowNode
+	nodeIPs *ipPool
+	podIPs  *ipPool
+	ami     string
+}
+
+// Admin returns a rest config for gameday's own (admin) identity.
+func (e *Env) Admin() *rest.Config { return rest.CopyConfig(e.admin) }
+
+// Client returns an admin clientset.
+func (e *Env) Client() kubernetes.Interface { return e.client }
+
+// Start brings up the environment and waits until the initial node
+// groups' nodes are Ready. The returned stop function is never nil and
+// must be called, on a fresh context, even when Start fails: it stops
+// everything that was started and removes temporary files.
+func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Context) error, err error) {
+	o := options{region: "us-east-1", log: slog.New(slog.DiscardHandler), operatorCR: "cluster-admin", readyWait: 60 * time.Second}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, func(context.Context) error { return nil }, err
+		}
+	}
+	if o.runID == "" {
+		o.runID = newRunID()
+	}
+	tolerateDuplicateCollectors()
+	var cleanups []func() error
+	stop = func(context.Context) error {
+		var errs []error
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			if err := cleanups[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		cleanups = nil
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if err != nil {
+			err = errkind.E(errkind.Infra, fmt.Errorf("start embedded environment: %w", err))
+		}
+	}()
+	// ctx bounds start-up; the components live until stop.
+	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
+	cleanups = append(cleanups, func() error { endLife(); return nil })
+
+	tmp, err := os.MkdirTemp("", "gameday-"+o.runID+"-")
+	if err != nil {
+		return nil, stop, err
+	}
+	cleanups = append(cleanups, func() error { return os.RemoveAll(tmp) })
+	if o.dir == "" {
+		o.dir = filepath.Join(tmp, "run")
+		if err := os.Mkdir(o.dir, 0o755); err != nil {
+			return nil, stop, err
+		}
+	}
+	e := &Env{RunID: o.runID, Dir: o.dir, opts: o, tmp: tmp, groups: map[string]*group{}, life: life}
+	e.ComponentLog = filepath.Join(o.dir, "components.log")
+	e.AuditLog = filepath.Join(o.dir, "audit.log")
+	e.AdminKubeconfig = filepath.Join(o.dir, "admin.kubeconfig")
+	e.OperatorKubeconfig = filepath.Join(o.dir, "operator.kubeconfig")
+
+	restoreLogs, err := redirectComponentLogs(e.ComponentLog)
+	if err != nil {
+		return nil, stop, err
+	}
+	cleanups = append(cleanups, restoreLogs)
+	o.log.Info("starting control plane", "dir", o.dir)
+	t0 := time.Now()
+
+	e.pki, err = newPKI(filepath.Join(tmp, "pki"))
+	if err != nil {
+		return nil, stop, err
+	}
+	serving, err := e.pki.issue("apiserver", "kube-apiserver", nil,
+		[]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("172.20.0.1")},
+		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
+	if err != nil {
+		return nil, stop, err
+	}
+	saKey, saPub, err := e.pki.serviceAccountKey()
+	if err != nil {
+		return nil, stop, err
+	}
+
+	etcdURL, stopEtcd, err := startEtcd(ctx, tmp, e.ComponentLog+".etcd")
+	cleanups = append(cleanups, func() error { stopEtcd(); return nil })
+	if err != nil {
+		return nil, stop, err
+	}
+	o.log.Debug("etcd ready", "url", etcdURL, "elapsed", time.Since(t0))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, stop, fmt.Errorf("listen for kube-apiserver: %w", err)
+	}
+	e.Server = "https://" + ln.Addr().String()
+	policy := filepath.Join(tmp, "audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		ln.Close()
+		return nil, stop, err
+	}
+	apiserver, err := startAPIServer(life, apiserverConfig{
+		etcd: etcdURL, pki: e.pki, serving: serving, saKey: saKey, saPub: saPub,
+		auditLog: e.AuditLog, auditPolicy: policy, listener: ln,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, stop, err
+	}
+	cleanups = append(cleanups, func() error { return apiserver.stop(30 * time.Second) })
+
+	admin, err := e.pki.issue("admin", "gameday-admin", []string{"system:masters"}, nil, nil)
+	if err != nil {
+		return nil, stop, err
+	}
+	if err := e.pki.writeKubeconfig(e.AdminKubeconfig, "gameday", e.Server, admin); err != nil {
+		return nil, stop, err
+	}
+	e.admin, err = clientcmd.BuildConfigFromFlags("", e.AdminKubeconfig)
+	if err != nil {
+		return nil, stop, err
+	}
+	e.admin.QPS, e.admin.Burst = 100, 200
+	e.client, err = kubernetes.NewForConfig(e.admin)
+	if err != nil {
+		return nil, stop, err
+	}
+	if err := waitReady(ctx, e.client, apiserver, 60*time.Second); err != nil {
+		return nil, stop, err
+	}
+	o.log.Info("kube-apiserver ready", "server", e.Server, "elapsed", time.Since(t0).Round(time.Millisecond))
+
+	if err := e.setupOperator(ctx); err != nil {
+		return nil, stop, err
+	}
+	cmKubeconfig, err := e.componentKubeconfig("controller-manager", "system:kube-controller-manager")
+	if err != nil {
+		return nil, stop, err
+	}
+	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile())
+	if err != nil {
+		return nil, stop, err
+	}
+	cleanups = append(cleanups, func() error { return cmgr.stop(30 * time.Second) })
+	schedKubeconfig, err := e.componentKubeconfig("scheduler", "system:kube-scheduler")
+	if err != nil {
+		return nil, stop, err
+	}
+	sched, err := startScheduler(life, schedKubeconfig)
+	if err != nil {
+		return nil, stop, err
+	}
+	cleanups = append(cleanups, func() error { return sched.stop(30 * time.Second) })
+
+	e.startCloudController()
+	cleanups = append(cleanups, func() error { e.stopCloudController(); return nil })
+	cleanups = append(cleanups, func() error { e.stopNodes(); return nil })
+
+	for _, g := range o.groups {
+		if err := e.addGroup(ctx, g); err != nil {
+			return nil, stop, err
+		}
+	}
+	if err := e.waitNodesReady(ctx, o.readyWait); err != nil {
+		return nil, stop, err
+	}
+	o.log.Info("environment ready", "nodes", len(e.nodeNames()), "elapsed", time.Since(t0).Round(time.Millisecond))
+	return e, stop, nil
+}
+
+// auditPolicy records the operator's requests: request bodies for
+// writes, metadata for reads, nothing for anyone else.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Request
+    users: ["` + OperatorUser + `"]
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+  - level: Metadata
+    users: ["` + OperatorUser + `"]
+  - level: None
+`
+
+// setupOperator binds the operator's ClusterRole and writes its
+// kubeconfig.
+func (e *Env) setupOperator(ctx context.Context) error {
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "gameday-operator", Labels: map[string]string{RunIDLabel: e.RunID}},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: e.opts.operatorCR},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: OperatorUser}},
+	}
+	if _, err := e.client.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("bind operator role: %w", err)
+	}
+	id, err := e.pki.issue("operator", OperatorUser, []string{"gameday:operators"}, nil, nil)
+	if err != nil {
+		return err
+	}
+	return e.pki.writeKubeconfig(e.OperatorKubeconfig, "gameday", e.Server, id)
+}
+
+func (e *Env) componentKubeconfig(name, user string) (string, error) {
+	id, err := e.pki.issue(name, user, nil, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(e.pki.dir, name+".kubeconfig")
+	return p, e.pki.writeKubeconfig(p, "gameday", e.Server, id)
+}
+
+// AddNodeGroup creates a node group and waits for its nodes to be Ready.
+func (e *Env) AddNodeGroup(ctx context.Context, g NodeGroup) error {
+	if err := g.check(); err != nil {
+		return err
+	}
+	if err := e.addGroup(ctx, g); err != nil {
+		return err
+	}
+	return e.waitNodesReady(ctx, e.opts.readyWait)
+}
+
+func (e *Env) addGroup(ctx context.Context, g NodeGroup) error {
+	e.mu.Lock()
+	if _, dup := e.groups[g.Name]; dup {
+		e.mu.Unlock()
+		return errkind.Errorf(errkind.Invalid, "node group %s already exists", g.Name)
+	}
+	if g.Puller == nil {
+		g.Puller = AlwaysPull{}
+	}
+	gr := &group{
+		spec:    g,
+		nodeIPs: newIPPool(g.Subnet, 10, 40),
+		podIPs:  newIPPool(g.Subnet, 64, 1<<16),
+		ami:     fmt.Sprintf("ami-%017x", hash(g.Name))[:21],
+	}
+	e.groups[g.Name] = gr
+	e.mu.Unlock()
+	e.opts.log.Info("adding node group", "nodegroup", g.Name, "size", g.Size, "instanceType", g.InstanceType)
+	for range g.Size {
+		if err := e.addNode(ctx, gr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Env) addNode(ctx context.Context, gr *group) error {
+	ip, err := gr.nodeIPs.take()
+	if err != nil {
+		return fmt.Errorf("node group %s: %w", gr.spec.Name, err)
+	}
+	name := nodeName(ip, e.opts.region)
+	g := gr.spec
+	labels := map[string]string{
+		nodeops.NodeGroupLabel:              g.Name,
+		"eks.amazonaws.com/nodegroup-image": gr.ami,
+		"eks.amazonaws.com/capacityType":    orDefault(g.CapacityType, "ON_DEMAND"),
+		"node.kubernetes.io/instance-type":  orDefault(g.InstanceType, "m5.large"),
+		"topology.kubernetes.io/zone":       g.Zone,
+		"topology.kubernetes.io/region":     e.opts.region,
+		"alpha.eksctl.io/nodegroup-name":    g.Name,
+		RunIDLabel:                          e.RunID,
+	}
+	for k, v := range g.Labels {
+		labels[k] = v
+	}
+	node := Node{Name: name, NodeGroup: g.Name, IP: ip, InstanceID: newInstanceID()}
+	root := filepath.Join(e.tmp, "nodes", name)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	n, err := startNode(e.life, nodeSpec{
+		node: node, server: e.Server, pki: e.pki, rootDir: root, labels: labels, taints: g.Taints,
+		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
+		instanceType: orDefault(g.InstanceType, "m5.large"), pods: gr.podIPs, puller: g.Puller,
+	})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	gr.nodes = append(gr.nodes, n)
+	e.mu.Unlock()
+	return nil
+}
+
+// nodeName is the EC2 private DNS name of an address.
+func nodeName(ip netip.Addr, region string) string {
+	domain := region + ".compute.internal"
+	if region == "us-east-1" {
+		domain = "ec2.internal"
+	}
+	return "ip-" + strings.ReplaceAll(ip.String(), ".", "-") + "." + domain
+}
+
+func hash(s string) uint64 {
+	h := fnv.New64a()
+	_, _ = io.WriteString(h, s)
+	return h.Sum64()
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+func (e *Env) nodeNames() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, g := range e.groups {
+		for _, n := range g.nodes {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+// waitNodesReady waits until every node gameday runs is Ready and
+// initialised.
+func (e *Env) waitNodesReady(ctx context.Context, timeout time.Duration) error {
+	want := e.nodeNames()
+	deadline := time.Now().Add(timeout)
+	for {
+		list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		ready := map[string]bool{}
+		if err == nil {
+			for i := range list.Items {
+				n := &list.Items[i]
+				ready[n.Name] = nodeops.IsReady(n) && !hasTaint(n, uninitializedTaint) && !hasTaint(n, corev1.TaintNodeNotReady)
+			}
+		}
+		var missing []string
+		for _, n := range want {
+			if !ready[n] {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nodes not ready after %s: %s", timeout, strings.Join(missing, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func hasTaint(n *corev1.Node, key string) bool {
+	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == key })
+}
+
+// ScaleNodeGroup changes a node group's size. Scaling down drains and
+// removes the newest nodes, as a managed node group does.
+func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
+	gr, err := e.group(name)
+	if err != nil {
+		return err
+	}
+	if size < 0 || size > 20 {
+		return errkind.Errorf(errkind.Invalid, "node group %s: size %d out of range 0..20", name, size)
+	}
+	for len(gr.nodes) < size {
+		if err := e.addNode(ctx, gr); err != nil {
+			return err
+		}
+	}
+	for len(gr.nodes) > size {
+		e.mu.Lock()
+		n := gr.nodes[len(gr.nodes)-1]
+		gr.nodes = gr.nodes[:len(gr.nodes)-1]
+		e.mu.Unlock()
+		if err := e.removeNode(ctx, n); err != nil {
+			return err
+		}
+	}
+	gr.spec.Size = size
+	return e.waitNodesReady(ctx, e.opts.readyWait)
+}
+
+// CordonNodeGroup marks the group's nodes unschedulable (or schedulable
+// again with unschedulable false).
+func (e *Env) CordonNodeGroup(ctx context.Context, name string, unschedulable bool) error {
+	if _, err := e.group(name); err != nil {
+		return err
+	}
+	return nodeops.Cordon(ctx, e.client, name, unschedulable)
+}
+
+// DrainNodeGroup cordons the group and evicts its pods, honouring
+// PodDisruptionBudgets.
+func (e *Env) DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error {
+	if _, err := e.group(name); err != nil {
+		return err
+	}
+	return nodeops.Drain(ctx, e.client, name, timeout, e.opts.log)
+}
+
+// DeleteNodeGroup drains the group, stops its nodes and deletes them.
+func (e *Env) DeleteNodeGroup(ctx context.Context, name string) error {
+	gr, err := e.group(name)
+	if err != nil {
+		return err
+	}
+	if err := nodeops.Drain(ctx, e.client, name, 2*time.Minute, e.opts.log); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	nodes := gr.nodes
+	gr.nodes = nil
+	delete(e.groups, name)
+	e.mu.Unlock()
+	var errs []error
+	for _, n := range nodes {
+		errs = append(errs, e.removeNode(ctx, n))
+	}
+	return errors.Join(errs...)
+}
+
+// NodeGroups returns the names of the node groups that exist.
+func (e *Env) NodeGroups() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for n := range e.groups {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Nodes returns the nodes of a group.
+func (e *Env) Nodes(group string) []Node {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.groups[group]
+	if g == nil {
+		return nil
+	}
+	out := make([]Node, len(g.nodes))
+	for i, n := range g.nodes {
+		out[i] = n.Node
+	}
+	return out
+}
+
+func (e *Env) group(name string) (*group, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.groups[name]
+	if g == nil {
+		return nil, errkind.Errorf(errkind.Invalid, "no node group %q", name)
+	}
+	return g, nil
+}
+
+// removeNode drains one node, stops its kubelet and deletes the Node.
+func (e *Env) removeNode(ctx context.Context, n *hollowNode) error {
+	n.stop()
+	gp := int64(0)
+	err := e.client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{GracePeriodSeconds: &gp})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete node %s: %w", n.Name, err)
+	}
+	return os.RemoveAll(n.rootDir)
+}
+
+func (e *Env) stopNodes() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, g := range e.groups {
+		for _, n := range g.nodes {
+			n.stop()
+		}
+	}
+}
+
+// startCloudController does what the AWS cloud controller manager does
+// for a new node: set its addresses and remove the uninitialized taint.
+func (e *Env) startCloudController() {
+	ctx, cancel := context.WithCancel(e.life)
+	e.ccmCancel = cancel
+	e.ccmDone = make(chan struct{})
+	go func() {
+		defer close(e.ccmDone)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				e.initialiseNodes(ctx)
+			}
+		}
+	}()
+}
+
+func (e *Env) stopCloudController() {
+	if e.ccmCancel != nil {
+		e.ccmCancel()
+		<-e.ccmDone
+	}
+}
+
+func (e *Env) initialiseNodes(ctx context.Context) {
+	list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: RunIDLabel + "=" + e.RunID})
+	if err != nil {
+		return
+	}
+	ips := map[string]netip.Addr{}
+	e.mu.Lock()
+	for _, g := range e.groups {
+		for _, n := range g.nodes {
+			ips[n.Name] = n.IP
+		}
+	}
+	e.mu.Unlock()
+	for i := range list.Items {
+		n := &list.Items[i]
+		ip, ours := ips[n.Name]
+		if !ours || !hasTaint(n, uninitializedTaint) {
+			continue
+		}
+		status := fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":%q},{"type":"InternalDNS","address":%q},{"type":"Hostname","address":%q}]}}`, ip, n.Name, n.Name)
+		if _, err := e.client.CoreV1().Nodes().PatchStatus(ctx, n.Name, []byte(status)); err != nil {
+			e.opts.log.Debug("set node addresses", "node", n.Name, "err", err)
+			continue
+		}
+		var taints []corev1.Taint
+		for _, t := range n.Spec.Taints {
+			if t.Key != uninitializedTaint {
+				taints = append(taints, t)
+			}
+		}
+		patch, err := json.Marshal(map[string]any{"spec": map[string]any{"taints": taints}})
+		if err != nil {
+			continue
+		}
+		if _, err := e.client.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			e.opts.log.Debug("initialise node", "node", n.Name, "err", err)
+		}
+	}
+}
+
+func newRunID() string {
+	return time.Now().UTC().Format("20060102-150405") + "-" + newInstanceID()[2:8]
+}

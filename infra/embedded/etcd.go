@@ -1,0 +1,75 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// startEtcd starts an in-process etcd with its data in dir, listening on
+// free loopback ports. The returned stop function is never nil.
+func startEtcd(ctx context.Context, dir, logFile string) (endpoint string, stop func(), err error) {
+	stop = func() {}
+	cfg := embed.NewConfig()
+	cfg.Name = "gameday"
+	cfg.Dir = filepath.Join(dir, "etcd")
+	cfg.Logger = "zap"
+	cfg.LogLevel = "warn"
+	cfg.LogOutputs = []string{logFile}
+	cfg.UnsafeNoFsync = true // throwaway data: speed over durability
+	cfg.QuotaBackendBytes = 1 << 30
+	// A single member elects itself after one election timeout; keep it
+	// short so start-up is not spent waiting.
+	cfg.TickMs = 10
+	cfg.ElectionMs = 100
+	clientPort, err := freePort()
+	if err != nil {
+		return "", stop, err
+	}
+	peerPort, err := freePort()
+	if err != nil {
+		return "", stop, err
+	}
+	client := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
+	peer := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+	cfg.ListenMetricsUrls = nil
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return "", stop, fmt.Errorf("start etcd: %w", err)
+	}
+	stop = func() {
+		e.Close()
+		<-e.Server.StopNotify()
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		return "", stop, fmt.Errorf("etcd: %w", err)
+	case <-time.After(30 * time.Second):
+		return "", stop, fmt.Errorf("etcd not ready after 30s")
+	case <-ctx.Done():
+		return "", stop, ctx.Err()
+	}
+	return client.String(), stop, nil
+}
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1. The port is
+// released before use, so a caller that cannot bind it should retry.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

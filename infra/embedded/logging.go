@@ -1,0 +1,64 @@
+package embedded
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"google.golang.org/grpc/grpclog"
+	"k8s.io/klog/v2"
+)
+
+// switchWriter is an io.Writer whose target can be swapped safely while
+// other goroutines write to it.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
+}
+
+var (
+	componentOut  = &switchWriter{}
+	componentOnce sync.Once
+)
+
+// redirectComponentLogs sends klog (every Kubernetes component) and gRPC
+// logging to the file at path, never to the terminal. The returned
+// function sends them nowhere again and closes the file.
+func redirectComponentLogs(path string) (restore func() error, err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return func() error { return nil }, fmt.Errorf("open component log: %w", err)
+	}
+	componentOnce.Do(func() {
+		fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+		klog.InitFlags(fs)
+		for k, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL", "one_output": "true"} {
+			_ = fs.Set(k, v)
+		}
+		klog.SetOutput(componentOut)
+		grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, componentOut))
+	})
+	componentOut.set(f)
+	return func() error {
+		klog.Flush()
+		componentOut.set(nil)
+		return f.Close()
+	}, nil
+}

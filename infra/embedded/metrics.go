@@ -1,0 +1,65 @@
+package embedded
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	_ "unsafe" // for go:linkname
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/component-base/metrics"
+	_ "k8s.io/component-base/metrics/legacyregistry" // defines the registry linked below
+)
+
+// The kubelet registers per-instance metric collectors in the process-wide
+// legacy registry (and in prometheus's default registry) and panics on
+// the second registration. A real kubelet is alone in its process; ours
+// share one. Duplicate collector registrations are therefore ignored: the
+// first node's collectors serve, which is all gameday needs, since nothing
+// scrapes these metrics.
+//
+//go:linkname legacyRegistry k8s.io/component-base/metrics/legacyregistry.defaultRegistry
+var legacyRegistry metrics.KubeRegistry
+
+var tolerateOnce sync.Once
+
+func tolerateDuplicateCollectors() {
+	tolerateOnce.Do(func() {
+		legacyRegistry = tolerantKubeRegistry{legacyRegistry}
+		prometheus.DefaultRegisterer = tolerantRegisterer{prometheus.DefaultRegisterer}
+	})
+}
+
+type tolerantKubeRegistry struct{ metrics.KubeRegistry }
+
+// CustomMustRegister registers collectors, ignoring ones already present.
+func (r tolerantKubeRegistry) CustomMustRegister(cs ...metrics.StableCollector) {
+	for _, c := range cs {
+		if err := r.KubeRegistry.CustomRegister(c); err != nil && !duplicate(err) {
+			panic(err)
+		}
+	}
+}
+
+type tolerantRegisterer struct{ prometheus.Registerer }
+
+// MustRegister registers collectors, ignoring ones already present.
+func (r tolerantRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Registerer.Register(c); err != nil && !duplicate(err) {
+			panic(err)
+		}
+	}
+}
+
+func duplicate(err error) bool {
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		return true
+	}
+	// A new collector describing metrics that another one already
+	// describes is reported as an inconsistent-descriptor error.
+	return err != nil && (strings.Contains(err.Error(), "duplicate metrics collector registration") ||
+		strings.Contains(err.Error(), "previously registered descriptor") ||
+		strings.Contains(err.Error(), "already exists with the same fully-qualified name"))
+}

@@ -1,0 +1,422 @@
+package embedded
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	cadvisorapi "github.com/google/cadvisor/info/v1"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	internalapi "k8s.io/cri-api/pkg/apis"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	fakeruntime "k8s.io/cri-api/pkg/apis/testing"
+	"k8s.io/klog/v2"
+	kubeletapp "k8s.io/kubernetes/cmd/kubelet/app"
+	kubeletoptions "k8s.io/kubernetes/cmd/kubelet/app/options"
+	cadvisortest "k8s.io/kubernetes/pkg/kubelet/cadvisor/testing"
+	"k8s.io/kubernetes/pkg/kubelet/cm"
+	"k8s.io/kubernetes/pkg/kubemark"
+)
+
+// clusterDNS is the kube-dns Service IP in the 172.20.0.0/16 service
+// range, as on EKS.
+const clusterDNS = "172.20.0.10"
+
+// Node is the identity of a simulated node, as image pullers see it.
+type Node struct {
+	// Name is the node name (ip-10-0-1-23.ec2.internal).
+	Name string
+	// NodeGroup is the EKS node group the node belongs to.
+	NodeGroup string
+	// IP is the node's internal IP.
+	IP netip.Addr
+	// InstanceID is the EC2 instance id (i-0123...).
+	InstanceID string
+}
+
+// ImagePuller decides whether a node can pull an image. On success it
+// returns the image's size in bytes. The error's text is what the kubelet
+// reports in its events, so it should read like the container runtime's
+// own message.
+type ImagePuller interface {
+	Pull(ctx context.Context, node Node, image string) (size uint64, err error)
+}
+
+// AlwaysPull is the default ImagePuller: every pull succeeds after Delay.
+type AlwaysPull struct {
+	// Delay simulates transfer time.
+	Delay time.Duration
+	// Size is the reported image size. Default 24 MiB.
+	Size uint64
+}
+
+// Pull waits Delay and succeeds.
+func (p AlwaysPull) Pull(ctx context.Context, _ Node, _ string) (uint64, error) {
+	size := p.Size
+	if size == 0 {
+		size = 24 << 20
+	}
+	if p.Delay <= 0 {
+		return size, nil
+	}
+	select {
+	case <-time.After(p.Delay):
+		return size, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+var _ ImagePuller = AlwaysPull{}
+
+// instanceShape is what an EC2 instance type reports.
+type instanceShape struct {
+	cores   int
+	memory  uint64
+	maxPods int32 // the VPC CNI limit for the type
+}
+
+var instanceShapes = map[string]instanceShape{
+	"t3.medium":  {2, 4 << 30, 17},
+	"t3.large":   {2, 8 << 30, 35},
+	"m5.large":   {2, 8 << 30, 29},
+	"m5.xlarge":  {4, 16 << 30, 58},
+	"m6i.large":  {2, 8 << 30, 29},
+	"m6i.xlarge": {4, 16 << 30, 58},
+	"m7i.large":  {2, 8 << 30, 29},
+	"c5.large":   {2, 4 << 30, 29},
+	"r5.large":   {2, 16 << 30, 29},
+}
+
+func shapeOf(instanceType string) instanceShape {
+	if s, ok := instanceShapes[instanceType]; ok {
+		return s
+	}
+	return instanceShape{2, 8 << 30, 29}
+}
+
+// machine reports the instance type's cores and memory to the kubelet.
+type machine struct {
+	cadvisortest.Fake
+	shape instanceShape
+}
+
+func (m *machine) MachineInfo(logger klog.Logger) (*cadvisorapi.MachineInfo, error) {
+	info, err := m.Fake.MachineInfo(logger)
+	if err != nil {
+		return nil, err
+	}
+	info.NumCores = m.shape.cores
+	info.MemoryCapacity = m.shape.memory
+	return info, nil
+}
+
+// runtime is the fake CRI runtime with one change: each pod sandbox gets
+// its own IP from the node group's subnet, as the AWS VPC CNI gives pods
+// addresses from the node's subnet.
+type runtime struct {
+	*fakeruntime.FakeRuntimeService
+	ips *ipPool
+	mu  sync.Mutex
+	got map[string]netip.Addr // sandbox id → IP
+}
+
+var _ internalapi.RuntimeService = (*runtime)(nil)
+
+func (r *runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandboxConfig, handler string) (string, error) {
+	id, err := r.FakeRuntimeService.RunPodSandbox(ctx, config, handler)
+	if err != nil {
+		return id, err
+	}
+	r.mu.Lock()
+	ip, ok := r.got[id]
+	if !ok {
+		ip, err = r.ips.take()
+		if err == nil {
+			r.got[id] = ip
+		}
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("failed to setup network for sandbox %q: %w", id, err)
+	}
+	r.FakeRuntimeService.Lock()
+	if sb := r.FakeRuntimeService.Sandboxes[id]; sb != nil {
+		sb.Network.Ip = ip.String()
+		sb.Network.AdditionalIps = nil
+	}
+	// The fake records every call; keep that record from growing without
+	// bound over a long game day.
+	if len(r.FakeRuntimeService.Called) > 1024 {
+		r.FakeRuntimeService.Called = r.FakeRuntimeService.Called[:0]
+	}
+	r.FakeRuntimeService.Unlock()
+	return id, nil
+}
+
+func (r *runtime) RemovePodSandbox(ctx context.Context, id string) error {
+	err := r.FakeRuntimeService.RemovePodSandbox(ctx, id)
+	r.mu.Lock()
+	if ip, ok := r.got[id]; ok {
+		r.ips.give(ip)
+		delete(r.got, id)
+	}
+	r.mu.Unlock()
+	return err
+}
+
+// images is the node's CRI image service: image bookkeeping from the fake
+// service, pull decisions from an ImagePuller.
+type images struct {
+	*fakeruntime.FakeImageService
+	node   Node
+	puller ImagePuller
+	mu     sync.Mutex // the fake takes the image size from a field
+}
+
+var _ internalapi.ImageManagerService = (*images)(nil)
+
+func (s *images) PullImage(ctx context.Context, image *runtimeapi.ImageSpec, auth *runtimeapi.AuthConfig, sandbox *runtimeapi.PodSandboxConfig) (string, error) {
+	size, err := s.puller.Pull(ctx, s.node, image.GetImage())
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.SetFakeImageSize(size)
+	return s.FakeImageService.PullImage(ctx, image, auth, sandbox)
+}
+
+// hollowNode is one simulated node: the real kubelet code with fake
+// runtime, cadvisor and container manager.
+type hollowNode struct {
+	Node
+	rootDir string
+	cancel  context.CancelFunc
+	conns   *connTracker
+	runtime *runtime
+}
+
+// nodeSpec is what startNode needs.
+type nodeSpec struct {
+	node         Node
+	server       string
+	pki          *pki
+	rootDir      string
+	labels       map[string]string
+	taints       []v1.Taint
+	providerID   string
+	instanceType string
+	pods         *ipPool
+	puller       ImagePuller
+}
+
+func newInstanceID() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return "i-" + hex.EncodeToString(b)[:17]
+}
+
+// startNode starts a hollow kubelet. It registers the node with the API
+// server; readiness follows asynchronously.
+func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
+	id, err := s.pki.issue("node-"+s.node.Name, "system:node:"+s.node.Name, []string{"system:nodes"}, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	n := &hollowNode{Node: s.node, rootDir: s.rootDir, conns: &connTracker{}}
+	restCfg := &rest.Config{
+		Host:            s.server,
+		TLSClientConfig: rest.TLSClientConfig{CAData: s.pki.caPEM, CertData: id.certPEM, KeyData: id.keyPEM},
+		UserAgent:       "kubelet/" + s.node.Name,
+		QPS:             50,
+		Burst:           100,
+		// Once the node is stopped its leftover kubelet goroutines cannot
+		// reach the API server any more.
+		Dial: n.conns.dial,
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet client: %w", err)
+	}
+	hb := rest.CopyConfig(restCfg)
+	hb.Timeout = 10 * time.Second
+	hb.QPS = -1
+	heartbeat, err := kubernetes.NewForConfig(hb)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet heartbeat client: %w", err)
+	}
+
+	shape := shapeOf(s.instanceType)
+	flags, cfg := kubemark.GetHollowKubeletConfig(&kubemark.HollowKubeletOptions{
+		NodeName:           s.node.Name,
+		MaxPods:            int(shape.maxPods),
+		NodeLabels:         s.labels,
+		RegisterWithTaints: s.taints,
+	})
+	// GetHollowKubeletConfig makes its directories under the system temp
+	// dir; move everything into the run's own directory.
+	if err := os.RemoveAll(flags.RootDirectory); err != nil {
+		return nil, fmt.Errorf("remove kubemark temp dir: %w", err)
+	}
+	flags.RootDirectory = s.rootDir
+	cfg.StaticPodPath = filepath.Join(s.rootDir, "static-pods")
+	cfg.PodLogsDir = filepath.Join(s.rootDir, "pod-logs")
+	for _, d := range []string{cfg.StaticPodPath, cfg.PodLogsDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create kubelet dir: %w", err)
+		}
+	}
+	flags.CloudProvider = "external" // gameday sets addresses, as the AWS cloud controller does
+	cfg.EnableServer = false         // no kubelet API listener
+	cfg.ReadOnlyPort = 0
+	cfg.Address = "127.0.0.1"
+	cfg.ProviderID = s.providerID
+	cfg.SerializeImagePulls = false // as on EKS AMIs
+	cfg.NodeStatusUpdateFrequency.Duration = 10 * time.Second
+	cfg.ClusterDNS = []string{clusterDNS}
+	cfg.ClusterDomain = "cluster.local"
+
+	rt := &runtime{FakeRuntimeService: fakeruntime.NewFakeRuntimeService(), ips: s.pods, got: map[string]netip.Addr{}}
+	rt.FakeStatus = &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
+		{Type: runtimeapi.RuntimeReady, Status: true},
+		{Type: runtimeapi.NetworkReady, Status: true},
+	}}
+	n.runtime = rt
+	img := &images{FakeImageService: fakeruntime.NewFakeImageService(), node: s.node, puller: s.puller}
+	hk := kubemark.NewHollowKubelet(flags, cfg, client, heartbeat,
+		&machine{Fake: cadvisortest.Fake{NodeName: s.node.Name}, shape: shape},
+		img, rt, cm.NewStubContainerManager())
+	// kubemark wires a fake event recorder; use the kubelet's own, so its
+	// events (Pulling, Failed, BackOff, ...) reach the API server.
+	hk.KubeletDeps.Recorder = nil
+	hk.KubeletDeps.EventClient = client.CoreV1()
+
+	kctx, cancel := context.WithCancel(ctx)
+	n.cancel = cancel
+	server := &kubeletoptions.KubeletServer{KubeletFlags: *hk.KubeletFlags, KubeletConfiguration: *hk.KubeletConfiguration}
+	if err := kubeletapp.RunKubelet(kctx, server, hk.KubeletDeps); err != nil {
+		n.stop()
+		return nil, fmt.Errorf("start kubelet %s: %w", s.node.Name, err)
+	}
+	return n, nil
+}
+
+// stop cancels the kubelet and cuts its connections. Some kubelet loops
+// ignore cancellation; with the dialer closed they stay idle.
+func (n *hollowNode) stop() {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.conns.close()
+}
+
+// connTracker dials connections and can close them all, and refuse new
+// ones, at once.
+type connTracker struct {
+	mu     sync.Mutex
+	closed bool
+	conns  map[net.Conn]struct{}
+	dialer net.Dialer
+}
+
+func (t *connTracker) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	t.mu.Lock()
+	closed := t.closed
+	t.mu.Unlock()
+	if closed {
+		return nil, errors.New("node stopped")
+	}
+	c, err := t.dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		c.Close()
+		return nil, errors.New("node stopped")
+	}
+	if t.conns == nil {
+		t.conns = map[net.Conn]struct{}{}
+	}
+	tc := &trackedConn{Conn: c, t: t}
+	t.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+func (t *connTracker) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	for c := range t.conns {
+		c.(*trackedConn).Conn.Close()
+	}
+	t.conns = nil
+}
+
+type trackedConn struct {
+	net.Conn
+	t *connTracker
+}
+
+func (c *trackedConn) Close() error {
+	c.t.mu.Lock()
+	delete(c.t.conns, c)
+	c.t.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// ipPool hands out addresses from a subnet.
+type ipPool struct {
+	mu   sync.Mutex
+	next netip.Addr
+	last netip.Addr
+	free []netip.Addr
+}
+
+// newIPPool serves addresses from the prefix, starting offset addresses
+// in and stopping before the broadcast address.
+func newIPPool(p netip.Prefix, offset, count int) *ipPool {
+	a := p.Masked().Addr()
+	for range offset {
+		a = a.Next()
+	}
+	last := a
+	for i := 0; i < count-1 && p.Contains(last.Next()); i++ {
+		last = last.Next()
+	}
+	return &ipPool{next: a, last: last}
+}
+
+func (p *ipPool) take() (netip.Addr, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		a := p.free[n-1]
+		p.free = p.free[:n-1]
+		return a, nil
+	}
+	if !p.next.IsValid() || p.next.Compare(p.last) > 0 {
+		return netip.Addr{}, errors.New("no IP addresses left in the subnet")
+	}
+	a := p.next
+	p.next = p.next.Next()
+	return a, nil
+}
+
+func (p *ipPool) give(a netip.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free = append(p.free, a)
+}

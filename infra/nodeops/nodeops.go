@@ -1,0 +1,101 @@
+// Package nodeops performs EKS managed-node-group operations on any
+// Kubernetes cluster whose nodes carry the eks.amazonaws.com/nodegroup
+// label: list a group's nodes, cordon, uncordon and drain them. Drains use
+// the eviction API through kubectl's drain library, so they honour
+// PodDisruptionBudgets exactly as `kubectl drain` does.
+package nodeops
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/drain"
+)
+
+// NodeGroupLabel is the label EKS puts on a managed node group's nodes.
+const NodeGroupLabel = "eks.amazonaws.com/nodegroup"
+
+// Nodes returns the nodes of a node group, sorted by name.
+func Nodes(ctx context.Context, cs kubernetes.Interface, group string) ([]corev1.Node, error) {
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{
+		LabelSelector: labels.Set{NodeGroupLabel: group}.String(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes of %s: %w", group, err)
+	}
+	nodes := list.Items
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	return nodes, nil
+}
+
+func helper(ctx context.Context, cs kubernetes.Interface, timeout time.Duration, log *slog.Logger) *drain.Helper {
+	return &drain.Helper{
+		Ctx:                 ctx,
+		Client:              cs,
+		Force:               true, // bare pods are deleted, as managed node groups do
+		GracePeriodSeconds:  -1,
+		IgnoreAllDaemonSets: true,
+		DeleteEmptyDirData:  true,
+		Timeout:             timeout,
+		Out:                 io.Discard,
+		ErrOut:              io.Discard,
+		OnPodDeletedOrEvicted: func(pod *corev1.Pod, usingEviction bool) {
+			log.Debug("pod evicted", "namespace", pod.Namespace, "pod", pod.Name, "eviction", usingEviction)
+		},
+	}
+}
+
+// Cordon marks every node of the group (un)schedulable.
+func Cordon(ctx context.Context, cs kubernetes.Interface, group string, unschedulable bool) error {
+	nodes, err := Nodes(ctx, cs, group)
+	if err != nil {
+		return err
+	}
+	h := helper(ctx, cs, 0, slog.New(slog.DiscardHandler))
+	for i := range nodes {
+		if err := drain.RunCordonOrUncordon(h, &nodes[i], unschedulable); err != nil {
+			return fmt.Errorf("cordon %s: %w", nodes[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// Drain cordons every node of the group and evicts its pods, honouring
+// PodDisruptionBudgets, within timeout.
+func Drain(ctx context.Context, cs kubernetes.Interface, group string, timeout time.Duration, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := Cordon(ctx, cs, group, true); err != nil {
+		return err
+	}
+	nodes, err := Nodes(ctx, cs, group)
+	if err != nil {
+		return err
+	}
+	h := helper(ctx, cs, timeout, log)
+	for _, n := range nodes {
+		if err := drain.RunNodeDrain(h, n.Name); err != nil {
+			return fmt.Errorf("drain %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// IsReady reports whether a node's Ready condition is True.
+func IsReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
