@@ -312,7 +312,7 @@ func (v *validator) loadWorkloads() {
 			text = string(data)
 		case w.Inline != "":
 			file = v.errs.file
-			lineBase = v.errs.lookup(p+".inline").Line
+			lineBase = v.errs.lookup(p + ".inline").Line
 			text = w.Inline
 		default:
 			v.errs.add(p, "one of path and inline is required")

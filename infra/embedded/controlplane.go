@@ -159,6 +159,7 @@ func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) 
 		return nil, fmt.Errorf("kube-apiserver options: %w", errors.Join(errs...))
 	}
 	return run(ctx, "kube-apiserver", func(ctx context.Context) error {
+		defer releaseInformerName("kube-apiserver")
 		return apiserverapp.Run(ctx, completed)
 	}), nil
 }
@@ -223,6 +224,7 @@ func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile strin
 	completed := cfg.Complete()
 	return run(ctx, "kube-controller-manager", func(ctx context.Context) error {
 		defer configz.Delete(cmapp.ConfigzName)
+		defer releaseInformerName("kube-controller-manager")
 		return cmapp.Run(ctx, completed)
 	}), nil
 }
@@ -247,6 +249,7 @@ func startScheduler(ctx context.Context, kubeconfig string) (*component, error) 
 	}
 	return run(ctx, "kube-scheduler", func(ctx context.Context) error {
 		defer configz.Delete("componentconfig")
+		defer releaseInformerName("kube-scheduler")
 		err := schedapp.Run(ctx, cc, sched)
 		if ctx.Err() != nil {
 			return nil // Run reports "finished without leader elect" on a normal stop

@@ -28,6 +28,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/rundir"
 )
 
 // RunIDLabel marks every object and file gameday creates with its run.
@@ -208,7 +209,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		}
 	}
 	if o.runID == "" {
-		o.runID = newRunID()
+		o.runID = rundir.NewID()
 	}
 	tolerateDuplicateCollectors()
 	var cleanups []func() error
@@ -235,7 +236,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err != nil {
 		return nil, stop, err
 	}
-	cleanups = append(cleanups, func() error { return os.RemoveAll(tmp) })
+	cleanups = append(cleanups, func() error { return removeSettled(tmp) })
 	if o.dir == "" {
 		o.dir = filepath.Join(tmp, "run")
 		if err := os.Mkdir(o.dir, 0o755); err != nil {
@@ -322,6 +323,12 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err := e.setupOperator(ctx); err != nil {
 		return nil, stop, err
 	}
+	// Teardown runs in reverse: scheduler and controller manager first, so
+	// nothing replaces the pods quiesce deletes; then the nodes.
+	e.startCloudController()
+	cleanups = append(cleanups, func() error { e.stopCloudController(); return nil })
+	cleanups = append(cleanups, func() error { e.stopNodes(); return nil })
+	cleanups = append(cleanups, func() error { e.quiesce(10 * time.Second); return nil })
 	cmKubeconfig, err := e.componentKubeconfig("controller-manager", "system:kube-controller-manager")
 	if err != nil {
 		return nil, stop, err
@@ -340,10 +347,6 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		return nil, stop, err
 	}
 	cleanups = append(cleanups, func() error { return sched.stop(30 * time.Second) })
-
-	e.startCloudController()
-	cleanups = append(cleanups, func() error { e.stopCloudController(); return nil })
-	cleanups = append(cleanups, func() error { e.stopNodes(); return nil })
 
 	for _, g := range o.groups {
 		if err := e.addGroup(ctx, g); err != nil {
@@ -661,6 +664,32 @@ func (e *Env) removeNode(ctx context.Context, n *hollowNode) error {
 	return os.RemoveAll(n.rootDir)
 }
 
+// quiesce deletes every pod and waits, up to timeout, until the kubelets
+// have cleaned up after them. A stopped kubelet keeps resyncing the pods
+// it knows; with none left it stays idle.
+func (e *Env) quiesce(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	pods, err := e.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	zero := int64(0)
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != "" {
+			_ = e.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		}
+	}
+	for ctx.Err() == nil {
+		left, _ := filepath.Glob(filepath.Join(e.tmp, "nodes", "*", "pods", "*"))
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.opts.log.Debug("kubelets still hold pods at stop", "timeout", timeout)
+}
+
 func (e *Env) stopNodes() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -739,6 +768,18 @@ func (e *Env) initialiseNodes(ctx context.Context) {
 	}
 }
 
-func newRunID() string {
-	return time.Now().UTC().Format("20060102-150405") + "-" + newInstanceID()[2:8]
+// removeSettled removes dir and keeps removing it until it stays gone:
+// a stopped kubelet's pod workers may still finish a sync, and recreate
+// pod directories, shortly after their node is stopped.
+func removeSettled(dir string) error {
+	for range 40 {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s keeps being recreated after stop", dir)
 }

@@ -111,6 +111,14 @@ type machine struct {
 	shape instanceShape
 }
 
+// VersionInfo reports an EKS-optimised Amazon Linux 2023 node.
+func (m *machine) VersionInfo() (*cadvisorapi.VersionInfo, error) {
+	return &cadvisorapi.VersionInfo{
+		KernelVersion:      "6.1.141-155.222.amzn2023.x86_64",
+		ContainerOsVersion: "Amazon Linux 2023.8.20250818",
+	}, nil
+}
+
 func (m *machine) MachineInfo(logger klog.Logger) (*cadvisorapi.MachineInfo, error) {
 	info, err := m.Fake.MachineInfo(logger)
 	if err != nil {
@@ -162,6 +170,11 @@ func (r *runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 	}
 	r.FakeRuntimeService.Unlock()
 	return id, nil
+}
+
+// Version reports containerd, as on EKS nodes.
+func (r *runtime) Version(ctx context.Context, apiVersion string) (*runtimeapi.VersionResponse, error) {
+	return &runtimeapi.VersionResponse{Version: "0.1.0", RuntimeName: "containerd", RuntimeVersion: "1.7.27", RuntimeApiVersion: "v1"}, nil
 }
 
 func (r *runtime) RemovePodSandbox(ctx context.Context, id string) error {

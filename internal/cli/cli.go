@@ -123,6 +123,7 @@ and restarts the rollout.`,
 		newDescribeCmd(g),
 		newValidateCmd(g),
 		newVersionCmd(g),
+		newEnvCmd(g),
 	)
 	return root
 }

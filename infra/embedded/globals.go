@@ -7,9 +7,15 @@ import (
 	_ "unsafe" // for go:linkname
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-base/metrics"
 	_ "k8s.io/component-base/metrics/legacyregistry" // defines the registry linked below
 )
+
+// This file collects the workarounds for process-wide state in the
+// Kubernetes components, which each expect to be alone in their process.
+// gameday runs several kubelets at once, and runs the control plane more
+// than once per process (tests, benchmarks, a second game in one session).
 
 // The kubelet registers per-instance metric collectors in the process-wide
 // legacy registry (and in prometheus's default registry) and panics on
@@ -62,4 +68,21 @@ func duplicate(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "duplicate metrics collector registration") ||
 		strings.Contains(err.Error(), "previously registered descriptor") ||
 		strings.Contains(err.Error(), "already exists with the same fully-qualified name"))
+}
+
+// Each component reserves a process-wide informer name at start-up; the
+// controller manager never releases its own. releaseInformerName frees a
+// component's name after it has stopped, so the next start can take it.
+//
+//go:linkname informerNameRegistry k8s.io/client-go/tools/cache.informerNameRegistry
+var informerNameRegistry struct {
+	sync.Mutex
+	names map[string]*cache.InformerName
+}
+
+func releaseInformerName(name string) {
+	informerNameRegistry.Lock()
+	n := informerNameRegistry.names[name]
+	informerNameRegistry.Unlock()
+	n.Release() // nil-safe
 }

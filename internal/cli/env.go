@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/rundir"
+)
+
+// operatorKubeconfig is the operator's kubeconfig file in a run directory.
+const operatorKubeconfig = "operator.kubeconfig"
+
+func newEnvCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print export lines to reach the live environment, or start a sandbox one",
+		Long: `With no subcommand, print the shell export lines (KUBECONFIG, ...) of the
+newest live environment, for use as: eval "$(gameday env)".
+
+"gameday env up" starts a sandbox environment without a scenario;
+"gameday env down" stops it.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := liveRun("")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(g.streams.Out, exportLines(d))
+			return err
+		},
+	}
+	cmd.AddCommand(newEnvUpCmd(g), newEnvDownCmd(g))
+	return cmd
+}
+
+func exportLines(d rundir.Dir) string {
+	return fmt.Sprintf("export KUBECONFIG=%s\n", shellQuote(d.File(operatorKubeconfig)))
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-=:", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// liveRun finds the live run with the given id, or the newest live run.
+func liveRun(id string) (rundir.Dir, error) {
+	root, err := rundir.Root()
+	if err != nil {
+		return rundir.Dir{}, errkind.E(errkind.Invalid, err)
+	}
+	live, err := rundir.Live(root)
+	if err != nil {
+		return rundir.Dir{}, errkind.E(errkind.Infra, err)
+	}
+	for i := len(live) - 1; i >= 0; i-- {
+		if id == "" || live[i].ID == id {
+			return live[i], nil
+		}
+	}
+	if id != "" {
+		return rundir.Dir{}, errkind.Errorf(errkind.Invalid, "no live run %q under %s", id, root)
+	}
+	return rundir.Dir{}, errkind.Errorf(errkind.Invalid, "no live environment under %s: start one with `gameday env up` or `gameday run`", root)
+}
+
+// parseNodeGroups parses "name=size[:instance-type],..." into node groups
+// in zones a, b, c... and subnets 10.0.1.0/24, 10.0.2.0/24, ...
+func parseNodeGroups(spec, region string) ([]embedded.NodeGroup, error) {
+	var out []embedded.NodeGroup
+	for i, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		name, rest, ok := strings.Cut(item, "=")
+		if !ok || name == "" {
+			return nil, errkind.Errorf(errkind.Invalid, "--node-groups: %q is not name=size[:instance-type]", item)
+		}
+		sizeText, itype, _ := strings.Cut(rest, ":")
+		size, err := strconv.Atoi(sizeText)
+		if err != nil || size < 1 || size > 20 {
+			return nil, errkind.Errorf(errkind.Invalid, "--node-groups: %q: size must be 1..20", item)
+		}
+		if itype == "" {
+			itype = "m5.large"
+		}
+		out = append(out, embedded.NodeGroup{
+			Name: name, Size: size, InstanceType: itype,
+			Zone:   region + string(rune('a'+i%6)),
+			Subnet: netip.MustParsePrefix(fmt.Sprintf("10.0.%d.0/24", i+1)),
+		})
+	}
+	return out, nil
+}
+
+func newEnvUpCmd(g *globals) *cobra.Command {
+	var groups, region string
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start a sandbox environment and keep it up until Ctrl-C or `gameday env down`",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ngs, err := parseNodeGroups(groups, region)
+			if err != nil {
+				return err
+			}
+			root, err := rundir.Root()
+			if err != nil {
+				return errkind.E(errkind.Invalid, err)
+			}
+			d, err := rundir.Create(root, rundir.NewID())
+			if err != nil {
+				return errkind.E(errkind.Infra, err)
+			}
+			ctx := cmd.Context()
+			t0 := time.Now()
+			fmt.Fprintf(g.streams.ErrOut, "starting environment %s (%d node groups)...\n", d.ID, len(ngs))
+			env, stop, err := embedded.Start(ctx, embedded.WithDir(d.Path), embedded.WithRunID(d.ID),
+				embedded.WithRegion(region), embedded.WithNodeGroups(ngs...), embedded.WithLogger(g.log))
+			defer func() {
+				stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				fmt.Fprintln(g.streams.ErrOut, "stopping environment...")
+				if serr := stop(stopCtx); serr != nil {
+					fmt.Fprintf(g.streams.ErrOut, "gameday: stop environment: %v\n", serr)
+				} else {
+					fmt.Fprintf(g.streams.ErrOut, "environment %s stopped; its logs stay in %s\n", d.ID, d.Path)
+				}
+			}()
+			if err != nil {
+				return err
+			}
+			unmark, err := d.MarkLive()
+			defer unmark()
+			if err != nil {
+				return errkind.E(errkind.Infra, err)
+			}
+			fmt.Fprintf(g.streams.ErrOut, "environment %s up in %s: node groups %s; audit log %s\n",
+				d.ID, time.Since(t0).Round(100*time.Millisecond), strings.Join(env.NodeGroups(), ", "), env.AuditLog)
+			fmt.Fprint(g.streams.Out, exportLines(d))
+			fmt.Fprintln(g.streams.ErrOut, "press Ctrl-C or run `gameday env down` to stop")
+			<-ctx.Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&groups, "node-groups", "ng-general=2", "node groups as name=size[:instance-type],...")
+	cmd.Flags().StringVar(&region, "region", "us-east-1", "AWS region of the nodes")
+	return cmd
+}
+
+func newEnvDownCmd(g *globals) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "down [RUN_ID]",
+		Short: "Stop a sandbox environment started by `gameday env up`",
+		Args:  usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			d, err := liveRun(id)
+			if err != nil {
+				return err
+			}
+			pid := d.Pid()
+			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+				return errkind.E(errkind.Infra, fmt.Errorf("signal run %s (pid %d): %w", d.ID, pid, err))
+			}
+			fmt.Fprintf(g.streams.ErrOut, "stopping %s (pid %d)...\n", d.ID, pid)
+			deadline := time.Now().Add(timeout)
+			for d.Pid() != 0 {
+				if time.Now().After(deadline) {
+					return errkind.Errorf(errkind.Infra, "run %s still up after %s", d.ID, timeout)
+				}
+				select {
+				case <-cmd.Context().Done():
+					return errkind.E(errkind.Aborted, cmd.Context().Err())
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+			fmt.Fprintf(g.streams.ErrOut, "stopped %s\n", d.ID)
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the environment to stop")
+	return cmd
+}

@@ -1,0 +1,130 @@
+// Package rundir manages gameday's run directories: one directory per run
+// under a state root, holding the run's kubeconfigs, logs, journal and
+// reports, and a pid file while the run is live.
+package rundir
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Root returns the state root: $GAMEDAY_HOME, else
+// $XDG_STATE_HOME/gameday, else ~/.local/state/gameday.
+func Root() (string, error) {
+	if d := os.Getenv("GAMEDAY_HOME"); d != "" {
+		return d, nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "gameday"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find state dir: %w (set GAMEDAY_HOME)", err)
+	}
+	return filepath.Join(home, ".local", "state", "gameday"), nil
+}
+
+// NewID returns a new run id: UTC time plus random hex, sortable by age.
+func NewID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// Dir is one run's directory.
+type Dir struct {
+	// ID is the run id.
+	ID string
+	// Path is the directory.
+	Path string
+}
+
+// Create makes the directory for a new run under root.
+func Create(root, id string) (Dir, error) {
+	p := filepath.Join(root, "runs", id)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return Dir{}, fmt.Errorf("create run dir: %w", err)
+	}
+	return Dir{ID: id, Path: p}, nil
+}
+
+// File returns the path of a file in the run directory.
+func (d Dir) File(name string) string { return filepath.Join(d.Path, name) }
+
+const pidFile = "pid"
+
+// MarkLive writes this process's pid into the run directory; the
+// returned function removes it.
+func (d Dir) MarkLive() (func() error, error) {
+	if err := os.WriteFile(d.File(pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return func() error { return nil }, fmt.Errorf("write pid file: %w", err)
+	}
+	return func() error {
+		err := os.Remove(d.File(pidFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}, nil
+}
+
+// Pid returns the pid of the live process owning the run, or 0 when none
+// is alive.
+func (d Dir) Pid() int {
+	b, err := os.ReadFile(d.File(pidFile))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0
+	}
+	return pid
+}
+
+// List returns every run directory under root, oldest first.
+func List(root string) ([]Dir, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "runs"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	var out []Dir
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, Dir{ID: e.Name(), Path: filepath.Join(root, "runs", e.Name())})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Live returns the run directories whose owning process is alive.
+func Live(root string) ([]Dir, error) {
+	all, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []Dir
+	for _, d := range all {
+		if d.Pid() != 0 {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
