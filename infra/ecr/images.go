@@ -1,0 +1,144 @@
+package ecr
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// created is the fixed creation time of built images, so that the same
+// repository and tag always give the same digest.
+var created = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
+
+// BuildImage builds a small OCI image for repository:tag with the given
+// number of real layers: a base layer with /etc/os-release and an
+// application layer with the app binary's stand-in and its version. The
+// result is deterministic.
+func BuildImage(repository, tag string, layers int) (v1.Image, error) {
+	if layers < 1 {
+		layers = 1
+	}
+	app := path.Base(repository)
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	var adds []mutate.Addendum
+	for i := range layers {
+		files := map[string]string{}
+		switch {
+		case i == 0:
+			files["etc/os-release"] = "NAME=\"Amazon Linux\"\nVERSION=\"2023\"\nID=\"amzn\"\n"
+		case i == layers-1:
+			files["app/"+app] = fmt.Sprintf("#!/bin/sh\n# %s %s\nexec /app/%s-server \"$@\"\n", app, tag, app)
+			files["app/VERSION"] = tag + "\n"
+		default:
+			files[fmt.Sprintf("usr/lib/%s/deps-%d.txt", app, i)] = strings.Repeat(fmt.Sprintf("%s dependency layer %d\n", app, i), 64)
+		}
+		gz, err := tarGz(files)
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, mutate.Addendum{
+			Layer:     static.NewLayer(gz, types.OCILayer),
+			History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: fmt.Sprintf("layer %d of %s:%s", i+1, repository, tag)},
+			MediaType: types.OCILayer,
+		})
+	}
+	img, err := mutate.Append(img, adds...)
+	if err != nil {
+		return nil, fmt.Errorf("build %s:%s: %w", repository, tag, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS, cfg.Created = "amd64", "linux", v1.Time{Time: created}
+	cfg.Config.Entrypoint = []string{"/app/" + app}
+	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "APP_VERSION=" + tag}
+	cfg.Config.Labels = map[string]string{"org.opencontainers.image.version": tag, "org.opencontainers.image.title": app}
+	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
+	return mutate.ConfigFile(img, cfg)
+}
+
+func tarGz(files map[string]string) ([]byte, error) {
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		body := files[n]
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o755, Size: int64(len(body)), ModTime: created, Typeflag: tar.TypeReg}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	zw.ModTime = created
+	if _, err := zw.Write(raw.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return gz.Bytes(), nil
+}
+
+// Push writes img to the registry as repository:tag and returns its raw
+// manifest and digest (for ECR PutImage).
+func (s *Server) Push(ctx context.Context, repository, tag string, img v1.Image) (manifest []byte, digest string, err error) {
+	ref, err := name.ParseReference(strings.TrimPrefix(s.URL, "http://")+"/"+repository+":"+tag, name.Insecure)
+	if err != nil {
+		return nil, "", fmt.Errorf("push %s:%s: %w", repository, tag, err)
+	}
+	auth := &authn.Basic{Username: s.pushUser, Password: s.pushPassword}
+	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuth(auth), remote.WithTransport(http.DefaultTransport)); err != nil {
+		return nil, "", fmt.Errorf("push %s:%s: %w", repository, tag, err)
+	}
+	m, err := img.RawManifest()
+	if err != nil {
+		return nil, "", err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, "", err
+	}
+	return m, d.String(), nil
+}
+
+// Delete removes a tag from the registry.
+func (s *Server) Delete(ctx context.Context, repository, tag string) error {
+	ref, err := name.ParseReference(strings.TrimPrefix(s.URL, "http://")+"/"+repository+":"+tag, name.Insecure)
+	if err != nil {
+		return err
+	}
+	auth := &authn.Basic{Username: s.pushUser, Password: s.pushPassword}
+	if err := remote.Delete(ref, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil {
+		return fmt.Errorf("delete %s:%s: %w", repository, tag, err)
+	}
+	return nil
+}
