@@ -44,6 +44,8 @@ type Emulator struct {
 	// Endpoint is the base URL every service answers on (for moto, the
 	// front door that records calls; see frontdoor.go).
 	Endpoint string
+	// Backend is the emulator's own URL behind the front door.
+	Backend string
 	// Region is the default region.
 	Region string
 	// AccountID is the emulated account.
@@ -217,7 +219,7 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (emu *Emulator, stop fun
 	if err != nil {
 		return nil, stop, errkind.E(errkind.Infra, err)
 	}
-	emu = &Emulator{Kind: "moto", Endpoint: door, Region: o.region, AccountID: o.account, EnforcesIAM: true}
+	emu = &Emulator{Kind: "moto", Endpoint: door, Backend: backend, Region: o.region, AccountID: o.account, EnforcesIAM: true}
 	o.log.Debug("moto up", "endpoint", emu.Endpoint, "backend", backend, "elapsed", time.Since(t0))
 	if err := bootstrapUsers(ctx, emu); err != nil {
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("bootstrap moto: %w", err))

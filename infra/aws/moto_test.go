@@ -35,7 +35,7 @@ func startMoto(t *testing.T, opts ...MotoOption) *Emulator {
 			t.Errorf("stop moto: %v", err)
 		}
 		if emu != nil {
-			port := emu.Endpoint[strings.LastIndex(emu.Endpoint, ":")+1:]
+			port := emu.Backend[strings.LastIndex(emu.Backend, ":")+1:]
 			if out, _ := exec.Command("pgrep", "-f", "moto_server -H 127.0.0.1 -p "+port+"$").Output(); len(out) > 0 {
 				t.Errorf("moto_server still running: pids %s", out)
 			}
@@ -106,7 +106,9 @@ func TestIntegrationPullAuthorizer(t *testing.T) {
 	if err := acct.Setup(ctx, testEnv()); err != nil {
 		t.Fatal(err)
 	}
-	groupOf := func(node string) (string, bool) { return strings.TrimPrefix(node, "node-in-"), strings.HasPrefix(node, "node-in-") }
+	groupOf := func(node string) (string, bool) {
+		return strings.TrimPrefix(node, "node-in-"), strings.HasPrefix(node, "node-in-")
+	}
 	authz := NewPullAuthorizer(acct, groupOf)
 	decide := func(node string) ecrreg.Verdict {
 		t.Helper()

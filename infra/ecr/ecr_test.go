@@ -141,8 +141,16 @@ func TestRegistryGate(t *testing.T) {
 			}
 		})
 	}
-	// Decisions are cached for the TTL, then asked again.
+	// Denials are not cached.
 	before := authz.calls.Load()
+	get("/v2/shop/checkout/manifests/1.9.0", "nocreds", "HEAD")
+	get("/v2/shop/checkout/manifests/1.9.0", "nocreds", "HEAD")
+	if authz.calls.Load() != before+2 {
+		t.Error("a denial was cached")
+	}
+	// Allowed pulls are cached for the TTL, then asked again.
+	get("/v2/shop/checkout/manifests/1.9.0", "good", "HEAD")
+	before = authz.calls.Load()
 	get("/v2/shop/checkout/manifests/1.9.0", "good", "HEAD")
 	if authz.calls.Load() != before {
 		t.Error("decision not cached")

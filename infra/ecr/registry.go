@@ -107,9 +107,11 @@ func WithIdentity(f func(*http.Request) string) Option {
 	return func(o *serverOptions) error { o.identity = f; return nil }
 }
 
-// WithDecisionTTL sets how long a pull decision is cached, like the
-// kubelet's credential-provider cache but short, so that a fixed role can
-// pull again within seconds. Default 2s; at most 5s.
+// WithDecisionTTL sets how long an allowed pull is cached, like the
+// kubelet's credential-provider cache but short, so that a detached policy
+// takes effect within seconds. Denials are never cached: as on EKS, a node
+// without credentials asks again at every pull, so a fixed role pulls at
+// the next attempt. Default 2s; at most 5s.
 func WithDecisionTTL(d time.Duration) Option {
 	return func(o *serverOptions) error {
 		if d < 0 || d > 5*time.Second {
@@ -252,9 +254,11 @@ func (g *gate) decide(ctx context.Context, node, repo string) (Verdict, error) {
 	if err != nil {
 		return Verdict{}, err
 	}
-	g.mu.Lock()
-	g.cache[key] = cached{v: v, at: time.Now()}
-	g.mu.Unlock()
+	if v.Decision == Allowed {
+		g.mu.Lock()
+		g.cache[key] = cached{v: v, at: time.Now()}
+		g.mu.Unlock()
+	}
 	g.log.Debug("pull decision", "node", node, "repository", repo, "decision", v.Decision.String(), "principal", v.Principal)
 	return v, nil
 }

@@ -52,6 +52,14 @@ type ImagePuller interface {
 	Pull(ctx context.Context, node Node, image string) (size uint64, err error)
 }
 
+// PullerFunc adapts a function to ImagePuller.
+type PullerFunc func(ctx context.Context, node Node, image string) (uint64, error)
+
+// Pull calls f.
+func (f PullerFunc) Pull(ctx context.Context, node Node, image string) (uint64, error) {
+	return f(ctx, node, image)
+}
+
 // AlwaysPull is the default ImagePuller: every pull succeeds after Delay.
 type AlwaysPull struct {
 	// Delay simulates transfer time.
