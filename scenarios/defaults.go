@@ -56,9 +56,6 @@ func applyDefaults(s *Scenario) {
 	if env.Cluster.Version == "" {
 		env.Cluster.Version = DefaultClusterVersion
 	}
-	if env.TimeScale == 0 {
-		env.TimeScale = 1
-	}
 	for i := range env.IAM.Roles {
 		r := &env.IAM.Roles[i]
 		if len(r.AssumedBy) == 0 {

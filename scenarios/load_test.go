@@ -134,7 +134,6 @@ func TestDefaults(t *testing.T) {
 		{"account", env.AWS.AccountID, "123456789012"},
 		{"region", env.AWS.Region, "us-east-1"},
 		{"cluster version", env.Cluster.Version, "1.32"},
-		{"time scale", env.TimeScale, 1.0},
 		{"trust", env.IAM.Roles[0].AssumedBy, []string{"ec2.amazonaws.com"}},
 		{"policy ARN", env.IAM.Roles[0].ManagedPolicies, []string{"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}},
 		{"explicit size kept", ng.Size, 1},
@@ -264,7 +263,7 @@ func TestParseEdgeCases(t *testing.T) {
 		{"duplicate key", head + "metadata: {name: a}\nmetadata: {name: b}\n", `duplicate field "metadata"`},
 		{"bool expected", head + "spec:\n  environment:\n    nodeGroups: [{name: a, role: r, deferred: maybe}]\n", `deferred: expected true or false, got string "maybe"`},
 		{"map expected", head + "spec: [1]\n", "spec: expected a mapping, got a list"},
-		{"bad time scale", head + "spec:\n  environment: {timeScale: 2}\n", "timeScale: must be in (0, 1], got 2"},
+		{"removed field timeScale", head + "spec:\n  environment: {timeScale: 0.5}\n", `unknown field "timeScale"`},
 		{"alias bomb", head + aliasBomb(), "too many alias expansions"},
 		{"non-string key", head + "metadata: {[a]: b}\n", "expected a field name"},
 	}

@@ -104,11 +104,6 @@ type Environment struct {
 	ECR ECR `yaml:"ecr"`
 	// Namespaces are created during setup, before workloads.
 	Namespaces []string `yaml:"namespaces"`
-	// TimeScale multiplies simulated timings such as the kubelet's image
-	// pull back-off (10 s doubling to 300 s). 1 is real time; 0.1 makes the
-	// back-off ten times faster with the same shape. Default 1; must be in
-	// (0, 1].
-	TimeScale float64 `yaml:"timeScale"`
 }
 
 // AWSAccount identifies the emulated AWS account.

@@ -130,9 +130,6 @@ func (v *validator) environment() {
 	if v.required("spec.environment.cluster.name", env.Cluster.Name) && !clusterRE.MatchString(env.Cluster.Name) {
 		v.errs.add("spec.environment.cluster.name", "not a valid EKS cluster name: %q", env.Cluster.Name)
 	}
-	if env.TimeScale <= 0 || env.TimeScale > 1 {
-		v.errs.add("spec.environment.timeScale", "must be in (0, 1], got %g", env.TimeScale)
-	}
 
 	v.roles = map[string]*Role{}
 	seen := map[string]bool{}

@@ -213,14 +213,25 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (emu *Emulator, stop fun
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("start moto: %w", err))
 	}
 	backend := fmt.Sprintf("http://127.0.0.1:%d", port)
+	emu, stop, err = finishMoto(ctx, "moto", backend, o, stop)
+	if err != nil {
+		return nil, stop, err
+	}
+	o.log.Info("AWS emulator ready", "kind", "moto", "endpoint", emu.Endpoint, "elapsed", time.Since(t0).Round(time.Millisecond))
+	return emu, stop, nil
+}
+
+// finishMoto puts the front door before a running moto at backend,
+// creates the admin and operator users and turns enforcement on. stop
+// stops the backend; the returned stop stops both.
+func finishMoto(ctx context.Context, kind, backend string, o motoOptions, stop func(context.Context) error) (*Emulator, func(context.Context) error, error) {
 	door, fd, stopDoor, err := startFrontDoor(backend, o.onCall)
-	stopMoto := stop
-	stop = func(ctx context.Context) error { return errors.Join(stopDoor(ctx), stopMoto(ctx)) }
+	stopBackend := stop
+	stop = func(ctx context.Context) error { return errors.Join(stopDoor(ctx), stopBackend(ctx)) }
 	if err != nil {
 		return nil, stop, errkind.E(errkind.Infra, err)
 	}
-	emu = &Emulator{Kind: "moto", Endpoint: door, Backend: backend, Region: o.region, AccountID: o.account, EnforcesIAM: true}
-	o.log.Debug("moto up", "endpoint", emu.Endpoint, "backend", backend, "elapsed", time.Since(t0))
+	emu := &Emulator{Kind: kind, Endpoint: door, Backend: backend, Region: o.region, AccountID: o.account, EnforcesIAM: true}
 	if err := bootstrapUsers(ctx, emu); err != nil {
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("bootstrap moto: %w", err))
 	}
@@ -229,7 +240,6 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (emu *Emulator, stop fun
 	if err := enforceIAM(ctx, backend); err != nil {
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("bootstrap moto: %w", err))
 	}
-	o.log.Info("AWS emulator ready", "kind", "moto", "endpoint", emu.Endpoint, "elapsed", time.Since(t0).Round(time.Millisecond))
 	return emu, stop, nil
 }
 

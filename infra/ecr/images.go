@@ -6,6 +6,8 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"net/http"
 	"path"
 	"slices"
@@ -49,6 +51,16 @@ func BuildImage(repository, tag string, layers int) (v1.Image, error) {
 		default:
 			files[fmt.Sprintf("usr/lib/%s/deps-%d.txt", app, i)] = strings.Repeat(fmt.Sprintf("%s dependency layer %d\n", app, i), 64)
 		}
+		// Incompressible filler gives layers realistic sizes: a 2 MiB base,
+		// 1 MiB per dependency layer, 512 KiB of application.
+		size := 1 << 20
+		switch {
+		case i == 0:
+			size = 2 << 20
+		case i == layers-1:
+			size = 512 << 10
+		}
+		files[fmt.Sprintf("usr/share/%s/blob-%d.bin", app, i)] = filler(fmt.Sprintf("%s:%s:%d", repository, tag, i), size)
 		gz, err := tarGz(files)
 		if err != nil {
 			return nil, err
@@ -74,6 +86,21 @@ func BuildImage(repository, tag string, layers int) (v1.Image, error) {
 	cfg.Config.Labels = map[string]string{"org.opencontainers.image.version": tag, "org.opencontainers.image.title": app}
 	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
 	return mutate.ConfigFile(img, cfg)
+}
+
+// filler returns n pseudo-random bytes determined by seed.
+func filler(seed string, n int) string {
+	h := fnv.New64a()
+	h.Write([]byte(seed))
+	r := rand.New(rand.NewPCG(h.Sum64(), 0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := 0; i < n; i += 8 {
+		v := r.Uint64()
+		for j := 0; j < 8 && i+j < n; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return string(b)
 }
 
 func tarGz(files map[string]string) ([]byte, error) {

@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/ecr"
 	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 
@@ -43,10 +42,11 @@ type Stack struct {
 }
 
 type options struct {
-	dir    string
-	runID  string
-	log    *slog.Logger
-	onCall func(aws.Call)
+	emulator string
+	dir      string
+	runID    string
+	log      *slog.Logger
+	onCall   func(aws.Call)
 }
 
 // Option configures Start.
@@ -60,6 +60,12 @@ func WithRunID(id string) Option { return func(o *options) error { o.runID = id;
 
 // WithLogger sets the progress logger.
 func WithLogger(l *slog.Logger) Option { return func(o *options) error { o.log = l; return nil } }
+
+// WithEmulator chooses the AWS emulator: auto (default), moto,
+// moto-container or localstack.
+func WithEmulator(kind string) Option {
+	return func(o *options) error { o.emulator = kind; return nil }
+}
 
 // WithAWSCallLog receives every call made to the AWS emulator.
 func WithAWSCallLog(f func(aws.Call)) Option {
@@ -91,7 +97,7 @@ func Start(ctx context.Context, s *scenarios.Scenario, opts ...Option) (st *Stac
 	env := s.Spec.Environment
 	st = &Stack{scenario: s, log: o.log, dir: o.dir}
 
-	emu, stopAWS, err := aws.StartMoto(ctx, aws.WithAccountID(env.AWS.AccountID), aws.WithRegion(env.AWS.Region),
+	emu, stopAWS, err := aws.Start(ctx, o.emulator, o.runID, aws.WithAccountID(env.AWS.AccountID), aws.WithRegion(env.AWS.Region),
 		aws.WithLogFile(filepath.Join(o.dir, "moto.log")), aws.WithLogger(o.log), aws.WithCallLog(o.onCall))
 	stops = append(stops, stopAWS)
 	if err != nil {
@@ -237,12 +243,8 @@ func (st *Stack) OperatorEnv() []string {
 	return append([]string{"KUBECONFIG=" + st.Cluster.OperatorKubeconfig}, st.AWS.OperatorEnv()...)
 }
 
-// WriteEnvFile writes the operator's environment as shell export lines.
-func (st *Stack) WriteEnvFile(path string) error {
-	var b strings.Builder
-	for _, kv := range st.OperatorEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&b, "export %s=%s\n", k, v)
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+// WriteEnvFile writes the operator's environment to the run directory's
+// env.sh.
+func (st *Stack) WriteEnvFile() error {
+	return rundir.Dir{Path: st.dir}.WriteEnv(st.OperatorEnv())
 }

@@ -12,12 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/infra/stack"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/scenarios"
 )
-
-// operatorKubeconfig is the operator's kubeconfig file in a run directory.
-const operatorKubeconfig = "operator.kubeconfig"
 
 func newEnvCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -34,25 +33,16 @@ newest live environment, for use as: eval "$(gameday env)".
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprint(g.streams.Out, exportLines(d))
+			env, err := d.ReadEnv()
+			if err != nil {
+				return errkind.E(errkind.Infra, err)
+			}
+			_, err = fmt.Fprint(g.streams.Out, env)
 			return err
 		},
 	}
 	cmd.AddCommand(newEnvUpCmd(g), newEnvDownCmd(g))
 	return cmd
-}
-
-func exportLines(d rundir.Dir) string {
-	return fmt.Sprintf("export KUBECONFIG=%s\n", shellQuote(d.File(operatorKubeconfig)))
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-=:", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // liveRun finds the live run with the given id, or the newest live run.
@@ -103,59 +93,106 @@ func parseNodeGroups(spec, region string) ([]embedded.NodeGroup, error) {
 	return out, nil
 }
 
+// envUpOptions are the flags of `gameday env up`.
+type envUpOptions struct {
+	groups, region, scenario, emulator string
+}
+
 func newEnvUpCmd(g *globals) *cobra.Command {
-	var groups, region string
+	var o envUpOptions
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a sandbox environment and keep it up until Ctrl-C or `gameday env down`",
-		Args:  usageArgs(cobra.NoArgs),
+		Long: `Start a sandbox environment and keep it up until Ctrl-C or ` + "`gameday env down`" + `.
+
+Without --scenario: a bare cluster with the --node-groups given.
+With --scenario: the scenario's environment (the AWS account with its IAM
+roles, EKS node groups and ECR images; the cluster with the initial node
+groups, whose image pulls the node roles decide), without its workloads or
+fault. Prints the export lines to use it; they are also in the run
+directory's env.sh and printed again by ` + "`gameday env`" + `.`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ngs, err := parseNodeGroups(groups, region)
-			if err != nil {
-				return err
-			}
-			root, err := rundir.Root()
-			if err != nil {
-				return errkind.E(errkind.Invalid, err)
-			}
-			d, err := rundir.Create(root, rundir.NewID())
-			if err != nil {
-				return errkind.E(errkind.Infra, err)
-			}
-			ctx := cmd.Context()
-			t0 := time.Now()
-			fmt.Fprintf(g.streams.ErrOut, "starting environment %s (%d node groups)...\n", d.ID, len(ngs))
-			env, stop, err := embedded.Start(ctx, embedded.WithDir(d.Path), embedded.WithRunID(d.ID),
-				embedded.WithRegion(region), embedded.WithNodeGroups(ngs...), embedded.WithLogger(g.log))
-			defer func() {
-				stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-				defer cancel()
-				fmt.Fprintln(g.streams.ErrOut, "stopping environment...")
-				if serr := stop(stopCtx); serr != nil {
-					fmt.Fprintf(g.streams.ErrOut, "gameday: stop environment: %v\n", serr)
-				} else {
-					fmt.Fprintf(g.streams.ErrOut, "environment %s stopped; its logs stay in %s\n", d.ID, d.Path)
-				}
-			}()
-			if err != nil {
-				return err
-			}
-			unmark, err := d.MarkLive()
-			defer unmark()
-			if err != nil {
-				return errkind.E(errkind.Infra, err)
-			}
-			fmt.Fprintf(g.streams.ErrOut, "environment %s up in %s: node groups %s; audit log %s\n",
-				d.ID, time.Since(t0).Round(100*time.Millisecond), strings.Join(env.NodeGroups(), ", "), env.AuditLog)
-			fmt.Fprint(g.streams.Out, exportLines(d))
-			fmt.Fprintln(g.streams.ErrOut, "press Ctrl-C or run `gameday env down` to stop")
-			<-ctx.Done()
-			return nil
+			return envUp(cmd.Context(), g, o)
 		},
 	}
-	cmd.Flags().StringVar(&groups, "node-groups", "ng-general=2", "node groups as name=size[:instance-type],...")
-	cmd.Flags().StringVar(&region, "region", "us-east-1", "AWS region of the nodes")
+	cmd.Flags().StringVar(&o.groups, "node-groups", "ng-general=2", "node groups as name=size[:instance-type],... (without --scenario)")
+	cmd.Flags().StringVar(&o.region, "region", "us-east-1", "AWS region of the nodes (without --scenario)")
+	cmd.Flags().StringVar(&o.scenario, "scenario", "", "build this scenario's environment (NAME or PATH)")
+	cmd.Flags().StringVar(&o.emulator, "aws", "auto", "AWS emulator with --scenario: auto, moto, moto-container or localstack")
 	return cmd
+}
+
+func envUp(ctx context.Context, g *globals, o envUpOptions) error {
+	var s *scenarios.Scenario
+	var ngs []embedded.NodeGroup
+	var err error
+	if o.scenario != "" {
+		if s, err = scenarios.Resolve(o.scenario); err != nil {
+			return err
+		}
+	} else if ngs, err = parseNodeGroups(o.groups, o.region); err != nil {
+		return err
+	}
+	root, err := rundir.Root()
+	if err != nil {
+		return errkind.E(errkind.Invalid, err)
+	}
+	d, err := rundir.Create(root, rundir.NewID())
+	if err != nil {
+		return errkind.E(errkind.Infra, err)
+	}
+	t0 := time.Now()
+	var stop func(context.Context) error
+	var env []string
+	var groups []string
+	if s != nil {
+		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s as run %s...\n", s.Metadata.Name, d.ID)
+		var st *stack.Stack
+		st, stop, err = stack.Start(ctx, s, stack.WithDir(d.Path), stack.WithRunID(d.ID), stack.WithLogger(g.log), stack.WithEmulator(o.emulator))
+		if st != nil {
+			env, groups = st.OperatorEnv(), st.Cluster.NodeGroups()
+		}
+	} else {
+		fmt.Fprintf(g.streams.ErrOut, "starting environment %s (%d node groups)...\n", d.ID, len(ngs))
+		var e *embedded.Env
+		e, stop, err = embedded.Start(ctx, embedded.WithDir(d.Path), embedded.WithRunID(d.ID),
+			embedded.WithRegion(o.region), embedded.WithNodeGroups(ngs...), embedded.WithLogger(g.log))
+		if e != nil {
+			env, groups = []string{"KUBECONFIG=" + e.OperatorKubeconfig}, e.NodeGroups()
+		}
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		fmt.Fprintln(g.streams.ErrOut, "stopping environment...")
+		if serr := stop(stopCtx); serr != nil {
+			fmt.Fprintf(g.streams.ErrOut, "gameday: stop environment: %v\n", serr)
+		} else {
+			fmt.Fprintf(g.streams.ErrOut, "environment %s stopped; its logs stay in %s\n", d.ID, d.Path)
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	if err := d.WriteEnv(env); err != nil {
+		return errkind.E(errkind.Infra, err)
+	}
+	unmark, err := d.MarkLive()
+	defer unmark()
+	if err != nil {
+		return errkind.E(errkind.Infra, err)
+	}
+	fmt.Fprintf(g.streams.ErrOut, "environment %s up in %s: node groups %s; run dir %s\n",
+		d.ID, time.Since(t0).Round(100*time.Millisecond), strings.Join(groups, ", "), d.Path)
+	exports, err := d.ReadEnv()
+	if err != nil {
+		return errkind.E(errkind.Infra, err)
+	}
+	fmt.Fprint(g.streams.Out, exports)
+	fmt.Fprintln(g.streams.ErrOut, "press Ctrl-C or run `gameday env down` to stop")
+	<-ctx.Done()
+	return nil
 }
 
 func newEnvDownCmd(g *globals) *cobra.Command {

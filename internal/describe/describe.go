@@ -40,9 +40,6 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 	p.section("ENVIRONMENT")
 	p.f("  AWS account %s, region %s\n", env.AWS.AccountID, env.AWS.Region)
 	p.f("  EKS cluster %s (Kubernetes %s)\n", env.Cluster.Name, env.Cluster.Version)
-	if env.TimeScale != 1 {
-		p.f("  Simulated timings (image pull back-off) run at %gx real time\n", 1/env.TimeScale)
-	}
 	p.f("  Node groups:\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, ng := range env.NodeGroups {

@@ -128,3 +128,37 @@ func Live(root string) ([]Dir, error) {
 	}
 	return out, nil
 }
+
+// EnvFile is the operator's environment in a run directory, as shell
+// export lines (eval "$(gameday env)" prints it).
+const EnvFile = "env.sh"
+
+// WriteEnv writes KEY=VALUE pairs to the run's env.sh as export lines,
+// quoting values for the shell where needed.
+func (d Dir) WriteEnv(kvs []string) error {
+	var b strings.Builder
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+	}
+	return os.WriteFile(d.File(EnvFile), []byte(b.String()), 0o600)
+}
+
+// ReadEnv returns the run's env.sh.
+func (d Dir) ReadEnv() (string, error) {
+	b, err := os.ReadFile(d.File(EnvFile))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", EnvFile, err)
+	}
+	return string(b), nil
+}
+
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-=:+@,", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
