@@ -272,6 +272,27 @@ func (a *Account) NodegroupRole(ctx context.Context, group string) (string, erro
 	return arn[strings.LastIndex(arn, "/")+1:], nil
 }
 
+// NodegroupSize returns a node group's desired size and whether it
+// exists.
+func (a *Account) NodegroupSize(ctx context.Context, name string) (int, bool, error) {
+	out, err := a.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(a.cluster), NodegroupName: aws.String(name)})
+	if err != nil {
+		var nf *ekstypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return 0, false, nil
+		}
+		return 0, false, fmt.Errorf("describe node group %s: %w", name, err)
+	}
+	if out.Nodegroup.Status == ekstypes.NodegroupStatusDeleting {
+		return 0, false, nil
+	}
+	size := 0
+	if sc := out.Nodegroup.ScalingConfig; sc != nil && sc.DesiredSize != nil {
+		size = int(*sc.DesiredSize)
+	}
+	return size, true, nil
+}
+
 // PutImage records a pushed image in ECR, so that describe-images lists
 // its tag and digest.
 func (a *Account) PutImage(ctx context.Context, repo, tag string, manifest []byte, mediaType string) error {

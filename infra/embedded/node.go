@@ -25,6 +25,7 @@ import (
 	kubeletoptions "k8s.io/kubernetes/cmd/kubelet/app/options"
 	cadvisortest "k8s.io/kubernetes/pkg/kubelet/cadvisor/testing"
 	"k8s.io/kubernetes/pkg/kubelet/cm"
+	probetest "k8s.io/kubernetes/pkg/kubelet/prober/testing"
 	"k8s.io/kubernetes/pkg/kubemark"
 )
 
@@ -218,6 +219,24 @@ func (s *images) PullImage(ctx context.Context, image *runtimeapi.ImageSpec, aut
 	return s.FakeImageService.PullImage(ctx, image, auth, sandbox)
 }
 
+// stateProber stands in for the kubelet's prober: there are no real
+// processes to probe, so a container is started and ready exactly when it
+// is running, as for a container without probes.
+type stateProber struct{ probetest.FakeManager }
+
+func (stateProber) UpdatePodStatus(_ context.Context, _ *v1.Pod, st *v1.PodStatus) {
+	for i := range st.ContainerStatuses {
+		cs := &st.ContainerStatuses[i]
+		running := cs.State.Running != nil
+		cs.Ready = running
+		cs.Started = &running
+	}
+	for i := range st.InitContainerStatuses {
+		cs := &st.InitContainerStatuses[i]
+		cs.Ready = cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
+	}
+}
+
 // hollowNode is one simulated node: the real kubelet code with fake
 // runtime, cadvisor and container manager.
 type hollowNode struct {
@@ -321,6 +340,9 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	// kubemark wires a fake event recorder; use the kubelet's own, so its
 	// events (Pulling, Failed, BackOff, ...) reach the API server.
 	hk.KubeletDeps.Recorder = nil
+	// kubemark's fake prober reports every container ready, even one that
+	// never started; readiness must follow the container's state.
+	hk.KubeletDeps.ProbeManager = stateProber{}
 	hk.KubeletDeps.EventClient = client.CoreV1()
 
 	kctx, cancel := context.WithCancel(ctx)

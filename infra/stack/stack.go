@@ -13,13 +13,16 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/ecr"
 	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/iampolicy"
 	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 )
@@ -247,4 +250,50 @@ func (st *Stack) OperatorEnv() []string {
 // env.sh.
 func (st *Stack) WriteEnvFile() error {
 	return rundir.Dir{Path: st.dir}.WriteEnv(st.OperatorEnv())
+}
+
+// Admin returns gameday's own Kubernetes client config.
+func (st *Stack) Admin() *rest.Config { return st.Cluster.Admin() }
+
+// AuditLog returns the API server's audit log path.
+func (st *Stack) AuditLog() string { return st.Cluster.AuditLog }
+
+// CordonNodeGroup (un)cordons a node group's nodes.
+func (st *Stack) CordonNodeGroup(ctx context.Context, name string, unschedulable bool) error {
+	return st.Cluster.CordonNodeGroup(ctx, name, unschedulable)
+}
+
+// DrainNodeGroup drains a node group's nodes.
+func (st *Stack) DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error {
+	return st.Cluster.DrainNodeGroup(ctx, name, timeout)
+}
+
+// AttachRolePolicy attaches a managed policy to a role.
+func (st *Stack) AttachRolePolicy(ctx context.Context, role, policyARN string) error {
+	return st.Account.AttachRolePolicy(ctx, role, policyARN)
+}
+
+// DetachRolePolicy detaches a managed policy from a role.
+func (st *Stack) DetachRolePolicy(ctx context.Context, role, policyARN string) error {
+	return st.Account.DetachRolePolicy(ctx, role, policyARN)
+}
+
+// PutRolePolicy adds an inline policy to a role.
+func (st *Stack) PutRolePolicy(ctx context.Context, role, name string, doc scenarios.PolicyDocument) error {
+	return st.Account.PutRolePolicy(ctx, role, name, doc)
+}
+
+// DeleteRolePolicy removes an inline policy from a role.
+func (st *Stack) DeleteRolePolicy(ctx context.Context, role, name string) error {
+	return st.Account.DeleteRolePolicy(ctx, role, name)
+}
+
+// RolePolicies returns a role's attached policies and documents.
+func (st *Stack) RolePolicies(ctx context.Context, role string) ([]string, []iampolicy.Named, error) {
+	return st.Account.RolePolicies(ctx, role)
+}
+
+// NodegroupSize returns a node group's desired size in EKS.
+func (st *Stack) NodegroupSize(ctx context.Context, name string) (int, bool, error) {
+	return st.Account.NodegroupSize(ctx, name)
 }

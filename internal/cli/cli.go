@@ -124,6 +124,13 @@ and restarts the rollout.`,
 		newValidateCmd(g),
 		newVersionCmd(g),
 		newEnvCmd(g),
+		newRunCmd(g),
+		newStatusCmd(g),
+		newHintCmd(g),
+		newCausesCmd(g),
+		newDiagnoseCmd(g),
+		newGiveUpCmd(g),
+		newReportCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/gameday-sre/gameday/infra/aws"
+	"github.com/gameday-sre/gameday/infra/stack"
+	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/report"
+	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/runner"
+	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+var _ runner.Environment = (*stack.Stack)(nil)
+
+// runOptions are the flags of `gameday run`.
+type runOptions struct {
+	autopilot bool
+	keep      bool
+	timeLimit time.Duration
+	emulator  string
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run NAME|PATH",
+		Short: "Play a scenario: build the environment, inject the incident, score the response",
+		Long: `Play a scenario. gameday builds the environment, runs the setup and the
+fault, waits until the symptoms are real, then hands over: it prints the
+briefing and how to connect, and scores what happens until every objective
+is achieved, the time limit passes, you give up (gameday give-up) or press
+Ctrl-C. The environment is torn down at the end unless --keep is given.
+
+The terminal summary goes to stdout; journal.json and report.md are written
+to the run directory.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := scenarios.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			root, err := rundir.Root()
+			if err != nil {
+				return errkind.E(errkind.Invalid, err)
+			}
+			cfg := runner.Config{
+				Provision: provisionEmbedded(g, o.emulator),
+				Root:      root,
+				TimeLimit: o.timeLimit,
+				Keep:      o.keep,
+				Log:       g.log,
+				Out:       g.streams.ErrOut,
+				Progress:  progress(g.streams.ErrOut),
+			}
+			if o.autopilot {
+				cfg.Mode = runner.Autopilot
+			}
+			cfg.OnEnd = func(res runner.Result) { reportRun(g, res, o.keep) }
+			_, err = runner.Run(cmd.Context(), s, cfg)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&o.autopilot, "autopilot", false, "play the scenario's reference solution with the real kubectl and aws")
+	cmd.Flags().BoolVar(&o.keep, "keep", false, "leave the environment up after the run")
+	cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "override the scenario's time limit")
+	cmd.Flags().StringVar(&o.emulator, "aws", "auto", "AWS emulator: auto, moto, moto-container or localstack")
+	return cmd
+}
+
+// provisionEmbedded wires the embedded stack into the runner.
+func provisionEmbedded(g *globals, emulator string) runner.Provision {
+	return func(ctx context.Context, s *scenarios.Scenario, d rundir.Dir, onCall func(runner.AWSCall)) (runner.Environment, func(context.Context) error, error) {
+		st, stop, err := stack.Start(ctx, s, stack.WithDir(d.Path), stack.WithRunID(d.ID), stack.WithLogger(g.log), stack.WithEmulator(emulator),
+			stack.WithAWSCallLog(func(c aws.Call) {
+				onCall(runner.AWSCall{Time: c.Time, User: c.User, Service: c.Service, Action: c.Action, Params: c.Params, Status: c.Status})
+			}))
+		if err != nil {
+			return nil, stop, err
+		}
+		return st, stop, nil
+	}
+}
+
+// progress prints one line per phase on stderr.
+func progress(w io.Writer) func(phase, detail string) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	t0 := time.Now()
+	return func(phase, detail string) {
+		line := fmt.Sprintf("[%6s] %s", time.Since(t0).Round(100*time.Millisecond), phase)
+		if detail != "" {
+			line += ": " + detail
+		}
+		if tty {
+			fmt.Fprintf(w, "\r\033[K%s\n", line)
+			return
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// reportRun writes report.md and prints the summary as soon as a run ends.
+func reportRun(g *globals, res runner.Result, keep bool) {
+	if werr := writeReport(res.Dir, res.Journal, res.Score); werr != nil {
+		fmt.Fprintf(g.streams.ErrOut, "gameday: write report: %v\n", werr)
+	}
+	if res.Journal.Handover.IsZero() {
+		fmt.Fprintf(g.streams.ErrOut, "the run ended before handover (%s)\n", res.Journal.Outcome)
+	} else if err := report.Summary(g.streams.Out, res.Journal, res.Score); err != nil {
+		fmt.Fprintf(g.streams.ErrOut, "gameday: %v\n", err)
+	}
+	fmt.Fprintf(g.streams.ErrOut, "\njournal and report: %s\n", res.Dir.Path)
+	if keep {
+		fmt.Fprintf(g.streams.ErrOut, "--keep: the environment stays up (eval \"$(gameday env)\"); press Ctrl-C or run `kill %d` to tear it down\n", os.Getpid())
+	}
+}
+
+func writeReport(d rundir.Dir, j verify.Journal, r verify.Result) error {
+	f, err := os.Create(filepath.Join(d.Path, "report.md"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return report.Markdown(f, j, r)
+}

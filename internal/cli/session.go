@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/report"
+	"github.com/gameday-sre/gameday/runner"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+// dial connects to the newest live run's control API.
+func dial() (*runner.Client, error) {
+	d, err := liveRun("")
+	if err != nil {
+		return nil, err
+	}
+	return runner.Dial(d)
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the live run's elapsed time, achieved objectives and hints used",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFormat(output, "text", "json"); err != nil {
+				return err
+			}
+			c, err := dial()
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return json.NewEncoder(g.streams.Out).Encode(st)
+			}
+			fmt.Fprintf(g.streams.Out, "%s: %s elapsed of %s · hints used %d, %d left\n", st.Scenario, verify.Clock(st.Elapsed), verify.Clock(st.TimeLimit), st.HintsUsed, st.HintsLeft)
+			tw := tabwriter.NewWriter(g.streams.Out, 0, 4, 2, ' ', 0)
+			for _, o := range st.Objectives {
+				at := "pending"
+				if o.Achieved {
+					at = "✓ " + verify.Clock(*o.At)
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", o.ID, at, o.Title)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func newHintCmd(g *globals) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "hint",
+		Short: "Reveal the next hint (its cost is shown first)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := dial()
+			if err != nil {
+				return err
+			}
+			next, err := c.NextHint(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.streams.ErrOut, "Hint %d of %d costs %d points.\n", next.N, next.Of, next.Cost)
+			if !yes {
+				fmt.Fprint(g.streams.ErrOut, "Reveal it? [y/N] ")
+				answer, _ := bufio.NewReader(g.streams.In).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					fmt.Fprintln(g.streams.ErrOut, "not revealed")
+					return nil
+				}
+			}
+			h, err := c.RevealHint(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.streams.Out, "Hint %d: %s\n", h.N, strings.Join(strings.Fields(h.Text), " "))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "reveal without asking")
+	return cmd
+}
+
+func newCausesCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "causes",
+		Short: "List the root-cause ids `gameday diagnose` accepts",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := dial()
+			if err != nil {
+				return err
+			}
+			causes, err := c.Causes(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(g.streams.Out, 0, 4, 2, ' ', 0)
+			for _, c := range causes {
+				fmt.Fprintf(tw, "%s\t%s\n", c.ID, c.Summary)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newDiagnoseCmd(g *globals) *cobra.Command {
+	var f runner.FindingRequest
+	cmd := &cobra.Command{
+		Use:   "diagnose --cause ID [--resource ARN] [--note TEXT]",
+		Short: "Record your root-cause claim (answered only with \"recorded\")",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.Cause == "" {
+				return errkind.Errorf(errkind.Invalid, "--cause is required; see `gameday causes`")
+			}
+			c, err := dial()
+			if err != nil {
+				return err
+			}
+			if err := c.Diagnose(cmd.Context(), f); err != nil {
+				return err
+			}
+			fmt.Fprintln(g.streams.Out, "recorded")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.Cause, "cause", "", "root-cause id (see `gameday causes`)")
+	cmd.Flags().StringVar(&f.Resource, "resource", "", "the resource at fault, for example a role ARN")
+	cmd.Flags().StringVar(&f.Note, "note", "", "free text")
+	return cmd
+}
+
+func newGiveUpCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "give-up",
+		Short: "End the live run now; the debrief follows",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := dial()
+			if err != nil {
+				return err
+			}
+			if err := c.GiveUp(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintln(g.streams.ErrOut, "gave up; the run's terminal shows the debrief")
+			return nil
+		},
+	}
+}
+
+func newReportCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "report JOURNAL",
+		Short: "Re-score a saved run from its journal.json and render it",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := outputFormat(output, "markdown", "text", "json"); err != nil {
+				return err
+			}
+			j, err := verify.ReadJournal(args[0])
+			if err != nil {
+				return errkind.E(errkind.Invalid, err)
+			}
+			r := verify.Score(j)
+			switch output {
+			case "json":
+				enc := json.NewEncoder(g.streams.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			case "text":
+				return report.Summary(g.streams.Out, j, r)
+			}
+			return report.Markdown(g.streams.Out, j, r)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "markdown", "output format: markdown, text or json")
+	return cmd
+}

@@ -1,0 +1,307 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+// ControlFile holds the control API's address and token in a run
+// directory (mode 0600).
+const ControlFile = "control.json"
+
+// controlInfo is the content of ControlFile.
+type controlInfo struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// Status is what `gameday status` shows.
+type Status struct {
+	Scenario   string            `json:"scenario"`
+	Elapsed    verify.Seconds    `json:"elapsed"`
+	TimeLimit  verify.Seconds    `json:"timeLimit"`
+	Objectives []ObjectiveStatus `json:"objectives"`
+	HintsUsed  int               `json:"hintsUsed"`
+	HintsLeft  int               `json:"hintsLeft"`
+}
+
+// ObjectiveStatus is one objective as the operator may see it. Hidden
+// objectives appear only once achieved.
+type ObjectiveStatus struct {
+	ID       string          `json:"id"`
+	Title    string          `json:"title"`
+	Achieved bool            `json:"achieved"`
+	At       *verify.Seconds `json:"at,omitempty"`
+}
+
+// HintInfo is a hint, or the next hint's cost before it is revealed.
+type HintInfo struct {
+	N    int    `json:"n"`
+	Of   int    `json:"of"`
+	Cost int    `json:"cost"`
+	Text string `json:"text,omitempty"`
+}
+
+// maxRequest bounds control API request bodies.
+const maxRequest = 64 << 10
+
+func (r *run) serveControl() (*controlInfo, func(), error) {
+	tok := make([]byte, 24)
+	_, _ = rand.Read(tok)
+	info := &controlInfo{Token: hex.EncodeToString(tok)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, func() {}, fmt.Errorf("control API: %w", err)
+	}
+	info.URL = "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", r.handleStatus)
+	mux.HandleFunc("GET /v1/hint", r.handleHint(false))
+	mux.HandleFunc("POST /v1/hint", r.handleHint(true))
+	mux.HandleFunc("GET /v1/causes", r.handleCauses)
+	mux.HandleFunc("POST /v1/findings", r.handleFinding)
+	mux.HandleFunc("POST /v1/give-up", r.handleGiveUp)
+	srv := &http.Server{Handler: r.authorize(info.Token, mux), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = os.Remove(r.dir.File(ControlFile))
+	}
+	b, _ := json.Marshal(info)
+	if err := os.WriteFile(r.dir.File(ControlFile), b, 0o600); err != nil {
+		stop()
+		return nil, func() {}, fmt.Errorf("control API: %w", err)
+	}
+	return info, stop, nil
+}
+
+func (r *run) authorize(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			writeJSONError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (r *run) elapsed() verify.Seconds {
+	j := r.rec.Snapshot()
+	if j.Handover.IsZero() {
+		return 0
+	}
+	return verify.Seconds(time.Since(j.Handover).Seconds())
+}
+
+func (r *run) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	j := r.rec.Snapshot()
+	st := Status{Scenario: r.s.Metadata.Name, Elapsed: r.elapsed(), TimeLimit: verify.Seconds(r.s.Metadata.TimeLimit.Seconds())}
+	for _, o := range r.s.Spec.Objectives {
+		os := ObjectiveStatus{ID: o.ID, Title: o.Title}
+		if at, ok := r.tracker.Achieved(o.ID); ok {
+			s := verify.Seconds(at.Sub(j.Handover).Seconds())
+			os.Achieved, os.At = true, &s
+		} else if o.Hidden {
+			continue
+		}
+		st.Objectives = append(st.Objectives, os)
+	}
+	r.hintsMu.Lock()
+	st.HintsUsed, st.HintsLeft = r.hintsUsed, len(r.s.Spec.Hints)-r.hintsUsed
+	r.hintsMu.Unlock()
+	writeJSON(w, http.StatusOK, st)
+}
+
+// handleHint shows the next hint's cost (GET) or reveals it (POST).
+func (r *run) handleHint(reveal bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		r.hintsMu.Lock()
+		defer r.hintsMu.Unlock()
+		n := r.hintsUsed
+		if n >= len(r.s.Spec.Hints) {
+			writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no hints left (all %d used)", len(r.s.Spec.Hints)))
+			return
+		}
+		h := r.s.Spec.Hints[n]
+		info := HintInfo{N: n + 1, Of: len(r.s.Spec.Hints), Cost: h.Cost}
+		if reveal {
+			r.hintsUsed++
+			info.Text = strings.TrimSpace(h.Text)
+			r.rec.Add(verify.Event{Type: verify.EventHint, Hint: n + 1, Cost: h.Cost, Actor: "operator"})
+		}
+		writeJSON(w, http.StatusOK, info)
+	}
+}
+
+func (r *run) handleCauses(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, verify.SpecOf(r.s).Causes)
+}
+
+// FindingRequest is the body of POST /v1/findings.
+type FindingRequest struct {
+	Cause    string `json:"cause"`
+	Resource string `json:"resource,omitempty"`
+	Note     string `json:"note,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Tool     string `json:"tool,omitempty"`
+	// Source is operator (default) or detector.
+	Source string `json:"source,omitempty"`
+}
+
+func (r *run) handleFinding(w http.ResponseWriter, req *http.Request) {
+	var fr FindingRequest
+	dec := json.NewDecoder(io.LimitReader(req.Body, maxRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fr); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "bad finding: "+err.Error())
+		return
+	}
+	if fr.Source == "" {
+		fr.Source = scenarios.SourceOperator
+	}
+	if fr.Source != scenarios.SourceOperator && fr.Source != scenarios.SourceDetector {
+		writeJSONError(w, http.StatusBadRequest, "source must be operator or detector")
+		return
+	}
+	known := false
+	for _, c := range r.s.Spec.Causes {
+		known = known || c.ID == fr.Cause
+	}
+	if !known {
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("unknown cause %q; see `gameday causes`", fr.Cause))
+		return
+	}
+	f := verify.Finding{Cause: fr.Cause, Resource: fr.Resource, Source: fr.Source, Tool: fr.Tool, Severity: fr.Severity, Note: fr.Note}
+	r.rec.Add(verify.Event{Type: verify.EventFinding, Finding: &f, Actor: fr.Source, Message: fmt.Sprintf("claims %s on %s", f.Cause, f.Resource)})
+	r.ev.AddFinding(f)
+	// Right or wrong is only told in the debrief.
+	writeJSON(w, http.StatusAccepted, map[string]string{"result": "recorded"})
+}
+
+func (r *run) handleGiveUp(w http.ResponseWriter, _ *http.Request) {
+	r.giveOnce.Do(func() {
+		r.rec.Add(verify.Event{Type: verify.EventGiveUp, Actor: "operator"})
+		close(r.giveUp)
+	})
+	writeJSON(w, http.StatusAccepted, map[string]string{"result": "giving up; the debrief follows in the run's terminal"})
+}
+
+// Client talks to a live run's control API.
+type Client struct {
+	info controlInfo
+	http *http.Client
+}
+
+// Dial reads a run directory's control file.
+func Dial(d rundir.Dir) (*Client, error) {
+	b, err := os.ReadFile(d.File(ControlFile))
+	if err != nil {
+		return nil, errkind.Errorf(errkind.Invalid, "run %s has no live control API (is it past handover?): %v", d.ID, err)
+	}
+	var info controlInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, errkind.Errorf(errkind.Infra, "read %s: %v", ControlFile, err)
+	}
+	return &Client{info: info, http: &http.Client{Timeout: 10 * time.Second}}, nil
+}
+
+// URL returns the control API's base URL.
+func (c *Client) URL() string { return c.info.URL }
+
+// Token returns the bearer token.
+func (c *Client) Token() string { return c.info.Token }
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.info.URL+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.info.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return errkind.Errorf(errkind.Infra, "control API: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		kind := errkind.Infra
+		if resp.StatusCode < 500 {
+			kind = errkind.Invalid
+		}
+		return errkind.E(kind, errors.New(e.Error))
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Status returns the run's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
+}
+
+// NextHint returns the next hint's number and cost without revealing it.
+func (c *Client) NextHint(ctx context.Context) (HintInfo, error) {
+	var h HintInfo
+	return h, c.do(ctx, http.MethodGet, "/v1/hint", nil, &h)
+}
+
+// RevealHint reveals the next hint, which costs its points.
+func (c *Client) RevealHint(ctx context.Context) (HintInfo, error) {
+	var h HintInfo
+	return h, c.do(ctx, http.MethodPost, "/v1/hint", nil, &h)
+}
+
+// Causes returns the root-cause catalogue.
+func (c *Client) Causes(ctx context.Context) ([]verify.SpecCause, error) {
+	var cs []verify.SpecCause
+	return cs, c.do(ctx, http.MethodGet, "/v1/causes", nil, &cs)
+}
+
+// Diagnose records a root-cause claim.
+func (c *Client) Diagnose(ctx context.Context, f FindingRequest) error {
+	var out map[string]string
+	return c.do(ctx, http.MethodPost, "/v1/findings", f, &out)
+}
+
+// GiveUp ends the run.
+func (c *Client) GiveUp(ctx context.Context) error {
+	var out map[string]string
+	return c.do(ctx, http.MethodPost, "/v1/give-up", nil, &out)
+}

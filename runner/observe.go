@@ -1,0 +1,194 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+func yamlToJSON(b []byte) ([]byte, error) { return yaml.YAMLToJSON(b) }
+
+// gate waits until every symptom check holds, or fails with a
+// NotReproduced error that lists what was observed instead.
+func (r *run) gate(ctx context.Context) error {
+	timeout := r.s.Spec.Symptoms.Timeout.Duration
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		failures := r.ev.Symptoms(ctx)
+		if len(failures) == 0 {
+			for _, c := range r.s.Spec.Symptoms.Checks {
+				r.rec.Add(verify.Event{Type: verify.EventSymptom, Check: c.Name})
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			var b strings.Builder
+			fmt.Fprintf(&b, "scenario did not reproduce: %d of %d symptoms did not appear within %s", len(failures), len(r.s.Spec.Symptoms.Checks), timeout)
+			for _, f := range failures {
+				fmt.Fprintf(&b, "\n  - %s: observed %s", f.Check, f.Observed)
+			}
+			return errkind.Errorf(errkind.NotReproduced, "%s", b.String())
+		case <-r.ev.Changed():
+		case <-tick.C:
+		}
+	}
+}
+
+// observe runs until every objective is achieved, the time limit passes,
+// the operator gives up or ctx ends, and returns the outcome.
+func (r *run) observe(ctx context.Context) string {
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go r.tailAudit(octx)
+	autopilotDone := make(chan error, 1)
+	if r.cfg.Mode == Autopilot {
+		go func() { autopilotDone <- r.autopilot(octx) }()
+	}
+	limit := time.NewTimer(r.s.Metadata.TimeLimit.Duration)
+	defer limit.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		if r.tracker.Check(ctx) {
+			r.log.Info("every objective achieved")
+			return verify.OutcomeCompleted
+		}
+		select {
+		case <-ctx.Done():
+			return verify.OutcomeAborted
+		case <-limit.C:
+			r.tracker.Check(ctx)
+			return verify.OutcomeTimeLimit
+		case <-r.giveUp:
+			return verify.OutcomeGaveUp
+		case err := <-autopilotDone:
+			if err != nil {
+				r.log.Warn("autopilot", "err", err)
+			}
+			autopilotDone = nil
+		case <-r.ev.Changed():
+		case <-r.awsCalls:
+		case <-tick.C:
+		}
+	}
+}
+
+// autopilot runs the reference solution with the operator's environment.
+func (r *run) autopilot(ctx context.Context) error {
+	env := append(os.Environ(), r.env.OperatorEnv()...)
+	for k, v := range r.s.Variables() {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "GAMEDAY="+r.cfg.Gameday, "GAMEDAY_HOME="+r.cfg.Root, "GAMEDAY_RUN="+r.cfg.RunID)
+	for i, st := range r.s.Spec.Solution {
+		r.cfg.Progress("autopilot", fmt.Sprintf("%d/%d %s", i+1, len(r.s.Spec.Solution), st.Description))
+		cmd := exec.CommandContext(ctx, "bash", "-c", st.Run)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		r.rec.Add(verify.Event{Type: verify.EventStep, Step: "solution: " + st.Description, Actor: "autopilot", Message: strings.TrimSpace(lastLine(string(out)))})
+		if err != nil {
+			return fmt.Errorf("solution step %d (%s): %w: %s", i+1, st.Description, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+// auditEvent is the part of a Kubernetes audit event gameday reads.
+type auditEvent struct {
+	Stage      string `json:"stage"`
+	Verb       string `json:"verb"`
+	RequestURI string `json:"requestURI"`
+	User       struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	UserAgent string `json:"userAgent"`
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+	StageTimestamp time.Time `json:"stageTimestamp"`
+}
+
+// tailAudit follows the audit log and records the operator's requests.
+func (r *run) tailAudit(ctx context.Context) {
+	path := r.env.AuditLog()
+	var f *os.File
+	for f == nil {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	defer f.Close()
+	// Only what the operator does after handover counts.
+	_, _ = f.Seek(0, io.SeekEnd)
+	rd := bufio.NewReader(f)
+	var partial []byte
+	for {
+		line, err := rd.ReadBytes('\n')
+		if err == nil {
+			line = append(partial, line...)
+			partial = nil
+			r.recordAudit(line)
+			continue
+		}
+		partial = append(partial, line...)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (r *run) recordAudit(line []byte) {
+	var ev auditEvent
+	if json.Unmarshal(line, &ev) != nil || ev.Stage != "ResponseComplete" || ev.ObjectRef == nil {
+		return
+	}
+	o := ev.ObjectRef
+	what := o.Resource
+	if o.Subresource != "" {
+		what += "/" + o.Subresource
+	}
+	if o.Name != "" {
+		what += " " + o.Name
+	}
+	if o.Namespace != "" {
+		what += " -n " + o.Namespace
+	}
+	msg := ev.Verb + " " + what
+	if ev.ResponseStatus != nil && ev.ResponseStatus.Code >= 300 {
+		msg += fmt.Sprintf(" (HTTP %d)", ev.ResponseStatus.Code)
+	}
+	if client, _, ok := strings.Cut(ev.UserAgent, "/"); ok && client != "" {
+		msg = client + ": " + msg
+	}
+	r.rec.Add(verify.Event{Time: ev.StageTimestamp, Type: verify.EventKubectl, Actor: ev.User.Username, Message: msg})
+}

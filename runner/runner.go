@@ -1,0 +1,372 @@
+// Package runner is gameday's one phase machine: provision → setup →
+// fault → symptom gate → handover → observe → teardown. It writes the
+// journal as it goes. It never imports a concrete backend: the caller
+// passes a Provision function that returns an Environment.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+// Environment is a provisioned cluster and AWS account, as the runner
+// uses it.
+type Environment interface {
+	// Admin is gameday's own Kubernetes identity.
+	Admin() *rest.Config
+	// OperatorEnv is KUBECONFIG and AWS_* for the operator.
+	OperatorEnv() []string
+	// AuditLog is the API server's audit log of the operator's requests.
+	AuditLog() string
+	NodeGroupOps
+	IAMOps
+	ImageOps
+	verify.Cloud
+}
+
+// NodeGroupOps change EKS managed node groups.
+type NodeGroupOps interface {
+	CreateNodeGroup(ctx context.Context, name string) error
+	ScaleNodeGroup(ctx context.Context, name string, size int) error
+	CordonNodeGroup(ctx context.Context, name string, unschedulable bool) error
+	DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error
+	DeleteNodeGroup(ctx context.Context, name string) error
+}
+
+// IAMOps change roles.
+type IAMOps interface {
+	AttachRolePolicy(ctx context.Context, role, policyARN string) error
+	DetachRolePolicy(ctx context.Context, role, policyARN string) error
+	PutRolePolicy(ctx context.Context, role, name string, doc scenarios.PolicyDocument) error
+	DeleteRolePolicy(ctx context.Context, role, name string) error
+}
+
+// ImageOps change ECR images.
+type ImageOps interface {
+	PushImage(ctx context.Context, repo, tag string, layers int) error
+	DeleteImage(ctx context.Context, repo, tag string) error
+}
+
+// AWSCall is an AWS API call seen by the environment's AWS endpoint.
+type AWSCall struct {
+	Time    time.Time
+	User    string
+	Service string
+	Action  string
+	Params  map[string]string
+	Status  int
+}
+
+// Provision builds the environment for a scenario in a run directory.
+// Calls made to its AWS endpoint are passed to onAWSCall. The returned
+// stop function is never nil.
+type Provision func(ctx context.Context, s *scenarios.Scenario, dir rundir.Dir, onAWSCall func(AWSCall)) (Environment, func(context.Context) error, error)
+
+// Mode is how the incident is played.
+type Mode int
+
+const (
+	// Interactive waits for a person.
+	Interactive Mode = iota
+	// Autopilot runs the scenario's reference solution.
+	Autopilot
+)
+
+// Config configures a run.
+type Config struct {
+	// Provision builds the environment. Required.
+	Provision Provision
+	// Root is the state root for run directories. Required.
+	Root string
+	// RunID is the run id; default a new one.
+	RunID string
+	// Mode is Interactive or Autopilot.
+	Mode Mode
+	// TimeLimit overrides the scenario's time limit when positive.
+	TimeLimit time.Duration
+	// Keep leaves the environment up after the run.
+	Keep bool
+	// Gameday is the gameday executable, exported to solutions as
+	// $GAMEDAY. Default: this process's executable.
+	Gameday string
+	// Log receives narration (progress, phases). Default discards.
+	Log *slog.Logger
+	// Out receives the handover text; nil discards.
+	Out io.Writer
+	// Progress receives a line per phase; nil discards.
+	Progress func(phase, detail string)
+	// OnEnd, if set, receives the result as soon as the run ends, before
+	// teardown (and, with Keep, before waiting for ctx to end).
+	OnEnd func(Result)
+}
+
+// Result is what a run produced.
+type Result struct {
+	// Dir is the run directory (journal.json, report.md, logs).
+	Dir rundir.Dir
+	// Journal is the run's journal.
+	Journal verify.Journal
+	// Score is the scored journal.
+	Score verify.Result
+}
+
+// Phases, in order.
+const (
+	PhaseProvision = "provision"
+	PhaseSetup     = "setup"
+	PhaseFault     = "fault"
+	PhaseGate      = "symptom-gate"
+	PhaseHandover  = "handover"
+	PhaseObserve   = "observe"
+	PhaseTeardown  = "teardown"
+)
+
+// run is one run's state.
+type run struct {
+	cfg     Config
+	s       *scenarios.Scenario
+	dir     rundir.Dir
+	rec     *verify.Recorder
+	env     Environment
+	cs      kubernetes.Interface
+	dyn     dynamic.Interface
+	mapper  meta.RESTMapper
+	ev      *verify.Evaluator
+	tracker *verify.Tracker
+	log     *slog.Logger
+
+	awsCalls chan struct{}
+	giveUp   chan struct{}
+	giveOnce sync.Once
+	hintsMu  sync.Mutex
+	hintsUsed int
+}
+
+// Run plays a scenario from provisioning to teardown. It always returns
+// a Result with the run directory and the journal so far, and an error
+// whose kind says how the run ended (nil when every objective was
+// achieved).
+func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, err error) {
+	if cfg.Provision == nil || cfg.Root == "" {
+		return res, errkind.Errorf(errkind.Internal, "runner: Provision and Root are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = func(string, string) {}
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.RunID == "" {
+		cfg.RunID = rundir.NewID()
+	}
+	if cfg.Gameday == "" {
+		cfg.Gameday, _ = os.Executable()
+	}
+	if cfg.TimeLimit > 0 {
+		s.Metadata.TimeLimit.Duration = cfg.TimeLimit
+	}
+	dir, err := rundir.Create(cfg.Root, cfg.RunID)
+	if err != nil {
+		return res, errkind.E(errkind.Infra, err)
+	}
+	r := &run{cfg: cfg, s: s, dir: dir, log: cfg.Log, awsCalls: make(chan struct{}, 1), giveUp: make(chan struct{})}
+	r.rec = verify.NewRecorder(cfg.RunID, verify.SpecOf(s), time.Now)
+	res.Dir = dir
+	unmark, err := dir.MarkLive()
+	defer unmark()
+	if err != nil {
+		return res, errkind.E(errkind.Infra, err)
+	}
+
+	outcome := verify.OutcomeInfraError
+	finished := false
+	finish := func() {
+		if finished {
+			return
+		}
+		finished = true
+		r.rec.End(outcome)
+		res.Journal = r.rec.Snapshot()
+		res.Score = verify.Score(res.Journal)
+		if werr := r.writeJournal(res.Journal); werr != nil && err == nil {
+			err = errkind.E(errkind.Infra, werr)
+		}
+		if cfg.OnEnd != nil {
+			cfg.OnEnd(res)
+		}
+	}
+	defer finish()
+
+	r.phase(PhaseProvision, "")
+	env, stop, perr := cfg.Provision(ctx, s, dir, r.onAWSCall)
+	defer func() {
+		finish()
+		if cfg.Keep && env != nil && ctx.Err() == nil {
+			r.log.Info("keeping the environment up until interrupted", "dir", dir.Path)
+			<-ctx.Done()
+		}
+		r.phase(PhaseTeardown, "")
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if serr := stop(stopCtx); serr != nil {
+			r.log.Warn("teardown", "err", serr)
+			if err == nil {
+				err = errkind.E(errkind.Infra, fmt.Errorf("teardown: %w", serr))
+			}
+		}
+	}()
+	if perr != nil {
+		return res, r.classify(ctx, perr, &outcome)
+	}
+	r.env = env
+	if err := dir.WriteEnv(env.OperatorEnv()); err != nil {
+		return res, errkind.E(errkind.Infra, err)
+	}
+	if err := r.clients(); err != nil {
+		return res, errkind.E(errkind.Infra, err)
+	}
+	r.tracker = verify.NewTracker(s, r.rec)
+	r.ev = verify.NewEvaluator(s, r.cs, r.dyn, r.mapper, env, r.tracker.Achieved)
+	r.tracker.SetEvaluator(r.ev)
+	evCtx, stopEv := context.WithCancel(ctx)
+	defer func() { stopEv(); r.ev.Shutdown() }()
+	if err := r.ev.Start(evCtx); err != nil {
+		return res, r.classify(ctx, errkind.E(errkind.Infra, err), &outcome)
+	}
+
+	r.phase(PhaseSetup, "")
+	if err := r.setup(ctx); err != nil {
+		return res, r.classify(ctx, err, &outcome)
+	}
+	r.phase(PhaseFault, "")
+	if err := r.steps(ctx, scenarios.PhaseFault); err != nil {
+		return res, r.classify(ctx, err, &outcome)
+	}
+	r.phase(PhaseGate, fmt.Sprintf("waiting up to %s for the symptoms", s.Spec.Symptoms.Timeout))
+	if err := r.gate(ctx); err != nil {
+		if errkind.Of(err) == errkind.NotReproduced {
+			outcome = verify.OutcomeNotReproduced
+			return res, err
+		}
+		return res, r.classify(ctx, err, &outcome)
+	}
+
+	_, stopCtl, err := r.serveControl()
+	defer stopCtl()
+	if err != nil {
+		return res, errkind.E(errkind.Infra, err)
+	}
+	r.phase(PhaseHandover, "")
+	r.handover()
+	r.phase(PhaseObserve, fmt.Sprintf("time limit %s", s.Metadata.TimeLimit))
+	outcome = r.observe(ctx)
+	switch outcome {
+	case verify.OutcomeCompleted:
+		return res, nil
+	case verify.OutcomeAborted:
+		return res, errkind.E(errkind.Aborted, ctx.Err())
+	default:
+		return res, errkind.Errorf(errkind.Failed, "run ended: %s", outcome)
+	}
+}
+
+// classify turns an error into the run's outcome.
+func (r *run) classify(ctx context.Context, err error, outcome *string) error {
+	if ctx.Err() != nil {
+		*outcome = verify.OutcomeAborted
+		return errkind.E(errkind.Aborted, fmt.Errorf("interrupted: %w", ctx.Err()))
+	}
+	if errkind.Of(err) == errkind.Internal {
+		err = errkind.E(errkind.Infra, err)
+	}
+	return err
+}
+
+func (r *run) phase(name, detail string) {
+	r.rec.Add(verify.Event{Type: verify.EventPhase, Phase: name, Message: detail})
+	r.cfg.Progress(name, detail)
+	r.log.Debug("phase", "phase", name, "detail", detail)
+}
+
+func (r *run) onAWSCall(c AWSCall) {
+	if c.User == "operator" {
+		msg := fmt.Sprintf("aws %s %s", c.Service, c.Action)
+		for _, k := range sortedKeys(c.Params) {
+			msg += fmt.Sprintf(" %s=%s", k, c.Params[k])
+		}
+		if c.Status >= 300 {
+			msg += fmt.Sprintf(" (HTTP %d)", c.Status)
+		}
+		r.rec.Add(verify.Event{Time: c.Time, Type: verify.EventAWS, Actor: "operator", Message: msg})
+	}
+	select {
+	case r.awsCalls <- struct{}{}:
+	default:
+	}
+}
+
+func (r *run) clients() error {
+	cfg := r.env.Admin()
+	var err error
+	if r.cs, err = kubernetes.NewForConfig(cfg); err != nil {
+		return err
+	}
+	if r.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return err
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	r.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	return nil
+}
+
+func (r *run) writeJournal(j verify.Journal) error {
+	f, err := os.Create(r.dir.File("journal.json"))
+	if err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	werr := j.Write(f)
+	return errors.Join(werr, f.Close())
+}
+
+// handover records the handover and tells the operator how to connect.
+func (r *run) handover() {
+	e := r.rec.Add(verify.Event{Type: verify.EventHandover})
+	r.ev.SetHandover(e.Time)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n=== %s ===\n\n%s\n", r.s.Metadata.Title, strings.TrimSpace(r.s.Spec.Briefing))
+	fmt.Fprintf(&b, "\nConnect from another terminal:\n\n    eval \"$(gameday env)\"     # or: source %s\n\n", r.dir.File(rundir.EnvFile))
+	fmt.Fprintf(&b, "Then use kubectl and aws as usual. While the run is live:\n")
+	fmt.Fprintf(&b, "    gameday status | gameday hint | gameday causes | gameday diagnose --cause ID --resource ARN | gameday give-up\n")
+	fmt.Fprintf(&b, "\nYou have %s. The clock starts now.\n\n", r.s.Metadata.TimeLimit)
+	_, _ = io.WriteString(r.cfg.Out, b.String())
+}
+
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

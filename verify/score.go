@@ -1,0 +1,220 @@
+package verify
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gameday-sre/gameday/scenarios"
+)
+
+// Result is a scored run.
+type Result struct {
+	Scenario   string            `json:"scenario"`
+	Title      string            `json:"title"`
+	RunID      string            `json:"runId"`
+	Outcome    string            `json:"outcome"`
+	Objectives []ObjectiveResult `json:"objectives"`
+	Penalties  []PenaltyResult   `json:"penalties"`
+	Hints      []HintResult      `json:"hints"`
+	Total      int               `json:"total"`
+	Max        int               `json:"max"`
+	Grade      string            `json:"grade"`
+	Metrics    Metrics           `json:"metrics"`
+	// Explanation says, line by line, where every point came from or went.
+	Explanation []string `json:"explanation"`
+}
+
+// ObjectiveResult is one objective's score.
+type ObjectiveResult struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	Category string   `json:"category"`
+	Achieved bool     `json:"achieved"`
+	At       *Seconds `json:"at,omitempty"` // since handover
+	Target   Seconds  `json:"target"`
+	Points   int      `json:"points"`
+	Max      int      `json:"max"`
+}
+
+// PenaltyResult is an observed penalty.
+type PenaltyResult struct {
+	ID      string  `json:"id"`
+	Title   string  `json:"title"`
+	At      Seconds `json:"at"`
+	Points  int     `json:"points"` // negative
+	Explain string  `json:"explain,omitempty"`
+}
+
+// HintResult is a revealed hint.
+type HintResult struct {
+	N    int     `json:"n"`
+	At   Seconds `json:"at"`
+	Cost int     `json:"cost"`
+}
+
+// Metrics are the incident-response times, since handover.
+type Metrics struct {
+	// TTD is time to detect: the first correct root-cause claim (or, in a
+	// scenario without a rootCause objective, the first detection).
+	TTD *Seconds `json:"ttd,omitempty"`
+	// TTM is time to mitigate: the fix applied.
+	TTM *Seconds `json:"ttm,omitempty"`
+	// TTR is time to recover: the service healthy again.
+	TTR *Seconds `json:"ttr,omitempty"`
+	// MTTR is the mean time to recover over the run's incidents; a
+	// scenario is one incident, so it equals TTR.
+	MTTR *Seconds `json:"mttr,omitempty"`
+}
+
+// decayFloor is the share of an objective's points kept when it is
+// achieved at the time limit.
+const decayFloor = 0.5
+
+// ObjectivePoints is the scoring curve. An objective achieved within its
+// target earns full points; after the target the award falls linearly
+// to half the points at the time limit. Fractions are rounded to the
+// nearest point.
+func ObjectivePoints(points int, at, target, limit time.Duration) int {
+	if at <= target || limit <= target {
+		return points
+	}
+	late := float64(at-target) / float64(limit-target)
+	return int(math.Round(float64(points) * math.Max(decayFloor, 1-(1-decayFloor)*late)))
+}
+
+// Grade maps a percentage to a letter: A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60,
+// F below.
+func Grade(total, max int) string {
+	if max <= 0 {
+		return "F"
+	}
+	pct := 100 * float64(total) / float64(max)
+	switch {
+	case pct >= 90:
+		return "A"
+	case pct >= 80:
+		return "B"
+	case pct >= 70:
+		return "C"
+	case pct >= 60:
+		return "D"
+	}
+	return "F"
+}
+
+// Score computes a run's score from its journal alone.
+func Score(j Journal) Result {
+	r := Result{Scenario: j.Spec.Name, Title: j.Spec.Title, RunID: j.RunID, Outcome: j.Outcome}
+	handover := j.Handover
+	since := func(t time.Time) Seconds { return Seconds(t.Sub(handover).Seconds()) }
+	limit := j.Spec.TimeLimit.Duration()
+
+	achieved := map[string]time.Time{}
+	penalised := map[string]time.Time{}
+	var hints []Event
+	for _, e := range j.Events {
+		if handover.IsZero() || e.Time.Before(handover) {
+			continue
+		}
+		switch e.Type {
+		case EventObjective:
+			if _, seen := achieved[e.Objective]; !seen {
+				achieved[e.Objective] = e.Time
+			}
+		case EventPenalty:
+			if _, seen := penalised[e.Penalty]; !seen {
+				penalised[e.Penalty] = e.Time
+			}
+		case EventHint:
+			hints = append(hints, e)
+		}
+	}
+	// An objective counts only after every objective it waits for.
+	counts := func(o SpecObjective) (time.Time, bool) {
+		at, ok := achieved[o.ID]
+		if !ok || at.Sub(handover) > limit {
+			return time.Time{}, false
+		}
+		for _, dep := range o.After {
+			dat, ok := achieved[dep]
+			if !ok || dat.After(at) {
+				return time.Time{}, false
+			}
+		}
+		return at, true
+	}
+	for _, o := range j.Spec.Objectives {
+		or := ObjectiveResult{ID: o.ID, Title: o.Title, Category: o.Category, Target: o.Target, Max: o.Points}
+		r.Max += o.Points
+		if at, ok := counts(o); ok {
+			s := since(at)
+			or.Achieved, or.At = true, &s
+			or.Points = ObjectivePoints(o.Points, at.Sub(handover), o.Target.Duration(), limit)
+			why := "within its target"
+			if or.Points < o.Points {
+				why = fmt.Sprintf("%s after its %s target", clock(s-o.Target), clock(o.Target))
+			}
+			r.Explanation = append(r.Explanation, fmt.Sprintf("+%d %s: achieved at %s, %s (of %d)", or.Points, o.Title, clock(s), why, o.Points))
+		} else {
+			r.Explanation = append(r.Explanation, fmt.Sprintf("+0 %s: not achieved (of %d)", o.Title, o.Points))
+		}
+		r.Total += or.Points
+		r.Objectives = append(r.Objectives, or)
+	}
+	for _, p := range j.Spec.Penalties {
+		if at, ok := penalised[p.ID]; ok {
+			pr := PenaltyResult{ID: p.ID, Title: p.Title, At: since(at), Points: -p.Points, Explain: p.Explain}
+			r.Penalties = append(r.Penalties, pr)
+			r.Total -= p.Points
+			r.Explanation = append(r.Explanation, fmt.Sprintf("-%d %s, at %s", p.Points, p.Title, clock(pr.At)))
+		}
+	}
+	for _, h := range hints {
+		r.Hints = append(r.Hints, HintResult{N: h.Hint, At: since(h.Time), Cost: h.Cost})
+		r.Total -= h.Cost
+		if h.Cost > 0 {
+			r.Explanation = append(r.Explanation, fmt.Sprintf("-%d hint %d, taken at %s", h.Cost, h.Hint, clock(since(h.Time))))
+		}
+	}
+	if r.Total < 0 {
+		r.Total = 0
+	}
+	r.Grade = Grade(r.Total, r.Max)
+	r.Metrics = metrics(r.Objectives)
+	return r
+}
+
+func metrics(objs []ObjectiveResult) Metrics {
+	first := func(cat string) *Seconds {
+		var best *Seconds
+		for _, o := range objs {
+			if o.Category == cat && o.Achieved && (best == nil || *o.At < *best) {
+				best = o.At
+			}
+		}
+		return best
+	}
+	m := Metrics{TTD: first(scenarios.CategoryRootCause), TTM: first(scenarios.CategoryFix), TTR: first(scenarios.CategoryRecover)}
+	if m.TTD == nil {
+		m.TTD = first(scenarios.CategoryDetect)
+	}
+	m.MTTR = m.TTR
+	return m
+}
+
+// clock formats seconds since handover as mm:ss (or h:mm:ss).
+func clock(s Seconds) string {
+	d := time.Duration(math.Round(float64(s))) * time.Second
+	if d < 0 {
+		d = 0
+	}
+	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, sec)
+	}
+	return fmt.Sprintf("%02d:%02d", m, sec)
+}
+
+// Clock formats seconds since handover as mm:ss, as reports show times.
+func Clock(s Seconds) string { return clock(s) }
