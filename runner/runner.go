@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -157,10 +157,10 @@ type run struct {
 	tracker *verify.Tracker
 	log     *slog.Logger
 
-	awsCalls chan struct{}
-	giveUp   chan struct{}
-	giveOnce sync.Once
-	hintsMu  sync.Mutex
+	awsCalls  chan struct{}
+	giveUp    chan struct{}
+	giveOnce  sync.Once
+	hintsMu   sync.Mutex
 	hintsUsed int
 }
 
