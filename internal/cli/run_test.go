@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gameday-sre/gameday/internal/leakcheck"
+	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+// gamedayProc runs this test binary as the gameday command.
+type gamedayProc struct {
+	home           string
+	cmd            *exec.Cmd
+	stdout, stderr syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newGameday(t *testing.T, home string, args ...string) *gamedayProc {
+	t.Helper()
+	p := &gamedayProc{home: home}
+	p.cmd = exec.Command(os.Args[0], args...)
+	p.cmd.Env = append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+home)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	return p
+}
+
+// exitCode runs the process to completion and returns its exit code.
+func (p *gamedayProc) exitCode(t *testing.T) int {
+	t.Helper()
+	err := p.cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+func requireIntegration(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: plays a scenario (skipped with -short)")
+	}
+	for _, tool := range []string{"kubectl", "aws", "moto_server"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not on PATH; see the README's requirements", tool)
+		}
+	}
+}
+
+// onlyRun returns the single run directory under home.
+func onlyRun(t *testing.T, home string) rundir.Dir {
+	t.Helper()
+	runs, err := rundir.List(home)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("want one run under %s, got %v (%v)", home, runs, err)
+	}
+	return runs[0]
+}
+
+// checkNothingLeft verifies that a finished run left no process, temp
+// dir or pid file behind.
+func checkNothingLeft(t *testing.T, d rundir.Dir) {
+	t.Helper()
+	if d.Pid() != 0 {
+		t.Error("run still marked live")
+	}
+	if left := leakcheck.TempDirs("gameday-" + d.ID + "-*"); len(left) > 0 {
+		t.Errorf("temp dirs left: %v", left)
+	}
+	if left := leakcheck.TempDirs("hollow-kubelet.*"); len(left) > 0 {
+		t.Errorf("kubemark temp dirs left: %v", left)
+	}
+	if b, err := os.ReadFile(d.File("moto.log")); err == nil && len(b) >= 0 {
+		if out, _ := exec.Command("pgrep", "-f", "moto_server -H 127.0.0.1").Output(); len(out) > 0 {
+			// Another test's moto may be running; only flag ours: its
+			// parent (this run) is gone, so it was reparented to init.
+			for _, pid := range strings.Fields(string(out)) {
+				ppid, _ := exec.Command("ps", "-o", "ppid=", "-p", pid).Output()
+				if strings.TrimSpace(string(ppid)) == "1" {
+					t.Errorf("orphaned moto_server pid %s", pid)
+				}
+			}
+		}
+	}
+}
+
+func readJournal(t *testing.T, d rundir.Dir) (verify.Journal, verify.Result) {
+	t.Helper()
+	j, err := verify.ReadJournal(d.File("journal.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, verify.Score(j)
+}
+
+// scenarioCopy copies the built-in scenario to a temp dir and applies
+// text replacements to its scenario.yaml.
+func scenarioCopy(t *testing.T, replace ...string) string {
+	t.Helper()
+	src := "../../scenarios/library/ecr-imagepullbackoff"
+	dst := filepath.Join(t.TempDir(), "scenario")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dst, "scenario.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i+1 < len(replace); i += 2 {
+		if !strings.Contains(s, replace[i]) {
+			t.Fatalf("scenario has no %q", replace[i])
+		}
+		s = strings.ReplaceAll(s, replace[i], replace[i+1])
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestIntegrationRunAutopilotScores100(t *testing.T) {
+	requireIntegration(t)
+	home := t.TempDir()
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--autopilot")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, p.stdout.String(), p.stderr.String())
+	}
+	if !strings.Contains(p.stdout.String(), "Score 100/100 · Grade A") {
+		t.Errorf("summary:\n%s", p.stdout.String())
+	}
+	j, r := readJournal(t, d)
+	if r.Total != 100 || j.Outcome != verify.OutcomeCompleted {
+		t.Errorf("re-scored journal: %d, outcome %s; %v", r.Total, j.Outcome, r.Explanation)
+	}
+	var symptoms, kubectlCalls, awsCalls int
+	for _, e := range j.Events {
+		switch e.Type {
+		case verify.EventSymptom:
+			symptoms++
+		case verify.EventKubectl:
+			kubectlCalls++
+		case verify.EventAWS:
+			awsCalls++
+		}
+	}
+	if symptoms != 4 || kubectlCalls == 0 || awsCalls == 0 {
+		t.Errorf("journal has %d symptom, %d kubectl, %d aws events", symptoms, kubectlCalls, awsCalls)
+	}
+	md, err := os.ReadFile(d.File("report.md"))
+	if err != nil || !bytes.Contains(md, []byte("aws iam AttachRolePolicy")) || !bytes.Contains(md, []byte("## Debrief")) {
+		t.Errorf("report.md (%v):\n%s", err, md)
+	}
+	// `gameday report` re-scores the saved journal offline.
+	code, out, _ := run(t, "report", d.File("journal.json"), "-o", "json")
+	var rescored verify.Result
+	if code != ExitOK || json.Unmarshal([]byte(out), &rescored) != nil || rescored.Total != 100 {
+		t.Errorf("gameday report: exit %d, %s", code, out)
+	}
+}
+
+func TestIntegrationRunNobodyActs(t *testing.T) {
+	requireIntegration(t)
+	home := t.TempDir()
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "15s")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, ExitFailed, p.stderr.String())
+	}
+	j, r := readJournal(t, d)
+	if j.Outcome != verify.OutcomeTimeLimit || r.Total != 0 || r.Grade != "F" {
+		t.Errorf("outcome %s, score %d %s", j.Outcome, r.Total, r.Grade)
+	}
+	for _, o := range r.Objectives {
+		if o.Category == "recover" && o.Achieved {
+			t.Error("recovered although nobody acted")
+		}
+	}
+}
+
+func TestIntegrationRunPenalisesAdministratorAccess(t *testing.T) {
+	requireIntegration(t)
+	dir := scenarioCopy(t, "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\n", "arn:aws:iam::aws:policy/AdministratorAccess\n")
+	home := t.TempDir()
+	p := newGameday(t, home, "run", dir, "--autopilot")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr.String())
+	}
+	_, r := readJournal(t, d)
+	if len(r.Penalties) != 1 || r.Penalties[0].ID != "over-broad-node-role" || r.Total != 70 {
+		t.Errorf("penalties %+v, total %d (want over-broad-node-role, 70)", r.Penalties, r.Total)
+	}
+	md, _ := os.ReadFile(d.File("report.md"))
+	if !bytes.Contains(md, []byte("Over-broad permissions on the node role (-30). The node role only needs to pull images.")) {
+		t.Errorf("report does not say why:\n%s", md)
+	}
+}
+
+func TestIntegrationRunNotReproduced(t *testing.T) {
+	requireIntegration(t)
+	// The new node group's role can pull, so the fault cannot happen.
+	dir := scenarioCopy(t,
+		"            - AmazonEKS_CNI_Policy\n    nodeGroups:", "            - AmazonEKS_CNI_Policy\n            - AmazonEC2ContainerRegistryReadOnly\n    nodeGroups:",
+		"    timeout: 3m\n", "    timeout: 20s\n")
+	home := t.TempDir()
+	p := newGameday(t, home, "run", dir, "--autopilot")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code != ExitNotReproduced {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, ExitNotReproduced, p.stderr.String())
+	}
+	for _, want := range []string{"scenario did not reproduce", "checkout pods are in ImagePullBackOff: observed"} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, p.stderr.String())
+		}
+	}
+	if j, _ := readJournal(t, d); j.Outcome != verify.OutcomeNotReproduced {
+		t.Errorf("outcome %s", j.Outcome)
+	}
+}
+
+// TestIntegrationRunInterruptedAtEveryPhase sends SIGINT when a phase
+// starts and checks that the run exits 130 and leaves nothing behind.
+func TestIntegrationRunInterruptedAtEveryPhase(t *testing.T) {
+	requireIntegration(t)
+	for _, phase := range []string{"provision", "setup", "fault", "symptom-gate", "observe"} {
+		t.Run(phase, func(t *testing.T) {
+			home := t.TempDir()
+			p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+			if err := p.cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(2 * time.Minute)
+			for !strings.Contains(p.stderr.String(), "] "+phase) {
+				if time.Now().After(deadline) {
+					_ = p.cmd.Process.Kill()
+					t.Fatalf("phase %s never started:\n%s", phase, p.stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = p.cmd.Process.Signal(syscall.SIGINT)
+			err := p.cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != ExitAborted {
+				t.Errorf("exit %d after Ctrl-C in %s, want %d\n%s", code, phase, ExitAborted, p.stderr.String())
+			}
+			checkNothingLeft(t, onlyRun(t, home))
+		})
+	}
+}
