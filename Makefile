@@ -17,14 +17,13 @@ test: build
 	$(GO) vet ./...
 	$(GO) test ./...
 
+SCENARIO  ?= ecr-imagepullbackoff
+
 run: build
-	@echo "make run: the game runner (gameday run) is not yet available; it is being built (see the README's status)." >&2
-	@echo "Showing the incident you will play instead:" >&2
-	$(BIN) describe ecr-imagepullbackoff
+	$(BIN) run $(SCENARIO)
 
 demo: build
-	@echo "make demo: autopilot (gameday run --autopilot) is not yet available; showing the full scenario with spoilers." >&2
-	$(BIN) describe ecr-imagepullbackoff --spoilers
+	$(BIN) run $(SCENARIO) --autopilot
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...

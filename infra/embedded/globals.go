@@ -2,11 +2,15 @@ package embedded
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	_ "unsafe" // for go:linkname
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	_ "k8s.io/apiserver/pkg/storage/storagebackend/factory" // defines the etcd client logger linked below
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-base/metrics"
 	_ "k8s.io/component-base/metrics/legacyregistry" // defines the registry linked below
@@ -85,4 +89,15 @@ func releaseInformerName(name string) {
 	n := informerNameRegistry.names[name]
 	informerNameRegistry.Unlock()
 	n.Release() // nil-safe
+}
+
+// The API server's etcd client logs through a zap logger that the storage
+// package builds for stderr at init. Point it at the component log.
+//
+//go:linkname etcd3ClientLogger k8s.io/apiserver/pkg/storage/storagebackend/factory.etcd3ClientLogger
+var etcd3ClientLogger *zap.Logger
+
+func redirectEtcdClientLog(w io.Writer) {
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	etcd3ClientLogger = zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.WarnLevel)).Named("etcd-client")
 }

@@ -54,6 +54,7 @@ func redirectComponentLogs(path string) (restore func() error, err error) {
 		}
 		klog.SetOutput(componentOut)
 		grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, componentOut))
+		redirectEtcdClientLog(componentOut)
 	})
 	componentOut.set(f)
 	return func() error {
