@@ -65,6 +65,7 @@ func (r *run) observe(ctx context.Context) string {
 	defer limit.Stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	start := time.Now()
 	for {
 		if r.tracker.Check(ctx) {
 			r.log.Info("every objective achieved")
@@ -86,6 +87,14 @@ func (r *run) observe(ctx context.Context) string {
 		case <-r.ev.Changed():
 		case <-r.awsCalls:
 		case <-tick.C:
+			done := 0
+			for _, o := range r.s.Spec.Objectives {
+				if _, ok := r.tracker.Achieved(o.ID); ok {
+					done++
+				}
+			}
+			r.cfg.Progress(PhaseTick, fmt.Sprintf("%s of %s · %d/%d objectives",
+				verify.Clock(verify.Seconds(time.Since(start).Seconds())), r.s.Metadata.TimeLimit, done, len(r.s.Spec.Objectives)))
 		}
 	}
 }

@@ -141,6 +141,9 @@ const (
 	PhaseHandover  = "handover"
 	PhaseObserve   = "observe"
 	PhaseTeardown  = "teardown"
+	// PhaseTick is not a phase: Progress receives it every second while
+	// observing, with the elapsed time and objectives achieved.
+	PhaseTick = "tick"
 )
 
 // run is one run's state.

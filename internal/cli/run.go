@@ -92,21 +92,36 @@ func provisionEmbedded(g *globals, emulator string) runner.Provision {
 	}
 }
 
-// progress prints one line per phase on stderr.
+// progress prints one line per phase on stderr. While observing, a
+// terminal gets a status line that ticks every second; other outputs get
+// it every 30 seconds.
 func progress(w io.Writer) func(phase, detail string) {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	t0 := time.Now()
+	var lastTick time.Time
+	ticking := false
 	return func(phase, detail string) {
+		if phase == runner.PhaseTick {
+			switch {
+			case tty:
+				fmt.Fprintf(w, "\r\033[K[observe] %s", detail)
+				ticking = true
+			case time.Since(lastTick) >= 30*time.Second:
+				fmt.Fprintf(w, "[observe] %s\n", detail)
+				lastTick = time.Now()
+			}
+			return
+		}
 		line := fmt.Sprintf("[%6s] %s", time.Since(t0).Round(100*time.Millisecond), phase)
 		if detail != "" {
 			line += ": " + detail
 		}
-		if tty {
-			fmt.Fprintf(w, "\r\033[K%s\n", line)
-			return
+		if ticking {
+			fmt.Fprint(w, "\r\033[K")
+			ticking = false
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -290,3 +290,68 @@ func TestIntegrationRunInterruptedAtEveryPhase(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationOperatorSession plays a run by hand from "another
+// terminal": status, a hint, a diagnosis, then give-up.
+func TestIntegrationOperatorSession(t *testing.T) {
+	requireIntegration(t)
+	home := t.TempDir()
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "5m")
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.cmd.Process.Kill() }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(p.stderr.String(), "The clock starts now") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no handover:\n%s", p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	other := func(args ...string) (int, string, string) {
+		t.Helper()
+		q := newGameday(t, home, args...)
+		q.cmd.Stdin = strings.NewReader("")
+		code := q.exitCode(t)
+		return code, q.stdout.String(), q.stderr.String()
+	}
+	if code, out, errOut := other("status", "-o", "json"); code != 0 || !strings.Contains(out, `"id":"detect"`) {
+		t.Errorf("status: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := other("hint"); code != 0 || !strings.Contains(errOut, "Hint 1 of 4 costs 5 points.") || !strings.Contains(errOut, "not revealed") || out != "" {
+		t.Errorf("hint without --yes: exit %d\nstdout %q\nstderr %q", code, out, errOut)
+	}
+	if code, out, _ := other("hint", "--yes"); code != 0 || !strings.HasPrefix(out, "Hint 1: Start where the pods are.") {
+		t.Errorf("hint --yes: exit %d, %q", code, out)
+	}
+	if code, out, _ := other("causes"); code != 0 || !strings.Contains(out, "node-role-missing-ecr-read") || !strings.Contains(out, "image-tag-missing") {
+		t.Errorf("causes: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := other("diagnose", "--cause", "gremlins"); code != ExitInvalid || !strings.Contains(errOut, `unknown cause "gremlins"`) {
+		t.Errorf("diagnose unknown cause: exit %d, %s", code, errOut)
+	}
+	if code, out, _ := other("diagnose", "--cause", "image-tag-missing", "--resource", "shop/checkout:1.9.0"); code != 0 || strings.TrimSpace(out) != "recorded" {
+		t.Errorf("diagnose: exit %d, %q", code, out)
+	}
+	if code, _, errOut := other("give-up"); code != 0 {
+		t.Errorf("give-up: exit %d, %s", code, errOut)
+	}
+	err := p.cmd.Wait()
+	ee, _ := err.(*exec.ExitError)
+	if ee == nil || ee.ExitCode() != ExitFailed {
+		t.Fatalf("run exited with %v, want %d\n%s", err, ExitFailed, p.stderr.String())
+	}
+	d := onlyRun(t, home)
+	checkNothingLeft(t, d)
+	j, r := readJournal(t, d)
+	if j.Outcome != verify.OutcomeGaveUp || len(r.Hints) != 1 || r.Hints[0].Cost != 5 {
+		t.Errorf("outcome %s, hints %+v", j.Outcome, r.Hints)
+	}
+	if r.Objectives[0].Achieved {
+		t.Error("a wrong diagnosis achieved detection")
+	}
+	md, _ := os.ReadFile(d.File("report.md"))
+	if !bytes.Contains(md, []byte("operator claimed image-tag-missing on shop/checkout:1.9.0")) {
+		t.Errorf("report does not list the wrong diagnosis:\n%s", md)
+	}
+}
