@@ -408,14 +408,7 @@ func (v *validator) steps() {
 		} else if sawFault {
 			v.errs.add(p+".phase", "setup step after a fault step; setup steps come first")
 		}
-		set := stepActions(st)
-		switch len(set) {
-		case 0:
-			v.errs.add(p, "no action: set exactly one of %s", strings.Join(allStepActions, ", "))
-			continue
-		case 1:
-		default:
-			v.errs.add(p, "several actions (%s): set exactly one per step", strings.Join(set, ", "))
+		if !v.exactlyOne(p, stepActions(st), allStepActions, "no action", "several actions (%s): set exactly one per step") {
 			continue
 		}
 		switch {
@@ -512,21 +505,39 @@ var allStepActions = []string{
 	"apply", "patch", "setImage", "delete", "pushImage", "deleteImage", "wait", "sleep", "exec",
 }
 
+// exactlyOne reports whether exactly one of a union's fields is set, and
+// records the problem otherwise.
+func (v *validator) exactlyOne(p string, set, all []string, none, several string) bool {
+	switch len(set) {
+	case 0:
+		v.errs.add(p, "%s: set exactly one of %s", none, strings.Join(all, ", "))
+		return false
+	case 1:
+		return true
+	}
+	v.errs.add(p, several, strings.Join(set, ", "))
+	return false
+}
+
+// setNames returns the names whose flag is set.
+func setNames(names []string, set ...bool) []string {
+	var out []string
+	for i, ok := range set {
+		if ok {
+			out = append(out, names[i])
+		}
+	}
+	return out
+}
+
 // stepActions returns the names of the action fields set on a step.
 func stepActions(st *Step) []string {
-	set := []bool{
+	return setNames(allStepActions,
 		st.CreateNodeGroup != nil, st.ScaleNodeGroup != nil, st.CordonNodeGroup != nil, st.DrainNodeGroup != nil, st.DeleteNodeGroup != nil,
 		st.AttachRolePolicy != nil, st.DetachRolePolicy != nil, st.PutRolePolicy != nil, st.DeleteRolePolicy != nil,
 		st.Apply != nil, st.Patch != nil, st.SetImage != nil, st.Delete != nil, st.PushImage != nil, st.DeleteImage != nil,
 		st.Wait != nil, st.Sleep != nil, st.Exec != nil,
-	}
-	var out []string
-	for i, ok := range set {
-		if ok {
-			out = append(out, allStepActions[i])
-		}
-	}
-	return out
+	)
 }
 
 // Action returns the name of the step's action field ("drainNodeGroup").
@@ -777,26 +788,12 @@ type condCtx struct {
 var conditionFields = []string{"all", "any", "not", "pods", "deployment", "endpoints", "nodes", "nodeGroup", "event", "iam", "finding", "object", "exec"}
 
 func conditionSet(c *Condition) []string {
-	set := []bool{c.All != nil, c.Any != nil, c.Not != nil, c.Pods != nil, c.Deployment != nil, c.Endpoints != nil,
-		c.Nodes != nil, c.NodeGroup != nil, c.Event != nil, c.IAM != nil, c.Finding != nil, c.Object != nil, c.Exec != nil}
-	var out []string
-	for i, ok := range set {
-		if ok {
-			out = append(out, conditionFields[i])
-		}
-	}
-	return out
+	return setNames(conditionFields, c.All != nil, c.Any != nil, c.Not != nil, c.Pods != nil, c.Deployment != nil, c.Endpoints != nil,
+		c.Nodes != nil, c.NodeGroup != nil, c.Event != nil, c.IAM != nil, c.Finding != nil, c.Object != nil, c.Exec != nil)
 }
 
 func (v *validator) condition(p string, c *Condition, ctx condCtx) {
-	set := conditionSet(c)
-	switch len(set) {
-	case 0:
-		v.errs.add(p, "empty condition: set exactly one of %s", strings.Join(conditionFields, ", "))
-		return
-	case 1:
-	default:
-		v.errs.add(p, "several conditions (%s) in one: combine them with all or any", strings.Join(set, ", "))
+	if !v.exactlyOne(p, conditionSet(c), conditionFields, "empty condition", "several conditions (%s) in one: combine them with all or any") {
 		return
 	}
 	switch {

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/loopback"
 )
 
 // Credentials is an access key pair.
@@ -176,7 +176,7 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (emu *Emulator, stop fun
 	// The free port is released before moto binds it; retry if another
 	// process took it in between.
 	for attempt := 0; ; attempt++ {
-		port, err = freePort()
+		port, err = loopback.FreePort()
 		if err != nil {
 			break
 		}
@@ -315,14 +315,4 @@ func enforceIAM(ctx context.Context, endpoint string) error {
 		return fmt.Errorf("enable IAM enforcement: HTTP %d: %s", resp.StatusCode, b)
 	}
 	return nil
-}
-
-// freePort asks the kernel for a free TCP port on 127.0.0.1.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -256,15 +255,4 @@ func startScheduler(ctx context.Context, kubeconfig string) (*component, error) 
 		}
 		return err
 	}), nil
-}
-
-// removeAll removes paths, joining errors.
-func removeAll(paths ...string) error {
-	var errs []error
-	for _, p := range paths {
-		if err := os.RemoveAll(p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/gameday-sre/gameday/internal/loopback"
 )
 
 // startEtcd starts an in-process etcd with its data in dir, listening on
@@ -28,11 +30,11 @@ func startEtcd(ctx context.Context, dir, logFile string) (endpoint string, stop 
 	// short so start-up is not spent waiting.
 	cfg.TickMs = 10
 	cfg.ElectionMs = 100
-	clientPort, err := freePort()
+	clientPort, err := loopback.FreePort()
 	if err != nil {
 		return "", stop, err
 	}
-	peerPort, err := freePort()
+	peerPort, err := loopback.FreePort()
 	if err != nil {
 		return "", stop, err
 	}
@@ -61,15 +63,4 @@ func startEtcd(ctx context.Context, dir, logFile string) (endpoint string, stop 
 		return "", stop, ctx.Err()
 	}
 	return client.String(), stop, nil
-}
-
-// freePort asks the kernel for a free TCP port on 127.0.0.1. The port is
-// released before use, so a caller that cannot bind it should retry.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
