@@ -18,7 +18,6 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
-	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
 
@@ -77,6 +76,7 @@ func (r *run) serveControl() (*controlInfo, func(), error) {
 	mux.HandleFunc("POST /v1/hint", r.handleHint(true))
 	mux.HandleFunc("GET /v1/causes", r.handleCauses)
 	mux.HandleFunc("POST /v1/findings", r.handleFinding)
+	mux.HandleFunc("POST /v1/alertmanager", r.handleAlertmanager)
 	mux.HandleFunc("POST /v1/give-up", r.handleGiveUp)
 	srv := &http.Server{Handler: r.authorize(info.Token, mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -179,18 +179,14 @@ type FindingRequest struct {
 }
 
 func (r *run) handleFinding(w http.ResponseWriter, req *http.Request) {
-	var fr FindingRequest
-	dec := json.NewDecoder(io.LimitReader(req.Body, maxRequest))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fr); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "bad finding: "+err.Error())
-		return
-	}
-	if fr.Source == "" {
-		fr.Source = scenarios.SourceOperator
-	}
-	if fr.Source != scenarios.SourceOperator && fr.Source != scenarios.SourceDetector {
-		writeJSONError(w, http.StatusBadRequest, "source must be operator or detector")
+	fr, err := DecodeFinding(http.MaxBytesReader(w, req.Body, maxRequest))
+	if err != nil {
+		status := http.StatusBadRequest
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeJSONError(w, status, err.Error())
 		return
 	}
 	known := false
@@ -202,8 +198,7 @@ func (r *run) handleFinding(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	f := verify.Finding{Cause: fr.Cause, Resource: fr.Resource, Source: fr.Source, Tool: fr.Tool, Severity: fr.Severity, Note: fr.Note}
-	r.rec.Add(verify.Event{Type: verify.EventFinding, Finding: &f, Actor: fr.Source, Message: fmt.Sprintf("claims %s on %s", f.Cause, f.Resource)})
-	r.ev.AddFinding(f)
+	r.addFinding(f, fmt.Sprintf("claims %s on %s", f.Cause, f.Resource))
 	// Right or wrong is only told in the debrief.
 	writeJSON(w, http.StatusAccepted, map[string]string{"result": "recorded"})
 }

@@ -115,6 +115,11 @@ func applyDefaults(s *Scenario) {
 			st.DetachRolePolicy.Policy = PolicyARN(st.DetachRolePolicy.Policy)
 		}
 	}
+	for i := range s.Spec.AlertMatchers {
+		if m := &s.Spec.AlertMatchers[i]; m.Resource == "" {
+			m.Resource = "{{namespace}}/{{pod}}"
+		}
+	}
 	if s.Spec.Symptoms.Timeout.IsZero() {
 		s.Spec.Symptoms.Timeout.Duration = DefaultSymptomTimeout
 	}

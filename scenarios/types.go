@@ -66,6 +66,11 @@ type Spec struct {
 	// Causes is the catalogue of root-cause ids an operator or a detector
 	// may claim. It deliberately includes plausible wrong causes.
 	Causes []Cause `yaml:"causes"`
+	// AlertMatchers map alerts posted by a detector (Alertmanager webhook)
+	// to cause ids, so that detection tooling is credited like an
+	// operator's diagnosis. An alert that matches none is a false
+	// positive.
+	AlertMatchers []AlertMatcher `yaml:"alertMatchers"`
 	// Objectives are what the operator is scored on.
 	Objectives []Objective `yaml:"objectives"`
 	// Penalties cost points when their condition is observed.
@@ -443,6 +448,24 @@ type Cause struct {
 	// Summary is a one-line description shown by `gameday causes`.
 	// Required.
 	Summary string `yaml:"summary"`
+}
+
+// AlertMatcher maps matching alerts to a cause. Every set field must
+// match.
+type AlertMatcher struct {
+	// Cause is the cause id from spec.causes the alert claims. Required.
+	Cause string `yaml:"cause"`
+	// AlertName is the alert's alertname label, exactly. Required.
+	AlertName string `yaml:"alertName"`
+	// Labels maps label names to regular expressions the alert's labels
+	// must match (scenario variables are inserted quoted).
+	Labels map[string]string `yaml:"labels"`
+	// Annotations maps annotation names to regular expressions.
+	Annotations map[string]string `yaml:"annotations"`
+	// Resource is a template for the finding's resource, with {{label}}
+	// replaced by the alert's label values ("{{namespace}}/{{pod}}").
+	// Default "{{namespace}}/{{pod}}".
+	Resource string `yaml:"resource"`
 }
 
 // Objective is something the operator is scored on.

@@ -379,6 +379,19 @@ func (v *validator) catalogues() {
 		v.required(p+".summary", c.Summary)
 		v.causes[c.ID] = true
 	}
+	for i, m := range v.s.Spec.AlertMatchers {
+		p := fmt.Sprintf("spec.alertMatchers[%d]", i)
+		if v.required(p+".cause", m.Cause) && !v.causes[m.Cause] {
+			v.ref(p+".cause", "cause", m.Cause, keys(v.causes))
+		}
+		v.required(p+".alertName", m.AlertName)
+		for k, expr := range m.Labels {
+			v.regexp(joinPath(p+".labels", k), expr)
+		}
+		for k, expr := range m.Annotations {
+			v.regexp(joinPath(p+".annotations", k), expr)
+		}
+	}
 	v.objectives = map[string]*Objective{}
 	seen = map[string]bool{}
 	for i := range v.s.Spec.Objectives {

@@ -36,7 +36,11 @@ func Timeline(j verify.Journal) []TimelineEntry {
 		case verify.EventKubectl, verify.EventAWS:
 			text = e.Message
 		case verify.EventFinding:
-			text = fmt.Sprintf("%s diagnosis: %s on %s", e.Finding.Source, e.Finding.Cause, orDash(e.Finding.Resource))
+			if e.Finding.Cause == "" {
+				text = fmt.Sprintf("%s: %s", e.Finding.Source, e.Finding.Note)
+			} else {
+				text = fmt.Sprintf("%s diagnosis: %s on %s", e.Finding.Source, e.Finding.Cause, orDash(e.Finding.Resource))
+			}
 		case verify.EventHint:
 			text = fmt.Sprintf("hint %d taken (-%d)", e.Hint, e.Cost)
 		case verify.EventObjective:
@@ -166,7 +170,7 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 		b.WriteString("- Nothing.\n")
 	}
 	if findings := wrongFindings(j, r); len(findings) > 0 {
-		b.WriteString("\n## Diagnoses that did not match the root cause\n\n")
+		b.WriteString("\n## Diagnoses that did not match the root cause (false positives)\n\n")
 		for _, f := range findings {
 			fmt.Fprintf(&b, "- %s\n", f)
 		}
@@ -196,8 +200,12 @@ func wrongFindings(j verify.Journal, r verify.Result) []string {
 		if e.Type != verify.EventFinding || e.Finding == nil {
 			continue
 		}
-		if !credited || !creditedCause(j, e.Finding.Cause) {
-			out = append(out, fmt.Sprintf("%s claimed %s on %s at %s", e.Finding.Source, e.Finding.Cause, orDash(e.Finding.Resource), verify.Clock(verify.Seconds(e.Time.Sub(j.Handover).Seconds()))))
+		at := verify.Clock(verify.Seconds(e.Time.Sub(j.Handover).Seconds()))
+		switch {
+		case e.Finding.Cause == "":
+			out = append(out, fmt.Sprintf("%s (%s) at %s: %s", e.Finding.Source, orDash(e.Finding.Tool), at, e.Finding.Note))
+		case !credited || !creditedCause(j, e.Finding.Cause):
+			out = append(out, fmt.Sprintf("%s claimed %s on %s at %s", e.Finding.Source, e.Finding.Cause, orDash(e.Finding.Resource), at))
 		}
 	}
 	return out
