@@ -23,6 +23,7 @@ test: build
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(GO) test -race -short $(RACE_PKGS)
+	GAMEDAY_HOME=$$(mktemp -d -t gameday-selftest-XXXXXX) && $(BIN) test && rm -rf "$$GAMEDAY_HOME"
 
 SCENARIO  ?= ecr-imagepullbackoff
 

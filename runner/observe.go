@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -57,19 +58,43 @@ func (r *run) observe(ctx context.Context) string {
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go r.tailAudit(octx)
+	if r.cfg.Detector != "" {
+		stop, err := r.startDetector()
+		if err != nil {
+			r.log.Warn("detector", "err", err)
+			r.rec.Add(verify.Event{Type: verify.EventStep, Step: "detector", Actor: "gameday", Message: "failed to start: " + err.Error()})
+		}
+		defer stop()
+	}
 	autopilotDone := make(chan error, 1)
-	if r.cfg.Mode == Autopilot {
-		go func() { autopilotDone <- r.autopilot(octx) }()
+	autopilotStarted := false
+	startAutopilot := func() {
+		if !autopilotStarted {
+			autopilotStarted = true
+			go func() { autopilotDone <- r.autopilot(octx) }()
+		}
+	}
+	if r.cfg.Mode == Autopilot && !r.cfg.Headless {
+		startAutopilot()
 	}
 	limit := time.NewTimer(r.s.Metadata.TimeLimit.Duration)
 	defer limit.Stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	start := time.Now()
+	deadline := start.Add(r.s.Metadata.TimeLimit.Duration)
 	for {
 		if r.tracker.Check(ctx) {
 			r.log.Info("every objective achieved")
 			return verify.OutcomeCompleted
+		}
+		if r.cfg.Headless {
+			if _, ok := r.detectedAt(); ok {
+				if !r.cfg.Solve {
+					return verify.OutcomeDetected
+				}
+				startAutopilot()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -82,8 +107,12 @@ func (r *run) observe(ctx context.Context) string {
 		case err := <-autopilotDone:
 			if err != nil {
 				r.log.Warn("autopilot", "err", err)
+				r.rec.Add(verify.Event{Type: verify.EventStep, Step: "autopilot", Actor: "autopilot", Message: "failed: " + err.Error()})
 			}
 			autopilotDone = nil
+			if g := r.cfg.AutopilotGrace; g > 0 && time.Until(deadline) > g {
+				limit.Reset(g)
+			}
 		case <-r.ev.Changed():
 		case <-r.awsCalls:
 		case <-tick.C:
@@ -97,6 +126,37 @@ func (r *run) observe(ctx context.Context) string {
 				verify.Clock(verify.Seconds(time.Since(start).Seconds())), r.s.Metadata.TimeLimit, done, len(r.s.Spec.Objectives)))
 		}
 	}
+}
+
+// startDetector runs the detector command in its own process group with
+// the connection environment; its output goes to detector.log. The stop
+// function kills the group.
+func (r *run) startDetector() (func(), error) {
+	logf, err := os.Create(r.dir.File("detector.log"))
+	if err != nil {
+		return func() {}, err
+	}
+	cmd := exec.Command("bash", "-c", r.cfg.Detector)
+	cmd.Env = append(os.Environ(), r.connEnv...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return func() {}, err
+	}
+	r.rec.Add(verify.Event{Type: verify.EventStep, Step: "detector", Actor: "gameday", Message: "started: " + r.cfg.Detector})
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	return func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		logf.Close()
+	}, nil
 }
 
 // autopilot runs the reference solution with the operator's environment.

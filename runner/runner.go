@@ -120,6 +120,24 @@ type Config struct {
 	// OnEnd, if set, receives the result as soon as the run ends, before
 	// teardown (and, with Keep, before waiting for ctx to end).
 	OnEnd func(Result)
+
+	// Headless ends the run as soon as the incident is detected (the
+	// first detect objective, else the first rootCause one), for testing
+	// detection tooling; with Solve it then plays the reference solution
+	// and ends when every objective is achieved.
+	Headless bool
+	// Solve: see Headless.
+	Solve bool
+	// Detector is a shell command run for the length of the observe
+	// phase, with the connection environment (KUBECONFIG, AWS_*,
+	// GAMEDAY_FINDINGS_URL, GAMEDAY_ALERTMANAGER_URL, GAMEDAY_TOKEN).
+	Detector string
+	// DetectionBudget fails a headless run whose time to detect exceeds
+	// it (errkind.OverBudget).
+	DetectionBudget time.Duration
+	// AutopilotGrace, if positive, ends an autopilot run this long after
+	// the reference solution finished, instead of at the time limit.
+	AutopilotGrace time.Duration
 }
 
 // Result is what a run produced.
@@ -160,6 +178,7 @@ type run struct {
 	tracker *verify.Tracker
 	log     *slog.Logger
 
+	connEnv   []string
 	awsCalls  chan struct{}
 	giveUp    chan struct{}
 	giveOnce  sync.Once
@@ -279,9 +298,16 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		return res, r.classify(ctx, err, &outcome)
 	}
 
-	_, stopCtl, err := r.serveControl()
+	ctl, stopCtl, err := r.serveControl()
 	defer stopCtl()
 	if err != nil {
+		return res, errkind.E(errkind.Infra, err)
+	}
+	r.connEnv = append(env.OperatorEnv(),
+		"GAMEDAY_FINDINGS_URL="+ctl.URL+"/v1/findings",
+		"GAMEDAY_ALERTMANAGER_URL="+ctl.URL+"/v1/alertmanager",
+		"GAMEDAY_TOKEN="+ctl.Token)
+	if err := dir.WriteEnv(r.connEnv); err != nil {
 		return res, errkind.E(errkind.Infra, err)
 	}
 	r.phase(PhaseHandover, "")
@@ -289,11 +315,22 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 	r.phase(PhaseObserve, fmt.Sprintf("time limit %s", s.Metadata.TimeLimit))
 	outcome = r.observe(ctx)
 	switch outcome {
-	case verify.OutcomeCompleted:
+	case verify.OutcomeCompleted, verify.OutcomeDetected:
+		if cfg.Headless && cfg.DetectionBudget > 0 {
+			if ttd, ok := r.detectedAt(); ok && ttd.Sub(r.rec.Snapshot().Handover) > cfg.DetectionBudget {
+				return res, errkind.Errorf(errkind.OverBudget, "detected after %s, over the %s detection budget",
+					ttd.Sub(r.rec.Snapshot().Handover).Round(time.Millisecond), cfg.DetectionBudget)
+			}
+		}
 		return res, nil
 	case verify.OutcomeAborted:
 		return res, errkind.E(errkind.Aborted, ctx.Err())
 	default:
+		if cfg.Headless {
+			if _, ok := r.detectedAt(); !ok {
+				return res, errkind.Errorf(errkind.Failed, "not detected: run ended (%s)", outcome)
+			}
+		}
 		return res, errkind.Errorf(errkind.Failed, "run ended: %s", outcome)
 	}
 }
@@ -370,6 +407,28 @@ func (r *run) handover() {
 	fmt.Fprintf(&b, "    gameday status | gameday hint | gameday causes | gameday diagnose --cause ID --resource ARN | gameday give-up\n")
 	fmt.Fprintf(&b, "\nYou have %s. The clock starts now.\n\n", r.s.Metadata.TimeLimit)
 	_, _ = io.WriteString(r.cfg.Out, b.String())
+}
+
+// detectionObjective is the objective that marks detection: the first
+// detect objective, else the first rootCause one.
+func (r *run) detectionObjective() string {
+	for _, cat := range []string{scenarios.CategoryDetect, scenarios.CategoryRootCause} {
+		for _, o := range r.s.Spec.Objectives {
+			if o.Category == cat {
+				return o.ID
+			}
+		}
+	}
+	return ""
+}
+
+// detectedAt reports when the incident was detected.
+func (r *run) detectedAt() (time.Time, bool) {
+	id := r.detectionObjective()
+	if id == "" {
+		return time.Time{}, false
+	}
+	return r.tracker.Achieved(id)
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

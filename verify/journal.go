@@ -44,6 +44,7 @@ const (
 // Outcomes of a run.
 const (
 	OutcomeCompleted     = "completed"      // every objective achieved
+	OutcomeDetected      = "detected"       // headless: the detection objective was achieved
 	OutcomeTimeLimit     = "time-limit"     // the time limit passed
 	OutcomeGaveUp        = "gave-up"        // the operator gave up
 	OutcomeAborted       = "aborted"        // interrupted

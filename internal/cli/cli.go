@@ -24,7 +24,8 @@ const (
 	ExitInvalid       = 2   // bad input: flags, arguments, scenario files, journals
 	ExitInfra         = 3   // the environment could not be built or failed
 	ExitNotReproduced = 4   // the scenario's symptoms never appeared
-	ExitFailed        = 5   // the run finished and its outcome is a failure
+	ExitFailed        = 5   // the run finished and its outcome is a failure (headless: not detected)
+	ExitOverBudget    = 6   // headless: detected, but later than --detection-budget
 	ExitAborted       = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
@@ -42,6 +43,8 @@ func ExitCode(err error) int {
 		return ExitNotReproduced
 	case errkind.Failed:
 		return ExitFailed
+	case errkind.OverBudget:
+		return ExitOverBudget
 	case errkind.Aborted:
 		return ExitAborted
 	}
@@ -131,6 +134,7 @@ and restarts the rollout.`,
 		newDiagnoseCmd(g),
 		newGiveUpCmd(g),
 		newReportCmd(g),
+		newTestCmd(g),
 	)
 	return root
 }

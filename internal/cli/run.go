@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,11 @@ type runOptions struct {
 	keep      bool
 	timeLimit time.Duration
 	emulator  string
+	headless  bool
+	solve     bool
+	detector  string
+	budget    time.Duration
+	junit     string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -63,10 +69,24 @@ to the run directory.`,
 				Out:       g.streams.ErrOut,
 				Progress:  progress(g.streams.ErrOut),
 			}
-			if o.autopilot {
+			if o.autopilot || o.solve {
 				cfg.Mode = runner.Autopilot
 			}
-			cfg.OnEnd = func(res runner.Result) { reportRun(g, res, o.keep) }
+			if o.solve && !o.headless {
+				return errkind.Errorf(errkind.Invalid, "--solve goes with --headless")
+			}
+			if (o.detector != "" || o.budget > 0) && !o.headless {
+				return errkind.Errorf(errkind.Invalid, "--detector and --detection-budget go with --headless")
+			}
+			cfg.Headless, cfg.Solve, cfg.Detector, cfg.DetectionBudget = o.headless, o.solve, o.detector, o.budget
+			cfg.OnEnd = func(res runner.Result) {
+				reportRun(g, res, o.keep)
+				if o.junit != "" {
+					if err := writeJUnit(o.junit, s, res, o); err != nil {
+						fmt.Fprintf(g.streams.ErrOut, "gameday: write JUnit: %v\n", err)
+					}
+				}
+			}
 			_, err = runner.Run(cmd.Context(), s, cfg)
 			return err
 		},
@@ -75,7 +95,34 @@ to the run directory.`,
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "leave the environment up after the run")
 	cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "override the scenario's time limit")
 	cmd.Flags().StringVar(&o.emulator, "aws", "auto", "AWS emulator: auto, moto, moto-container or localstack")
+	cmd.Flags().BoolVar(&o.headless, "headless", false, "for detection tooling: end when the incident is detected (or at the time limit)")
+	cmd.Flags().DurationVar(&o.timeLimit, "timeout", 0, "alias of --time-limit, for headless runs")
+	cmd.Flags().StringVar(&o.detector, "detector", "", "with --headless: a shell command to run for the length of the run, with KUBECONFIG, AWS_*, GAMEDAY_FINDINGS_URL, GAMEDAY_ALERTMANAGER_URL and GAMEDAY_TOKEN set")
+	cmd.Flags().BoolVar(&o.solve, "solve", false, "with --headless: after detection, play the reference solution and score remediation too")
+	cmd.Flags().DurationVar(&o.budget, "detection-budget", 0, "with --headless: fail (exit 6) when detection takes longer")
+	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
 	return cmd
+}
+
+// writeJUnit writes the run's JUnit report.
+func writeJUnit(path string, s *scenarios.Scenario, res runner.Result, o runOptions) error {
+	opt := report.JUnitOptions{DetectionBudget: verify.Seconds(o.budget.Seconds())}
+	for _, cat := range []string{scenarios.CategoryDetect, scenarios.CategoryRootCause} {
+		for _, obj := range s.Spec.Objectives {
+			if opt.DetectionObjective == "" && obj.Category == cat {
+				opt.DetectionObjective = obj.ID
+			}
+		}
+	}
+	if o.headless && !o.solve {
+		opt.Attempted = map[string]bool{opt.DetectionObjective: true}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	werr := report.JUnit(f, res.Journal, res.Score, opt)
+	return errors.Join(werr, f.Close())
 }
 
 // provisionEmbedded wires the embedded stack into the runner.

@@ -355,3 +355,104 @@ func TestIntegrationOperatorSession(t *testing.T) {
 		t.Errorf("report does not list the wrong diagnosis:\n%s", md)
 	}
 }
+
+// alertDetector watches for ImagePullBackOff in prod, then posts an
+// Alertmanager webhook with the alert kube-prometheus raises for it and a
+// wrong alert, and keeps running like a real detector.
+const alertDetector = `
+while ! kubectl get pods -n prod --no-headers 2>/dev/null | grep -q ImagePullBackOff; do sleep 1; done
+pod=$(kubectl get pods -n prod --no-headers | grep ImagePullBackOff | head -1 | cut -d' ' -f1)
+cat > alerts.json <<JSON
+{"version":"4","groupKey":"{}:{}","truncatedAlerts":0,"status":"firing","receiver":"gameday",
+ "groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://alertmanager:9093",
+ "alerts":[
+  {"status":"firing","labels":{"alertname":"KubeContainerWaiting","namespace":"prod","pod":"$pod","container":"checkout","reason":"ImagePullBackOff","severity":"warning"},
+   "annotations":{"summary":"Pod container waiting longer than 1 hour"},"startsAt":"2026-11-02T14:01:10Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"a"},
+  {"status":"firing","labels":{"alertname":"KubeNodeNotReady","node":"ip-10-0-2-10.ec2.internal","severity":"warning"},
+   "annotations":{"summary":"Node is not ready."},"startsAt":"2026-11-02T14:01:20Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"b"}]}
+JSON
+curl -sf -X POST -H "Authorization: Bearer $GAMEDAY_TOKEN" -H 'Content-Type: application/json' --data @alerts.json "$GAMEDAY_ALERTMANAGER_URL"
+sleep 600
+`
+
+func TestIntegrationHeadlessDetection(t *testing.T) {
+	requireIntegration(t)
+	tests := []struct {
+		name     string
+		detector string
+		budget   string
+		timeout  string
+		wantCode int
+	}{
+		{"alerting detector is credited", alertDetector, "", "60s", ExitOK},
+		{"silent detector is not detected", "sleep 600", "", "15s", ExitFailed},
+		{"slow detection is over budget", alertDetector, "1ms", "60s", ExitOverBudget},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			junit := filepath.Join(t.TempDir(), "junit.xml")
+			args := []string{"run", "ecr-imagepullbackoff", "--headless", "--timeout", tt.timeout, "--detector", tt.detector, "--junit", junit}
+			if tt.budget != "" {
+				args = append(args, "--detection-budget", tt.budget)
+			}
+			p := newGameday(t, home, args...)
+			p.cmd.Dir = t.TempDir()
+			code := p.exitCode(t)
+			d := onlyRun(t, home)
+			checkNothingLeft(t, d)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, tt.wantCode, p.stderr.String())
+			}
+			xmlOut, err := os.ReadFile(junit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, r := readJournal(t, d)
+			switch tt.wantCode {
+			case ExitFailed:
+				if r.Metrics.TTD != nil || !bytes.Contains(xmlOut, []byte(`<failure message="not achieved`)) {
+					t.Errorf("silent detector credited: TTD %v\n%s", r.Metrics.TTD, xmlOut)
+				}
+			default:
+				if j.Outcome != verify.OutcomeDetected || r.Metrics.TTD == nil {
+					t.Fatalf("outcome %s, TTD %v", j.Outcome, r.Metrics.TTD)
+				}
+				if !bytes.Contains(xmlOut, []byte(`name="ttd-seconds"`)) || !bytes.Contains(xmlOut, []byte("KubeNodeNotReady matches no cause")) {
+					t.Errorf("JUnit lacks TTD or the false positive:\n%s", xmlOut)
+				}
+				if tt.wantCode == ExitOverBudget && !bytes.Contains(xmlOut, []byte(`type="over-budget"`)) {
+					t.Errorf("JUnit does not fail the detection case:\n%s", xmlOut)
+				}
+				md, _ := os.ReadFile(d.File("report.md"))
+				if !bytes.Contains(md, []byte("KubeNodeNotReady matches no cause")) {
+					t.Errorf("report does not list the false positive")
+				}
+			}
+		})
+	}
+}
+
+// TestIntegrationSelfTestCatchesBrokenSolution breaks the reference
+// solution (it attaches the CNI policy instead of ECR read) and expects
+// `gameday test` to fail and say what the solution misses.
+func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
+	requireIntegration(t)
+	dir := scenarioCopy(t, "--policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\n", "--policy-arn arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy\n",
+		"--timeout=3m", "--timeout=15s")
+	home := t.TempDir()
+	p := newGameday(t, home, "test", dir, "--grace", "20s", "--idle", "20s")
+	code := p.exitCode(t)
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitFailed, p.stdout.String(), p.stderr.String())
+	}
+	out := p.stdout.String()
+	for _, want := range []string{
+		"FAIL ecr-imagepullbackoff solution: the reference solution does not achieve fix, restart, recover",
+		"ok   ecr-imagepullbackoff idle",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+}

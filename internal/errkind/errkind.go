@@ -28,8 +28,12 @@ const (
 	// Aborted means the user or a signal stopped the run.
 	Aborted
 	// Failed means the run completed but its outcome is a failure (for
-	// example objectives missed); it is not a malfunction.
+	// example objectives missed, or a detector did not detect); it is not
+	// a malfunction.
 	Failed
+	// OverBudget means a detector detected the incident, but later than
+	// its detection budget.
+	OverBudget
 )
 
 // String returns the kind's lowercase name.
@@ -45,6 +49,8 @@ func (k Kind) String() string {
 		return "aborted"
 	case Failed:
 		return "failed"
+	case OverBudget:
+		return "over budget"
 	default:
 		return "internal"
 	}

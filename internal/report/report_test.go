@@ -53,3 +53,5 @@ func TestGoldenReports(t *testing.T) {
 		}
 	}
 }
+
+func writeFile(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
