@@ -140,12 +140,7 @@ func (r *run) addFinding(f verify.Finding, msg string) {
 func (r *run) handleAlertmanager(w http.ResponseWriter, req *http.Request) {
 	p, err := DecodeAlertmanager(http.MaxBytesReader(w, req.Body, maxAlertPayload))
 	if err != nil {
-		status := http.StatusBadRequest
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeJSONError(w, status, err.Error())
+		writeDecodeError(w, err)
 		return
 	}
 	recorded := 0
@@ -170,4 +165,15 @@ func (r *run) handleAlertmanager(w http.ResponseWriter, req *http.Request) {
 		recorded++
 	}
 	writeJSON(w, http.StatusAccepted, map[string]int{"recorded": recorded})
+}
+
+// writeDecodeError answers a request whose body could not be decoded: 413
+// when it was over the size limit, 400 otherwise.
+func writeDecodeError(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		status = http.StatusRequestEntityTooLarge
+	}
+	writeJSONError(w, status, err.Error())
 }

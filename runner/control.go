@@ -181,12 +181,7 @@ type FindingRequest struct {
 func (r *run) handleFinding(w http.ResponseWriter, req *http.Request) {
 	fr, err := DecodeFinding(http.MaxBytesReader(w, req.Body, maxRequest))
 	if err != nil {
-		status := http.StatusBadRequest
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeJSONError(w, status, err.Error())
+		writeDecodeError(w, err)
 		return
 	}
 	known := false
