@@ -375,6 +375,16 @@ curl -sf -X POST -H "Authorization: Bearer $GAMEDAY_TOKEN" -H 'Content-Type: app
 sleep 600
 `
 
+// findingDetector watches for ImagePullBackOff in prod and posts a
+// finding to the inbox.
+const findingDetector = `
+while ! kubectl get pods -n prod --no-headers 2>/dev/null | grep -q ImagePullBackOff; do sleep 1; done
+curl -sf -X POST -H "Authorization: Bearer $GAMEDAY_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"cause":"image-pull-failure","resource":"prod/checkout","severity":"critical","tool":"pod-watcher","source":"detector"}' \
+  "$GAMEDAY_FINDINGS_URL"
+sleep 600
+`
+
 func TestIntegrationHeadlessDetection(t *testing.T) {
 	requireIntegration(t)
 	tests := []struct {
@@ -384,6 +394,7 @@ func TestIntegrationHeadlessDetection(t *testing.T) {
 		timeout  string
 		wantCode int
 	}{
+		{"detector posting a finding is credited", findingDetector, "", "60s", ExitOK},
 		{"alerting detector is credited", alertDetector, "", "60s", ExitOK},
 		{"silent detector is not detected", "sleep 600", "", "15s", ExitFailed},
 		{"slow detection is over budget", alertDetector, "1ms", "60s", ExitOverBudget},
@@ -418,8 +429,17 @@ func TestIntegrationHeadlessDetection(t *testing.T) {
 				if j.Outcome != verify.OutcomeDetected || r.Metrics.TTD == nil {
 					t.Fatalf("outcome %s, TTD %v", j.Outcome, r.Metrics.TTD)
 				}
-				if !bytes.Contains(xmlOut, []byte(`name="ttd-seconds"`)) || !bytes.Contains(xmlOut, []byte("KubeNodeNotReady matches no cause")) {
-					t.Errorf("JUnit lacks TTD or the false positive:\n%s", xmlOut)
+				if !bytes.Contains(xmlOut, []byte(`name="ttd-seconds"`)) {
+					t.Errorf("JUnit lacks TTD:\n%s", xmlOut)
+				}
+				if tt.detector == findingDetector {
+					if !bytes.Contains(xmlOut, []byte("detector (pod-watcher): image-pull-failure on prod/checkout")) {
+						t.Errorf("JUnit lacks the finding:\n%s", xmlOut)
+					}
+					return
+				}
+				if !bytes.Contains(xmlOut, []byte("KubeNodeNotReady matches no cause")) {
+					t.Errorf("JUnit lacks the false positive:\n%s", xmlOut)
 				}
 				if tt.wantCode == ExitOverBudget && !bytes.Contains(xmlOut, []byte(`type="over-budget"`)) {
 					t.Errorf("JUnit does not fail the detection case:\n%s", xmlOut)
