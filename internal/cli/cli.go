@@ -135,6 +135,7 @@ and restarts the rollout.`,
 		newGiveUpCmd(g),
 		newReportCmd(g),
 		newTestCmd(g),
+		newCleanupCmd(g),
 	)
 	return root
 }

@@ -137,3 +137,42 @@ func TestExitCode(t *testing.T) {
 		})
 	}
 }
+
+func TestCleanup(t *testing.T) {
+	home, tmp := t.TempDir(), t.TempDir()
+	t.Setenv("GAMEDAY_HOME", home)
+	t.Setenv("TMPDIR", tmp)
+	crashed := filepath.Join(home, "runs", "20260102-000000-bbbbbb")
+	finished := filepath.Join(home, "runs", "20260101-000000-aaaaaa")
+	leftover := filepath.Join(tmp, "gameday-20260102-000000-bbbbbb-42")
+	for _, d := range []string{crashed, finished, leftover} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(crashed, "pid"), []byte("999999999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, "cleanup", "--dry-run")
+	if code != ExitOK || !strings.Contains(out, "would remove "+crashed) || !strings.Contains(out, "would remove "+leftover) || strings.Contains(out, finished) {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(crashed); err != nil {
+		t.Fatal("dry run removed something")
+	}
+	code, out, _ = run(t, "cleanup")
+	if code != ExitOK || !strings.Contains(out, "removed "+crashed) {
+		t.Fatalf("cleanup: exit %d\n%s", code, out)
+	}
+	for _, gone := range []string{crashed, leftover} {
+		if _, err := os.Stat(gone); !os.IsNotExist(err) {
+			t.Errorf("%s still there", gone)
+		}
+	}
+	if _, err := os.Stat(finished); err != nil {
+		t.Errorf("finished run removed: %v", err)
+	}
+	if code, _, errOut := run(t, "cleanup"); code != ExitOK || !strings.Contains(errOut, "nothing to clean up") {
+		t.Errorf("second cleanup: exit %d %q", code, errOut)
+	}
+}

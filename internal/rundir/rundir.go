@@ -162,3 +162,60 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// Orphan is something a crashed run left behind.
+type Orphan struct {
+	// Path is the file or directory.
+	Path string
+	// Reason says why it is an orphan.
+	Reason string
+}
+
+// Orphans finds what crashed runs left: run directories whose pid file
+// names a process that is gone, and temporary directories
+// ($TMPDIR/gameday-<run>-*) of runs that are not live. Finished runs (no
+// pid file) keep their directories: they hold journals and reports.
+func Orphans(root string) ([]Orphan, error) {
+	runs, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	live := map[string]bool{}
+	var out []Orphan
+	for _, d := range runs {
+		_, statErr := os.Stat(d.File(pidFile))
+		switch {
+		case d.Pid() != 0:
+			live[d.ID] = true
+		case statErr == nil:
+			out = append(out, Orphan{Path: d.Path, Reason: "run " + d.ID + " crashed (its process is gone)"})
+		}
+	}
+	tmps, _ := filepath.Glob(filepath.Join(os.TempDir(), "gameday-*-*"))
+	for _, p := range tmps {
+		id, ok := tempRunID(filepath.Base(p))
+		if !ok || live[id] {
+			continue
+		}
+		out = append(out, Orphan{Path: p, Reason: "temporary files of run " + id + ", which is not live"})
+	}
+	return out, nil
+}
+
+// tempRunID extracts the run id from "gameday-<id>-<random>", where ids
+// look like 20060102-150405-abcdef.
+func tempRunID(base string) (string, bool) {
+	rest, ok := strings.CutPrefix(base, "gameday-")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(rest, "-")
+	if i < 0 {
+		return "", false
+	}
+	id := rest[:i]
+	if len(id) != len("20060102-150405-abcdef") || strings.Count(id, "-") != 2 {
+		return "", false
+	}
+	return id, true
+}

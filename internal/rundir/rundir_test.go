@@ -69,3 +69,34 @@ func TestNewIDSortsByTime(t *testing.T) {
 		t.Errorf("NewID() = %q", id)
 	}
 }
+
+func TestOrphans(t *testing.T) {
+	root := t.TempDir()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	finished, _ := Create(root, "20260101-000000-aaaaaa")
+	crashed, _ := Create(root, "20260102-000000-bbbbbb")
+	live, _ := Create(root, "20260103-000000-cccccc")
+	if err := os.WriteFile(crashed.File("pid"), []byte("999999999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unmark, _ := live.MarkLive()
+	defer unmark()
+	for _, d := range []string{"gameday-20260102-000000-bbbbbb-123", "gameday-20260103-000000-cccccc-456", "gameday-selftest-abc", "unrelated"} {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Orphans(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, o := range got {
+		paths = append(paths, o.Path)
+	}
+	want := []string{crashed.Path, filepath.Join(tmp, "gameday-20260102-000000-bbbbbb-123")}
+	if strings.Join(paths, "\n") != strings.Join(want, "\n") {
+		t.Errorf("orphans:\n%s\nwant:\n%s (the finished run %s and the live run stay)", strings.Join(paths, "\n"), strings.Join(want, "\n"), finished.ID)
+	}
+}
