@@ -176,3 +176,31 @@ func TestCleanup(t *testing.T) {
 		t.Errorf("second cleanup: exit %d %q", code, errOut)
 	}
 }
+
+func TestInfraSelection(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("GAMEDAY_HOME", home)
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	tests := []struct {
+		name, infra string
+		code        int
+		want        string
+	}{
+		{"kind without Docker", "kind", ExitInfra, "--infra kind needs a running Docker engine: no Docker engine answers at unix://"},
+		{"unknown backend", "minikube", ExitInvalid, `unknown --infra "minikube" (want embedded or kind)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := run(t, "run", "ecr-imagepullbackoff", "--infra", tt.infra)
+			if code != tt.code || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "panic") {
+				t.Errorf("exit %d, stderr %q", code, errOut)
+			}
+			if strings.Count(errOut, "\n") != 1 {
+				t.Errorf("want a one-line reason, got:\n%s", errOut)
+			}
+			if runs, _ := os.ReadDir(filepath.Join(home, "runs")); len(runs) != 0 {
+				t.Errorf("a run directory was created before the check")
+			}
+		})
+	}
+}

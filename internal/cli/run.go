@@ -35,6 +35,7 @@ type runOptions struct {
 	detector  string
 	budget    time.Duration
 	junit     string
+	infra     string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -54,6 +55,9 @@ to the run directory.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := scenarios.Resolve(args[0])
 			if err != nil {
+				return err
+			}
+			if err := checkInfra(cmd.Context(), o.infra); err != nil {
 				return err
 			}
 			root, err := rundir.Root()
@@ -101,7 +105,23 @@ to the run directory.`,
 	cmd.Flags().BoolVar(&o.solve, "solve", false, "with --headless: after detection, play the reference solution and score remediation too")
 	cmd.Flags().DurationVar(&o.budget, "detection-budget", 0, "with --headless: fail (exit 6) when detection takes longer")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
+	cmd.Flags().StringVar(&o.infra, "infra", "embedded", "backend: embedded (in-process, no Docker) or kind (needs a Docker engine)")
 	return cmd
+}
+
+// checkInfra fails fast, before anything is created, when the chosen
+// backend cannot run here.
+func checkInfra(ctx context.Context, infra string) error {
+	switch infra {
+	case "embedded":
+		return nil
+	case "kind":
+		if err := aws.CheckDocker(ctx); err != nil {
+			return errkind.Errorf(errkind.Infra, "--infra kind needs a running Docker engine: %v; or use --infra embedded (the default)", err)
+		}
+		return errkind.Errorf(errkind.Infra, "--infra kind: creating kind clusters is not implemented yet; use --infra embedded (the default)")
+	}
+	return errkind.Errorf(errkind.Invalid, "unknown --infra %q (want embedded or kind)", infra)
 }
 
 // writeJUnit writes the run's JUnit report.

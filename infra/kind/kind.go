@@ -1,0 +1,208 @@
+// Package kind is the full-fidelity backend for Docker hosts: a kind
+// cluster per run, whose nodes pull from gameday's ECR registry through
+// containerd, with node identity taken from the pull's source address.
+//
+// This file holds the parts that need no Docker engine: the kind cluster
+// configuration for a scenario, the containerd registry configuration,
+// and the source-address → node group resolution.
+package kind
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/gameday-sre/gameday/scenarios"
+)
+
+// NodeImage is the kind node image gameday creates clusters from.
+const NodeImage = "kindest/node:v1.37.0"
+
+// PendingTaint keeps a deferred node group's nodes out of use until its
+// createNodeGroup step: kind cannot add nodes to a running cluster, so
+// every group exists from the start.
+const PendingTaint = "gameday.dev/pending-node-group"
+
+// RunIDLabel labels nodes with the run.
+const RunIDLabel = "gameday.dev/run-id"
+
+// auditDir is where the control-plane node sees the audit policy and
+// writes the audit log.
+const auditDir = "/etc/kubernetes/gameday-audit"
+
+// ClusterName is the kind cluster name of a run.
+func ClusterName(runID string) string { return "gameday-" + runID }
+
+// Config returns the kind configuration for a scenario: one control-plane
+// node, and one worker per node of every node group, labelled as EKS
+// labels its nodes; deferred groups are tainted with PendingTaint. The
+// API server writes an audit log of the operator's requests to hostAudit
+// (a host directory holding audit-policy.yaml).
+func Config(s *scenarios.Scenario, runID, hostAudit string) *v1alpha4.Cluster {
+	env := s.Spec.Environment
+	cp := v1alpha4.Node{
+		Role:   v1alpha4.ControlPlaneRole,
+		Labels: map[string]string{RunIDLabel: runID},
+		ExtraMounts: []v1alpha4.Mount{{
+			HostPath: hostAudit, ContainerPath: auditDir,
+		}},
+	}
+	cfg := &v1alpha4.Cluster{
+		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		Name:     ClusterName(runID),
+		Nodes:    []v1alpha4.Node{cp},
+		KubeadmConfigPatches: []string{fmt.Sprintf(`kind: ClusterConfiguration
+apiServer:
+  extraArgs:
+    - name: audit-policy-file
+      value: %[1]s/audit-policy.yaml
+    - name: audit-log-path
+      value: %[1]s/audit.log
+    - name: audit-log-format
+      value: json
+  extraVolumes:
+    - name: gameday-audit
+      hostPath: %[1]s
+      mountPath: %[1]s
+      readOnly: false
+      pathType: DirectoryOrCreate
+`, auditDir)},
+	}
+	for _, ng := range env.NodeGroups {
+		for range ng.Size {
+			n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: Labels(ng, env.AWS.Region, runID)}
+			var taints []string
+			for _, t := range ng.Taints {
+				taints = append(taints, fmt.Sprintf("    - {key: %q, value: %q, effect: %s}\n", t.Key, t.Value, t.Effect))
+			}
+			if ng.Deferred {
+				taints = append(taints, fmt.Sprintf("    - {key: %q, value: %q, effect: NoSchedule}\n", PendingTaint, ng.Name))
+			}
+			if len(taints) > 0 {
+				n.KubeadmConfigPatches = []string{"kind: JoinConfiguration\nnodeRegistration:\n  taints:\n" + strings.Join(taints, "")}
+			}
+			cfg.Nodes = append(cfg.Nodes, n)
+		}
+	}
+	return cfg
+}
+
+// Labels are a node group's node labels, as EKS sets them.
+func Labels(ng scenarios.NodeGroup, region, runID string) map[string]string {
+	l := map[string]string{
+		"eks.amazonaws.com/nodegroup":      ng.Name,
+		"eks.amazonaws.com/capacityType":   ng.CapacityType,
+		"node.kubernetes.io/instance-type": ng.InstanceType,
+		"topology.kubernetes.io/zone":      ng.Zone,
+		"topology.kubernetes.io/region":    region,
+		RunIDLabel:                         runID,
+	}
+	for k, v := range ng.Labels {
+		l[k] = v
+	}
+	return l
+}
+
+// HostsTOML is the containerd registry configuration that sends pulls of
+// registryHost (the ECR host name) to gameday's registry at mirror
+// (http://<gateway>:<port>), written to
+// /etc/containerd/certs.d/<registryHost>/hosts.toml on every node.
+func HostsTOML(registryHost, mirror string) string {
+	return fmt.Sprintf(`# Written by gameday: pulls of %[1]s go to gameday's registry.
+server = "https://%[1]s"
+
+[host."%[2]s"]
+  capabilities = ["pull", "resolve"]
+  skip_verify = true
+`, registryHost, mirror)
+}
+
+// HostsTOMLPath is where HostsTOML goes on a node.
+func HostsTOMLPath(registryHost string) string {
+	return "/etc/containerd/certs.d/" + registryHost + "/hosts.toml"
+}
+
+// NodeAddr is a node's container address and node group.
+type NodeAddr struct {
+	Name  string
+	Group string
+	IP    netip.Addr
+}
+
+// Resolver maps a pull's source address to the pulling node, for the
+// registry's identity function.
+type Resolver struct {
+	mu   sync.RWMutex
+	byIP map[netip.Addr]NodeAddr
+}
+
+// NewResolver indexes nodes by address.
+func NewResolver(nodes ...NodeAddr) *Resolver {
+	r := &Resolver{byIP: map[netip.Addr]NodeAddr{}}
+	r.Set(nodes...)
+	return r
+}
+
+// Set replaces the known nodes.
+func (r *Resolver) Set(nodes ...NodeAddr) {
+	m := make(map[netip.Addr]NodeAddr, len(nodes))
+	for _, n := range nodes {
+		m[n.IP.Unmap()] = n
+	}
+	r.mu.Lock()
+	r.byIP = m
+	r.mu.Unlock()
+}
+
+// Node returns the node at addr ("ip:port" or "ip").
+func (r *Resolver) Node(addr string) (NodeAddr, bool) {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return NodeAddr{}, false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n, ok := r.byIP[ip.Unmap()]
+	return n, ok
+}
+
+// Identity is the registry's identity function: the name of the node a
+// request comes from, or "" for anyone else.
+func (r *Resolver) Identity(req *http.Request) string {
+	n, ok := r.Node(req.RemoteAddr)
+	if !ok {
+		return ""
+	}
+	return n.Name
+}
+
+// Groups returns the node → node group map of the known nodes.
+func (r *Resolver) Groups() map[string]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string]string, len(r.byIP))
+	for _, n := range r.byIP {
+		out[n.Name] = n.Group
+	}
+	return out
+}
+
+// sortedNames is used by tests and messages.
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

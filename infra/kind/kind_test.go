@@ -1,0 +1,105 @@
+package kind
+
+import (
+	"flag"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gameday-sre/gameday/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got); rerun with -update if intended:\n%s", p, diff)
+	}
+}
+
+func TestConfigGolden(t *testing.T) {
+	s, err := scenarios.LoadBuiltin("ecr-imagepullbackoff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config(s, "20261126-080000-abcdef", "/var/lib/gameday/runs/20261126-080000-abcdef/audit")
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "ecr-imagepullbackoff.kind.yaml", b)
+
+	if cfg.Name != "gameday-20261126-080000-abcdef" || len(cfg.Nodes) != 5 {
+		t.Fatalf("name %s, %d nodes; want 1 control plane and 4 workers", cfg.Name, len(cfg.Nodes))
+	}
+	var pending, v1 int
+	for _, n := range cfg.Nodes[1:] {
+		switch n.Labels["eks.amazonaws.com/nodegroup"] {
+		case "ng-general-v2":
+			if len(n.KubeadmConfigPatches) != 1 || !strings.Contains(n.KubeadmConfigPatches[0], PendingTaint) {
+				t.Errorf("deferred group's node not tainted: %v", n.KubeadmConfigPatches)
+			}
+			pending++
+		case "ng-general-v1":
+			if len(n.KubeadmConfigPatches) != 0 {
+				t.Errorf("initial group's node tainted: %v", n.KubeadmConfigPatches)
+			}
+			v1++
+		}
+	}
+	if pending != 2 || v1 != 2 {
+		t.Errorf("%d pending and %d initial workers, want 2 and 2", pending, v1)
+	}
+}
+
+func TestHostsTOML(t *testing.T) {
+	host := scenarios.ECRRegistry("123456789012", "us-east-1")
+	golden(t, "hosts.toml", []byte(HostsTOML(host, "http://172.18.0.1:45001")))
+	if got := HostsTOMLPath(host); got != "/etc/containerd/certs.d/123456789012.dkr.ecr.us-east-1.amazonaws.com/hosts.toml" {
+		t.Errorf("path %s", got)
+	}
+}
+
+func TestResolver(t *testing.T) {
+	r := NewResolver(
+		NodeAddr{Name: "gameday-x-worker", Group: "ng-general-v1", IP: netip.MustParseAddr("172.18.0.3")},
+		NodeAddr{Name: "gameday-x-worker3", Group: "ng-general-v2", IP: netip.MustParseAddr("172.18.0.5")},
+	)
+	tests := []struct {
+		name, remote, want string
+	}{
+		{"v1 node", "172.18.0.3:51234", "gameday-x-worker"},
+		{"v2 node", "172.18.0.5:40000", "gameday-x-worker3"},
+		{"IPv4-mapped IPv6", "[::ffff:172.18.0.5]:40000", "gameday-x-worker3"},
+		{"the host itself", "172.18.0.1:1234", ""},
+		{"garbage", "not-an-address", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.Identity(&http.Request{RemoteAddr: tt.remote}); got != tt.want {
+				t.Errorf("Identity(%s) = %q, want %q", tt.remote, got, tt.want)
+			}
+		})
+	}
+	if got := sortedNames(r.Groups()); strings.Join(got, ",") != "gameday-x-worker,gameday-x-worker3" {
+		t.Errorf("groups %v", got)
+	}
+}
