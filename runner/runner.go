@@ -210,7 +210,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		cfg.Gameday, _ = os.Executable()
 	}
 	if cfg.TimeLimit > 0 {
-		s.Metadata.TimeLimit.Duration = cfg.TimeLimit
+		c := *s // Metadata is a value: the caller's scenario stays as it was
+		c.Metadata.TimeLimit.Duration = cfg.TimeLimit
+		s = &c
 	}
 	dir, err := rundir.Create(cfg.Root, cfg.RunID)
 	if err != nil {

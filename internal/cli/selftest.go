@@ -89,16 +89,7 @@ func selfTest(ctx context.Context, g *globals, s *scenarios.Scenario, root strin
 		}
 		fmt.Fprintf(out, "ok   %s %s\n", s.Metadata.Name, check)
 	}
-	reload := func() *scenarios.Scenario {
-		// Runs may change the scenario (time limit); give each its own copy.
-		if s.Source.Builtin {
-			c, _ := scenarios.LoadBuiltin(s.Metadata.Name)
-			return c
-		}
-		c, _ := scenarios.LoadFile(s.Source.File)
-		return c
-	}
-	res, err := runner.Run(ctx, reload(), runner.Config{
+	res, err := runner.Run(ctx, s, runner.Config{
 		Provision: provisionEmbedded(g, o.emulator), Root: root, Mode: runner.Autopilot,
 		AutopilotGrace: o.grace, Log: g.log, Progress: progress(g.streams.ErrOut),
 	})
@@ -107,7 +98,7 @@ func selfTest(ctx context.Context, g *globals, s *scenarios.Scenario, root strin
 	}
 	report("solution", solutionVerdict(res, err))
 
-	res, err = runner.Run(ctx, reload(), runner.Config{
+	res, err = runner.Run(ctx, s, runner.Config{
 		Provision: provisionEmbedded(g, o.emulator), Root: root, TimeLimit: o.idle,
 		Log: g.log, Progress: progress(g.streams.ErrOut),
 	})
