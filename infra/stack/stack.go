@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -114,8 +115,9 @@ func Start(ctx context.Context, s *scenarios.Scenario, opts ...Option) (st *Stac
 
 	// The cluster is created below; the authorizer asks it for node
 	// groups at pull time.
-	var cluster *embedded.Env
+	var clusterRef atomic.Pointer[embedded.Env]
 	groupOf := func(node string) (string, bool) {
+		cluster := clusterRef.Load()
 		if cluster == nil {
 			return "", false
 		}
@@ -156,7 +158,7 @@ func Start(ctx context.Context, s *scenarios.Scenario, opts ...Option) (st *Stac
 	if err != nil {
 		return nil, stop, err
 	}
-	cluster = c
+	clusterRef.Store(c)
 	st.Cluster = c
 	return st, stop, nil
 }
