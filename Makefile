@@ -8,7 +8,10 @@ K8S_VERSION := v1.37.2
 LDFLAGS   := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
              -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
-.PHONY: build test run demo bench lint fuzz clean
+.PHONY: build test run demo bench lint fuzz golden clean
+
+# Packages whose tests compare output with golden files (internal/golden).
+GOLDEN_PKGS := ./internal/cli ./internal/report ./internal/schemadoc ./infra/kind
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gameday
@@ -42,6 +45,9 @@ lint:
 
 fuzz:
 	$(GO) test ./scenarios -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+
+golden:
+	$(GO) test -short $(GOLDEN_PKGS) -update
 
 clean:
 	rm -rf bin

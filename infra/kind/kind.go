@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 
@@ -194,15 +193,5 @@ func (r *Resolver) Groups() map[string]string {
 	for _, n := range r.byIP {
 		out[n.Name] = n.Group
 	}
-	return out
-}
-
-// sortedNames is used by tests and messages.
-func sortedNames(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

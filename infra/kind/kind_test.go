@@ -1,39 +1,17 @@
 package kind
 
 import (
-	"flag"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gameday-sre/gameday/internal/golden"
 	"github.com/gameday-sre/gameday/scenarios"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got); rerun with -update if intended:\n%s", p, diff)
-	}
-}
 
 func TestConfigGolden(t *testing.T) {
 	s, err := scenarios.LoadBuiltin("ecr-imagepullbackoff")
@@ -45,7 +23,7 @@ func TestConfigGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "ecr-imagepullbackoff.kind.yaml", b)
+	golden.Check(t, "ecr-imagepullbackoff.kind.yaml", b)
 
 	if cfg.Name != "gameday-20261126-080000-abcdef" || len(cfg.Nodes) != 5 {
 		t.Fatalf("name %s, %d nodes; want 1 control plane and 4 workers", cfg.Name, len(cfg.Nodes))
@@ -72,7 +50,7 @@ func TestConfigGolden(t *testing.T) {
 
 func TestHostsTOML(t *testing.T) {
 	host := scenarios.ECRRegistry("123456789012", "us-east-1")
-	golden(t, "hosts.toml", []byte(HostsTOML(host, "http://172.18.0.1:45001")))
+	golden.Check(t, "hosts.toml", []byte(HostsTOML(host, "http://172.18.0.1:45001")))
 	if got := HostsTOMLPath(host); got != "/etc/containerd/certs.d/123456789012.dkr.ecr.us-east-1.amazonaws.com/hosts.toml" {
 		t.Errorf("path %s", got)
 	}
@@ -99,7 +77,8 @@ func TestResolver(t *testing.T) {
 			}
 		})
 	}
-	if got := sortedNames(r.Groups()); strings.Join(got, ",") != "gameday-x-worker,gameday-x-worker3" {
-		t.Errorf("groups %v", got)
+	want := map[string]string{"gameday-x-worker": "ng-general-v1", "gameday-x-worker3": "ng-general-v2"}
+	if diff := cmp.Diff(want, r.Groups()); diff != "" {
+		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 }

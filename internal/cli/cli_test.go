@@ -4,19 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // run runs the CLI in-process and returns its exit code and streams.
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -24,25 +20,6 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := Run(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	return code, out.String(), errOut.String()
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/cli -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got); rerun with -update if intended:\n%s", p, diff)
-	}
 }
 
 func TestGoldenOutput(t *testing.T) {
@@ -63,7 +40,7 @@ func TestGoldenOutput(t *testing.T) {
 			if code != ExitOK {
 				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 			}
-			golden(t, tt.golden, out)
+			golden.Check(t, tt.golden, []byte(out))
 		})
 	}
 }

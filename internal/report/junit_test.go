@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/gameday-sre/gameday/internal/golden"
 	"github.com/gameday-sre/gameday/verify"
 )
 
@@ -112,7 +113,7 @@ func TestJUnit(t *testing.T) {
 				t.Errorf("failures %d, want %d\n%s", got, tt.wantFailures, b.String())
 			}
 			if tt.name == "interactive run" {
-				golden(t, "junit.xml.golden", b.Bytes())
+				golden.Check(t, "junit.xml.golden", b.Bytes())
 			}
 			if xmllint, err := exec.LookPath("xmllint"); err == nil {
 				f := filepath.Join(t.TempDir(), "j.xml")
