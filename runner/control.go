@@ -225,12 +225,6 @@ func Dial(d rundir.Dir) (*Client, error) {
 	return &Client{info: info, http: &http.Client{Timeout: 10 * time.Second}}, nil
 }
 
-// URL returns the control API's base URL.
-func (c *Client) URL() string { return c.info.URL }
-
-// Token returns the bearer token.
-func (c *Client) Token() string { return c.info.Token }
-
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

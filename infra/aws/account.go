@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net/url"
 	"strings"
 	"sync"
 
@@ -333,7 +332,7 @@ func (a *Account) RolePolicies(ctx context.Context, role string) (attached []str
 		if err != nil {
 			return nil, nil, fmt.Errorf("get policy version %s: %w", arn, err)
 		}
-		d, err := iampolicy.Parse(decodeDoc(aws.ToString(ver.PolicyVersion.Document)))
+		d, err := iampolicy.Parse(aws.ToString(ver.PolicyVersion.Document))
 		if err != nil {
 			return nil, nil, fmt.Errorf("policy %s: %w", arn, err)
 		}
@@ -348,20 +347,13 @@ func (a *Account) RolePolicies(ctx context.Context, role string) (attached []str
 		if err != nil {
 			return nil, nil, fmt.Errorf("get inline policy %s of %s: %w", name, role, err)
 		}
-		d, err := iampolicy.Parse(decodeDoc(aws.ToString(out.PolicyDocument)))
+		d, err := iampolicy.Parse(aws.ToString(out.PolicyDocument))
 		if err != nil {
 			return nil, nil, fmt.Errorf("inline policy %s of %s: %w", name, role, err)
 		}
 		docs = append(docs, iampolicy.Named{Name: role + "/" + name, Document: d})
 	}
 	return attached, docs, nil
-}
-
-func decodeDoc(s string) string {
-	if dec, err := url.QueryUnescape(s); err == nil && strings.HasPrefix(strings.TrimSpace(dec), "{") {
-		return dec
-	}
-	return s
 }
 
 func subnetID(cidr string) string {

@@ -277,9 +277,9 @@ func describeCall(service string, r *http.Request, body []byte) (string, map[str
 	params := map[string]string{}
 	if t := r.Header.Get("X-Amz-Target"); t != "" { // JSON protocol (ECR)
 		action := t[strings.LastIndex(t, ".")+1:]
-		for _, k := range []string{"repositoryName", "imageIds", "policyText"} {
-			if v := jsonField(body, k); v != "" {
-				params[k] = v
+		for k, re := range jsonFields {
+			if m := re.FindSubmatch(body); m != nil {
+				params[k] = string(m[1])
 			}
 		}
 		return action, params
@@ -317,12 +317,12 @@ func describeCall(service string, r *http.Request, body []byte) (string, map[str
 	return vals.Get("Action"), params
 }
 
-// jsonField extracts a top-level string field from a JSON body without
-// decoding the rest.
-func jsonField(body []byte, key string) string {
-	re := regexp.MustCompile(`"` + regexp.QuoteMeta(key) + `"\s*:\s*"((?:[^"\\]|\\.)*)"`)
-	if m := re.FindSubmatch(body); m != nil {
-		return string(m[1])
+// jsonFields extract the top-level string fields that identify an ECR
+// call's target, without decoding the rest of the body.
+var jsonFields = func() map[string]*regexp.Regexp {
+	m := map[string]*regexp.Regexp{}
+	for _, k := range []string{"repositoryName", "imageIds", "policyText"} {
+		m[k] = regexp.MustCompile(`"` + k + `"\s*:\s*"((?:[^"\\]|\\.)*)"`)
 	}
-	return ""
-}
+	return m
+}()

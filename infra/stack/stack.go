@@ -24,7 +24,6 @@ import (
 	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/iampolicy"
-	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 
@@ -246,12 +245,6 @@ func (st *Stack) DeleteImage(ctx context.Context, repo, tag string) error {
 // at the stack as the operator.
 func (st *Stack) OperatorEnv() []string {
 	return append([]string{"KUBECONFIG=" + st.Cluster.OperatorKubeconfig}, st.AWS.OperatorEnv()...)
-}
-
-// WriteEnvFile writes the operator's environment to the run directory's
-// env.sh.
-func (st *Stack) WriteEnvFile() error {
-	return rundir.Dir{Path: st.dir}.WriteEnv(st.OperatorEnv())
 }
 
 // Admin returns gameday's own Kubernetes client config.

@@ -79,8 +79,8 @@ func (l *List) UnmarshalJSON(b []byte) error {
 // Parse decodes a policy document as AWS returns it: JSON, possibly
 // URL-encoded (as IAM's GetPolicyVersion and GetRolePolicy return it).
 func Parse(text string) (Document, error) {
-	if strings.HasPrefix(text, "%7B") || strings.HasPrefix(text, "%7b") {
-		if dec, err := url.QueryUnescape(text); err == nil {
+	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "{") {
+		if dec, err := url.QueryUnescape(t); err == nil {
 			text = dec
 		}
 	}
