@@ -9,12 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/procgroup"
 	"github.com/gameday-sre/gameday/verify"
 )
 
@@ -139,22 +139,14 @@ func (r *run) startDetector() (func(), error) {
 	cmd := exec.Command("bash", "-c", r.cfg.Detector)
 	cmd.Env = append(os.Environ(), r.connEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	proc, err := procgroup.Start(cmd)
+	if err != nil {
 		logf.Close()
 		return func() {}, err
 	}
 	r.rec.Add(verify.Event{Type: verify.EventStep, Step: "detector", Actor: "gameday", Message: "started: " + r.cfg.Detector})
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	return func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		proc.Stop(5 * time.Second)
 		logf.Close()
 	}, nil
 }

@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/loopback"
+	"github.com/gameday-sre/gameday/internal/procgroup"
 )
 
 // Credentials is an access key pair.
@@ -171,7 +171,16 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (emu *Emulator, stop fun
 		out = logf
 	}
 	t0 := time.Now()
-	var cmd *exec.Cmd
+	var proc *procgroup.Group
+	stop = func(context.Context) error {
+		if proc != nil {
+			proc.Stop(5 * time.Second) // moto forks workers: the whole group goes
+		}
+		if logf != nil {
+			return logf.Close()
+		}
+		return nil
+	}
 	var port int
 	// The free port is released before moto binds it; retry if another
 	// process took it in between.
@@ -180,34 +189,17 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (emu *Emulator, stop fun
 		if err != nil {
 			break
 		}
-		cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 		cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true", "MOTO_ACCOUNT_ID="+o.account)
 		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err = cmd.Start(); err != nil {
+		if proc, err = procgroup.Start(cmd); err != nil {
 			break
 		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		stop = func(context.Context) error {
-			// moto forks workers; kill the whole group.
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-			}
-			if logf != nil {
-				return logf.Close()
-			}
-			return nil
-		}
-		err = waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/moto-api/", port), exited, 30*time.Second)
+		err = waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/moto-api/", port), proc, 30*time.Second)
 		if err == nil || attempt == 2 || !errors.Is(err, errExited) {
 			break
 		}
-		_ = stop(ctx)
+		proc.Stop(5 * time.Second)
 	}
 	if err != nil {
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("start moto: %w", err))
@@ -246,7 +238,7 @@ func finishMoto(ctx context.Context, kind, backend string, o motoOptions, stop f
 var errExited = errors.New("process exited")
 
 // waitHTTP polls url until it answers, the process exits, or timeout.
-func waitHTTP(ctx context.Context, url string, exited <-chan error, timeout time.Duration) error {
+func waitHTTP(ctx context.Context, url string, proc *procgroup.Group, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: time.Second}
 	for {
@@ -256,8 +248,8 @@ func waitHTTP(ctx context.Context, url string, exited <-chan error, timeout time
 			return nil
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("%w before answering: %v", errExited, err)
+		case <-proc.Done():
+			return fmt.Errorf("%w before answering: %v", errExited, proc.Err())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
