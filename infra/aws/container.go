@@ -2,15 +2,10 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +13,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/modules/localstack"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/internal/errkind"
 )
 
@@ -33,71 +29,14 @@ const (
 // RunIDLabel labels every container gameday starts with its run.
 const RunIDLabel = "gameday.dev/run-id"
 
-// DockerHost returns the Docker engine address gameday would use:
-// $DOCKER_HOST, else the first socket that exists among the usual rootful
-// and rootless locations, else the rootful default.
-func DockerHost() string {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
-	candidates := []string{"/var/run/docker.sock"}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		candidates = append(candidates, filepath.Join(d, "docker.sock"))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		candidates = append(candidates, filepath.Join(home, ".docker", "run", "docker.sock"))
-	}
-	for _, c := range candidates {
-		if _, err := os.Stat(c); err == nil {
-			return "unix://" + c
-		}
-	}
-	return "unix:///var/run/docker.sock"
-}
-
-// CheckDocker reports whether a Docker engine answers, in two seconds at
-// most. Call it before testcontainers-go: some of its versions panic when
-// no engine is there. The error says what to use instead.
-func CheckDocker(ctx context.Context) error {
-	host := DockerHost()
-	u, err := url.Parse(host)
-	if err != nil {
-		return errkind.Errorf(errkind.Infra, "DOCKER_HOST %q: %v", host, err)
-	}
-	tr := &http.Transport{}
-	base := ""
-	switch u.Scheme {
-	case "unix":
-		path := u.Path
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", path)
-		}
-		base = "http://docker"
-	case "tcp", "http":
-		base = "http://" + u.Host
-	default:
-		return errkind.Errorf(errkind.Infra, "DOCKER_HOST %q: unsupported scheme (want unix:// or tcp://)", host)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_ping", nil)
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return errkind.Errorf(errkind.Infra, "no Docker engine answers at %s (%v); use the default AWS emulator, moto_server (%s)", host, shortErr(err), InstallHint)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return errkind.Errorf(errkind.Infra, "the Docker engine at %s answered %s to a ping; use the default AWS emulator, moto_server (%s)", host, resp.Status, InstallHint)
+// checkDocker fails with what to use instead when no Docker engine
+// answers. Call it before testcontainers-go: some of its versions panic
+// when no engine is there.
+func checkDocker(ctx context.Context) error {
+	if err := dockerhost.Check(ctx); err != nil {
+		return fmt.Errorf("%w; use the default AWS emulator, moto_server (%s)", err, InstallHint)
 	}
 	return nil
-}
-
-func shortErr(err error) string {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return op.Err.Error()
-	}
-	return err.Error()
 }
 
 // imageFrom returns the override in env, or def.
@@ -133,7 +72,7 @@ func StartMotoContainer(ctx context.Context, runID string, opts ...MotoOption) (
 			return nil, stop, err
 		}
 	}
-	if err := CheckDocker(ctx); err != nil {
+	if err := checkDocker(ctx); err != nil {
 		return nil, stop, err
 	}
 	ctr, err := testcontainers.Run(ctx, imageFrom("GAMEDAY_MOTO_IMAGE", MotoImage), motoContainerOptions(o.account, runID)...)
@@ -173,7 +112,7 @@ func StartLocalStack(ctx context.Context, runID string, opts ...MotoOption) (*Em
 			return nil, stop, err
 		}
 	}
-	if err := CheckDocker(ctx); err != nil {
+	if err := checkDocker(ctx); err != nil {
 		return nil, stop, err
 	}
 	ctr, err := localstack.Run(ctx, imageFrom("GAMEDAY_LOCALSTACK_IMAGE", LocalStackImage), localStackOptions(runID)...)
@@ -224,7 +163,7 @@ func Start(ctx context.Context, kind, runID string, opts ...MotoOption) (*Emulat
 		if _, err := exec.LookPath(o.binary); err == nil {
 			return StartMoto(ctx, opts...)
 		}
-		if CheckDocker(ctx) == nil {
+		if checkDocker(ctx) == nil {
 			return StartMotoContainer(ctx, runID, opts...)
 		}
 		return nil, func(context.Context) error { return nil }, errkind.Errorf(errkind.Infra,

@@ -2,14 +2,14 @@ package aws
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
 )
 
 // request applies customizers to an empty request, as testcontainers-go
@@ -73,43 +73,6 @@ func TestImageOverrides(t *testing.T) {
 	}
 }
 
-func TestCheckDocker(t *testing.T) {
-	dir := t.TempDir()
-	t.Run("no engine: clear error naming moto", func(t *testing.T) {
-		t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "nothing.sock"))
-		err := CheckDocker(context.Background())
-		if err == nil || !strings.Contains(err.Error(), "no Docker engine answers") || !strings.Contains(err.Error(), "moto_server") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-	t.Run("engine answers the ping", func(t *testing.T) {
-		sock := filepath.Join(dir, "docker.sock")
-		ln, err := net.Listen("unix", sock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/_ping" {
-				http.NotFound(w, r)
-				return
-			}
-			w.Write([]byte("OK"))
-		})}
-		go srv.Serve(ln)
-		defer srv.Close()
-		t.Setenv("DOCKER_HOST", "unix://"+sock)
-		if err := CheckDocker(context.Background()); err != nil {
-			t.Fatalf("err = %v", err)
-		}
-	})
-	t.Run("bad scheme", func(t *testing.T) {
-		t.Setenv("DOCKER_HOST", "ssh://host")
-		if err := CheckDocker(context.Background()); err == nil || !strings.Contains(err.Error(), "unsupported scheme") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-}
-
 func TestStartContainersWithoutDockerFailFast(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "none.sock"))
 	for name, start := range map[string]func(context.Context, string, ...MotoOption) (*Emulator, func(context.Context) error, error){
@@ -118,26 +81,15 @@ func TestStartContainersWithoutDockerFailFast(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, stop, err := start(context.Background(), "run")
 			defer stop(context.Background())
-			if err == nil || !strings.Contains(err.Error(), "no Docker engine answers") {
+			if err == nil || !strings.Contains(err.Error(), "no Docker engine answers") || !strings.Contains(err.Error(), "moto_server") {
 				t.Fatalf("err = %v", err)
 			}
 		})
 	}
 }
 
-// requireDocker skips a test, saying why, when no Docker engine answers.
-func requireDocker(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("Docker test (skipped with -short)")
-	}
-	if err := CheckDocker(context.Background()); err != nil {
-		t.Skipf("skipped: no Docker engine: %v", err)
-	}
-}
-
 func TestIntegrationDockerMoto(t *testing.T) {
-	requireDocker(t)
+	dockertest.Require(t)
 	ctx := context.Background()
 	emu, stop, err := StartMotoContainer(ctx, "docker-test")
 	defer func() {
@@ -157,7 +109,7 @@ func TestIntegrationDockerMoto(t *testing.T) {
 }
 
 func TestIntegrationDockerLocalStack(t *testing.T) {
-	requireDocker(t)
+	dockertest.Require(t)
 	ctx := context.Background()
 	emu, stop, err := StartLocalStack(ctx, "docker-test")
 	defer func() {

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gameday-sre/gameday/infra/nodeops"
+	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
 )
@@ -35,7 +35,7 @@ import (
 const RunIDLabel = "gameday.dev/run-id"
 
 // OperatorUser is the Kubernetes user of the operator's kubeconfig.
-const OperatorUser = "operator"
+const OperatorUser = operator.User
 
 // uninitializedTaint is set by a kubelet with an external cloud provider
 // until the cloud controller has initialised the node.
@@ -285,7 +285,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	}
 	e.Server = "https://" + ln.Addr().String()
 	policy := filepath.Join(tmp, "audit-policy.yaml")
-	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+	if err := os.WriteFile(policy, []byte(operator.AuditPolicy), 0o600); err != nil {
 		ln.Close()
 		return nil, stop, err
 	}
@@ -360,32 +360,13 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	return e, stop, nil
 }
 
-// auditPolicy records the operator's requests: request bodies for
-// writes, metadata for reads, nothing for anyone else.
-const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Request
-    users: ["` + OperatorUser + `"]
-    verbs: ["create", "update", "patch", "delete", "deletecollection"]
-  - level: Metadata
-    users: ["` + OperatorUser + `"]
-  - level: None
-`
-
 // setupOperator binds the operator's ClusterRole and writes its
 // kubeconfig.
 func (e *Env) setupOperator(ctx context.Context) error {
-	crb := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "gameday-operator", Labels: map[string]string{RunIDLabel: e.RunID}},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: e.opts.operatorCR},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: OperatorUser}},
+	if err := operator.Bind(ctx, e.client, e.RunID, e.opts.operatorCR); err != nil {
+		return err
 	}
-	if _, err := e.client.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("bind operator role: %w", err)
-	}
-	id, err := e.pki.issue("operator", OperatorUser, []string{"gameday:operators"}, nil, nil)
+	id, err := e.pki.issue("operator", operator.User, []string{operator.Group}, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gameday-sre/gameday/infra/aws"
+	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/stack"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
@@ -116,7 +117,7 @@ func checkInfra(ctx context.Context, infra string) error {
 	case "embedded":
 		return nil
 	case "kind":
-		if err := aws.CheckDocker(ctx); err != nil {
+		if err := dockerhost.Check(ctx); err != nil {
 			return errkind.Errorf(errkind.Infra, "--infra kind needs a running Docker engine: %v; or use --infra embedded (the default)", err)
 		}
 		return errkind.Errorf(errkind.Infra, "--infra kind: creating kind clusters is not implemented yet; use --infra embedded (the default)")

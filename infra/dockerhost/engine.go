@@ -1,0 +1,86 @@
+package dockerhost
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+)
+
+// Container is a container gameday found by label.
+type Container struct {
+	// ID is the container id.
+	ID string
+	// Name is the container name, without Docker's leading slash.
+	Name string
+	// Image is the image the container runs.
+	Image string
+	// State is Docker's state word (running, exited…).
+	State string
+	// Labels are the container's labels.
+	Labels map[string]string
+}
+
+// Engine is a connection to the Docker engine at Host.
+type Engine struct {
+	c *client.Client
+}
+
+// Connect returns a client of the engine at Host. It does not contact
+// the engine; call Check first for a clear error when none answers.
+func Connect() (*Engine, error) {
+	c, err := client.NewClientWithOpts(client.WithHost(Host()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Engine{c: c}, nil
+}
+
+// Close releases the client.
+func (e *Engine) Close() error { return e.c.Close() }
+
+// Labelled lists the containers, running or not, that carry label.
+func (e *Engine) Labelled(ctx context.Context, label string) ([]Container, error) {
+	list, err := e.c.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", label))})
+	if err != nil {
+		return nil, fmt.Errorf("list containers labelled %s: %w", label, err)
+	}
+	out := make([]Container, 0, len(list))
+	for _, c := range list {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, Container{ID: c.ID, Name: name, Image: c.Image, State: c.State, Labels: c.Labels})
+	}
+	return out, nil
+}
+
+// Remove force-removes a container and its anonymous volumes.
+func (e *Engine) Remove(ctx context.Context, id string) error {
+	if err := e.c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		return fmt.Errorf("remove container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Gateway returns the IPv4 gateway of a Docker network: the host's
+// address on it, which the network's containers can reach.
+func (e *Engine) Gateway(ctx context.Context, name string) (netip.Addr, error) {
+	n, err := e.c.NetworkInspect(ctx, name, network.InspectOptions{})
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("inspect network %s: %w", name, err)
+	}
+	for _, c := range n.IPAM.Config {
+		a, err := netip.ParseAddr(c.Gateway)
+		if err == nil && a.Is4() {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("network %s has no IPv4 gateway", name)
+}
