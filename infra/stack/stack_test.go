@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gameday-sre/gameday/infra/aws"
+	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/internal/leakcheck"
 	"github.com/gameday-sre/gameday/scenarios"
 )
@@ -26,7 +27,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func startStack(t *testing.T, file string, opts ...Option) *Stack {
+func startStack(t *testing.T, file string, opts ...cloud.Option) *Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: starts a control plane and moto (skipped with -short)")
@@ -37,7 +38,7 @@ func startStack(t *testing.T, file string, opts ...Option) *Stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts = append([]Option{WithDir(t.TempDir()), WithRunID("stacktest"), WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil)))}, opts...)
+	opts = append([]cloud.Option{cloud.WithDir(t.TempDir()), cloud.WithRunID("stacktest"), cloud.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil)))}, opts...)
 	st, stop, err := Start(ctx, s, opts...)
 	t.Cleanup(func() {
 		if err := stop(context.Background()); err != nil {
@@ -114,7 +115,7 @@ func running(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning }
 func TestIntegrationNodeRoleDecidesPulls(t *testing.T) {
 	var mu sync.Mutex
 	var calls []aws.Call
-	st := startStack(t, "testdata/two-roles.yaml", WithAWSCallLog(func(c aws.Call) {
+	st := startStack(t, "testdata/two-roles.yaml", cloud.WithAWSCallLog(func(c aws.Call) {
 		mu.Lock()
 		calls = append(calls, c)
 		mu.Unlock()

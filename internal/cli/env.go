@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/stack"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
@@ -149,7 +150,7 @@ func envUp(ctx context.Context, g *globals, o envUpOptions) error {
 	if s != nil {
 		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s as run %s...\n", s.Metadata.Name, d.ID)
 		var st *stack.Stack
-		st, stop, err = stack.Start(ctx, s, stack.WithDir(d.Path), stack.WithRunID(d.ID), stack.WithLogger(g.log), stack.WithEmulator(o.emulator))
+		st, stop, err = stack.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(o.emulator))
 		if st != nil {
 			env, groups = st.OperatorEnv(), st.Cluster.NodeGroups()
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/dockerhost"
+	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/stack"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
@@ -149,8 +150,8 @@ func writeJUnit(path string, s *scenarios.Scenario, res runner.Result, o runOpti
 // provisionEmbedded wires the embedded stack into the runner.
 func provisionEmbedded(g *globals, emulator string) runner.Provision {
 	return func(ctx context.Context, s *scenarios.Scenario, d rundir.Dir, onCall func(runner.AWSCall)) (runner.Environment, func(context.Context) error, error) {
-		st, stop, err := stack.Start(ctx, s, stack.WithDir(d.Path), stack.WithRunID(d.ID), stack.WithLogger(g.log), stack.WithEmulator(emulator),
-			stack.WithAWSCallLog(func(c aws.Call) {
+		st, stop, err := stack.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(emulator),
+			cloud.WithAWSCallLog(func(c aws.Call) {
 				onCall(runner.AWSCall{Time: c.Time, User: c.User, Service: c.Service, Action: c.Action, Params: c.Params, Status: c.Status})
 			}))
 		if err != nil {
