@@ -223,3 +223,12 @@ func walkConditions(s *Scenario, fn func(*Condition)) {
 		walk(&s.Spec.Penalties[i].When)
 	}
 }
+
+// Backends a scenario's environment.infra may name.
+const (
+	InfraEmbedded = "embedded"
+	InfraKind     = "kind"
+)
+
+// Infras are the backends, default first.
+var Infras = []string{InfraEmbedded, InfraKind}

@@ -208,9 +208,10 @@ func TestInvalidScenarios(t *testing.T) {
 			`syntax-error.yaml:34: invalid YAML: did not find expected node content`,
 		}},
 		{"node group problems", "node-group.yaml", []string{
-			`node-group.yaml:16:19: spec.environment.nodeGroups[0].deferred: deferred node group "ng-a" is never created by a createNodeGroup step`,
-			`node-group.yaml:17:17: spec.environment.nodeGroups[0].subnet: must be an IPv4 CIDR of /28 or larger, got "10.0.0.0/8x"`,
-			`node-group.yaml:18:35: spec.environment.nodeGroups[0].taints[0].effect: must be one of NoSchedule, PreferNoSchedule, NoExecute, got "Sometimes"`,
+			`node-group.yaml:10:12: spec.environment.infra: must be one of embedded, kind, got "kinder" (did you mean "kind"?)`,
+			`node-group.yaml:17:19: spec.environment.nodeGroups[0].deferred: deferred node group "ng-a" is never created by a createNodeGroup step`,
+			`node-group.yaml:18:17: spec.environment.nodeGroups[0].subnet: must be an IPv4 CIDR of /28 or larger, got "10.0.0.0/8x"`,
+			`node-group.yaml:19:35: spec.environment.nodeGroups[0].taints[0].effect: must be one of NoSchedule, PreferNoSchedule, NoExecute, got "Sometimes"`,
 		}},
 	}
 	covered := map[string]bool{}

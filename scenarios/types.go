@@ -96,6 +96,11 @@ type Source struct {
 
 // Environment is the cluster and AWS account a scenario runs in.
 type Environment struct {
+	// Infra is the backend the scenario is meant for: embedded (an
+	// in-process cluster, no Docker) or kind (real containers; needs a
+	// Docker engine). Empty means either. gameday run --infra overrides
+	// it.
+	Infra string `yaml:"infra"`
 	// AWS is the emulated account.
 	AWS AWSAccount `yaml:"aws"`
 	// Cluster is the EKS cluster.

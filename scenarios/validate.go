@@ -121,6 +121,7 @@ func (v *validator) metadata() {
 
 func (v *validator) environment() {
 	env := &v.s.Spec.Environment
+	v.oneOf("spec.environment.infra", env.Infra, Infras)
 	if !accountRE.MatchString(env.AWS.AccountID) {
 		v.errs.add("spec.environment.aws.accountId", "must be 12 digits, got %q", env.AWS.AccountID)
 	}

@@ -31,25 +31,53 @@ const PendingTaint = "gameday.dev/pending-node-group"
 // RunIDLabel labels nodes with the run.
 const RunIDLabel = "gameday.dev/run-id"
 
-// auditDir is where the control-plane node sees the audit policy and
-// writes the audit log.
-const auditDir = "/etc/kubernetes/gameday-audit"
+// auditPolicyDir is where the control-plane node sees the host
+// directory holding the audit policy.
+const auditPolicyDir = "/etc/kubernetes/gameday-audit"
+
+// auditLogDir is where, inside the control-plane node, the API server
+// writes the audit log. It stays in the node (the API server runs as root
+// and writes the file 0600); gameday streams it out (see streamAudit).
+const auditLogDir = "/var/log/kubernetes/gameday-audit"
+
+// AuditLogPath is the audit log's path inside the control-plane node.
+const AuditLogPath = auditLogDir + "/audit.log"
 
 // ClusterName is the kind cluster name of a run.
 func ClusterName(runID string) string { return "gameday-" + runID }
 
+// Capacity is how many nodes a node group needs in the cluster: its size,
+// or the largest size a scaleNodeGroup step asks for. kind cannot add
+// nodes to a running cluster, so they all exist from the start.
+func Capacity(s *scenarios.Scenario, group string) int {
+	n := 0
+	for _, ng := range s.Spec.Environment.NodeGroups {
+		if ng.Name == group {
+			n = ng.Size
+		}
+	}
+	for _, st := range s.Spec.Steps {
+		if sc := st.ScaleNodeGroup; sc != nil && sc.NodeGroup == group && sc.Size > n {
+			n = sc.Size
+		}
+	}
+	return n
+}
+
 // Config returns the kind configuration for a scenario: one control-plane
-// node, and one worker per node of every node group, labelled as EKS
-// labels its nodes; deferred groups are tainted with PendingTaint. The
-// API server writes an audit log of the operator's requests to hostAudit
-// (a host directory holding audit-policy.yaml).
+// node, and Capacity workers for every node group, labelled as EKS
+// labels its nodes. Nodes not in service at the start (deferred groups',
+// and those beyond a group's size) are tainted with PendingTaint. The
+// API server writes an audit log of the operator's requests, with the
+// policy read from hostAudit (a host directory holding
+// audit-policy.yaml).
 func Config(s *scenarios.Scenario, runID, hostAudit string) *v1alpha4.Cluster {
 	env := s.Spec.Environment
 	cp := v1alpha4.Node{
 		Role:   v1alpha4.ControlPlaneRole,
 		Labels: map[string]string{RunIDLabel: runID},
 		ExtraMounts: []v1alpha4.Mount{{
-			HostPath: hostAudit, ContainerPath: auditDir,
+			HostPath: hostAudit, ContainerPath: auditPolicyDir, Readonly: true,
 		}},
 	}
 	cfg := &v1alpha4.Cluster{
@@ -62,25 +90,32 @@ apiServer:
     - name: audit-policy-file
       value: %[1]s/audit-policy.yaml
     - name: audit-log-path
-      value: %[1]s/audit.log
+      value: %[2]s
     - name: audit-log-format
       value: json
+    - name: audit-log-mode
+      value: blocking
   extraVolumes:
-    - name: gameday-audit
+    - name: gameday-audit-policy
       hostPath: %[1]s
       mountPath: %[1]s
+      readOnly: true
+      pathType: Directory
+    - name: gameday-audit-log
+      hostPath: %[3]s
+      mountPath: %[3]s
       readOnly: false
       pathType: DirectoryOrCreate
-`, auditDir)},
+`, auditPolicyDir, AuditLogPath, auditLogDir)},
 	}
 	for _, ng := range env.NodeGroups {
-		for range ng.Size {
+		for i := range Capacity(s, ng.Name) {
 			n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: Labels(ng, env.AWS.Region, runID)}
 			var taints []string
 			for _, t := range ng.Taints {
 				taints = append(taints, fmt.Sprintf("    - {key: %q, value: %q, effect: %s}\n", t.Key, t.Value, t.Effect))
 			}
-			if ng.Deferred {
+			if ng.Deferred || i >= ng.Size {
 				taints = append(taints, fmt.Sprintf("    - {key: %q, value: %q, effect: NoSchedule}\n", PendingTaint, ng.Name))
 			}
 			if len(taints) > 0 {
@@ -111,14 +146,14 @@ func Labels(ng scenarios.NodeGroup, region, runID string) map[string]string {
 // HostsTOML is the containerd registry configuration that sends pulls of
 // registryHost (the ECR host name) to gameday's registry at mirror
 // (http://<gateway>:<port>), written to
-// /etc/containerd/certs.d/<registryHost>/hosts.toml on every node.
+// /etc/containerd/certs.d/<registryHost>/hosts.toml on every node. The
+// registry is the namespace's only server, with no [host] entries: with
+// a mirror entry, containerd would take a 401 from it as "try the next
+// host" and go on to the real ECR on the internet.
 func HostsTOML(registryHost, mirror string) string {
-	return fmt.Sprintf(`# Written by gameday: pulls of %[1]s go to gameday's registry.
-server = "https://%[1]s"
-
-[host."%[2]s"]
-  capabilities = ["pull", "resolve"]
-  skip_verify = true
+	return fmt.Sprintf(`# Written by gameday: pulls of %[1]s go to gameday's registry only.
+server = "%[2]s"
+capabilities = ["pull", "resolve"]
 `, registryHost, mirror)
 }
 
@@ -183,6 +218,18 @@ func (r *Resolver) Identity(req *http.Request) string {
 		return ""
 	}
 	return n.Name
+}
+
+// ByName returns the known node called name.
+func (r *Resolver) ByName(name string) (NodeAddr, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, n := range r.byIP {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return NodeAddr{}, false
 }
 
 // Groups returns the node → node group map of the known nodes.

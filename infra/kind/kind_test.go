@@ -3,9 +3,11 @@ package kind
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
@@ -80,5 +82,55 @@ func TestResolver(t *testing.T) {
 	want := map[string]string{"gameday-x-worker": "ng-general-v1", "gameday-x-worker3": "ng-general-v2"}
 	if diff := cmp.Diff(want, r.Groups()); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+}
+
+func TestHostsTOMLParses(t *testing.T) {
+	var cfg struct {
+		Server       string
+		Capabilities []string
+		Host         map[string]any
+	}
+	if _, err := toml.Decode(HostsTOML("1.dkr.ecr.us-east-1.amazonaws.com", "http://172.18.0.1:45001"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server != "http://172.18.0.1:45001" {
+		t.Errorf("server = %q, want the registry", cfg.Server)
+	}
+	if !slices.Equal(cfg.Capabilities, []string{"pull", "resolve"}) {
+		t.Errorf("capabilities = %q", cfg.Capabilities)
+	}
+	if len(cfg.Host) != 0 {
+		t.Errorf("host entries %v: containerd would fall back past them to the real ECR", cfg.Host)
+	}
+}
+
+func TestCapacity(t *testing.T) {
+	s := &scenarios.Scenario{}
+	s.Spec.Environment.NodeGroups = []scenarios.NodeGroup{{Name: "a", Size: 2}, {Name: "b", Size: 1, Deferred: true}}
+	s.Spec.Steps = []scenarios.Step{
+		{Name: "scale a up", ScaleNodeGroup: &scenarios.ScaleNodeGroup{NodeGroup: "a", Size: 4}},
+		{Name: "scale a in", ScaleNodeGroup: &scenarios.ScaleNodeGroup{NodeGroup: "a", Size: 1}},
+	}
+	tests := []struct {
+		group string
+		want  int
+	}{{"a", 4}, {"b", 1}, {"missing", 0}}
+	for _, tt := range tests {
+		t.Run(tt.group, func(t *testing.T) {
+			if got := Capacity(s, tt.group); got != tt.want {
+				t.Errorf("Capacity(%s) = %d, want %d", tt.group, got, tt.want)
+			}
+		})
+	}
+	cfg := Config(s, "r", "/audit")
+	var pending int
+	for _, n := range cfg.Nodes[1:] {
+		if len(n.KubeadmConfigPatches) == 1 && strings.Contains(n.KubeadmConfigPatches[0], PendingTaint) {
+			pending++
+		}
+	}
+	if len(cfg.Nodes) != 6 || pending != 3 {
+		t.Errorf("%d nodes, %d pending; want 1+5 nodes, 2 spare of a and 1 of deferred b pending", len(cfg.Nodes), pending)
 	}
 }

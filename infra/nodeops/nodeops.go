@@ -81,11 +81,22 @@ func Drain(ctx context.Context, cs kubernetes.Interface, group string, timeout t
 	if err != nil {
 		return err
 	}
-	h := helper(ctx, cs, timeout, log)
 	for _, n := range nodes {
-		if err := drain.RunNodeDrain(h, n.Name); err != nil {
-			return fmt.Errorf("drain %s: %w", n.Name, err)
+		if err := DrainNode(ctx, cs, n.Name, timeout, log); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// DrainNode evicts a cordoned node's pods, honouring
+// PodDisruptionBudgets, within timeout.
+func DrainNode(ctx context.Context, cs kubernetes.Interface, node string, timeout time.Duration, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := drain.RunNodeDrain(helper(ctx, cs, timeout, log), node); err != nil {
+		return fmt.Errorf("drain %s: %w", node, err)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func BenchmarkRunAutopilot(b *testing.B) {
 			b.Fatal(err)
 		}
 		res, err := runner.Run(context.Background(), s, runner.Config{
-			Provision: provisionEmbedded(g, "auto"), Root: b.TempDir(), Mode: runner.Autopilot,
+			Provision: provision(g, scenarios.InfraEmbedded, "auto"), Root: b.TempDir(), Mode: runner.Autopilot,
 		})
 		if err != nil {
 			b.Fatal(err)

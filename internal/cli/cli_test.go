@@ -158,17 +158,37 @@ func TestInfraSelection(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("GAMEDAY_HOME", home)
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	kindScenario := scenarioCopy(t, "\n  environment:\n", "\n  environment:\n    infra: kind\n")
+	cfgDir := t.TempDir()
+	kindConfig := filepath.Join(cfgDir, "kind.yaml")
+	badConfig := filepath.Join(cfgDir, "bad.yaml")
+	os.WriteFile(kindConfig, []byte("infra: kind\n"), 0o600)
+	os.WriteFile(badConfig, []byte("infra: kind\nbackend: docker\n"), 0o600)
 	tests := []struct {
-		name, infra string
-		code        int
-		want        string
+		name   string
+		args   []string
+		config string
+		code   int
+		want   string
 	}{
-		{"kind without Docker", "kind", ExitInfra, "--infra kind needs a running Docker engine: no Docker engine answers at unix://"},
-		{"unknown backend", "minikube", ExitInvalid, `unknown --infra "minikube" (want embedded or kind)`},
+		{"kind flag without Docker", []string{"ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
+			"--infra kind needs Docker: no Docker engine answers at unix://"},
+		{"unknown backend", []string{"ecr-imagepullbackoff", "--infra", "minikube"}, "", ExitInvalid,
+			`unknown --infra "minikube" (want embedded or kind)`},
+		{"scenario asks for kind", []string{kindScenario}, "", ExitInfra,
+			"kind (chosen by scenario ecr-imagepullbackoff) needs Docker: no Docker engine answers"},
+		{"config file asks for kind", []string{"ecr-imagepullbackoff"}, kindConfig, ExitInfra,
+			"kind (chosen by " + kindConfig + ") needs Docker: no Docker engine answers"},
+		{"bad config file", []string{"ecr-imagepullbackoff"}, badConfig, ExitInvalid,
+			"config file " + badConfig + ": line 2: field backend not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, errOut := run(t, "run", "ecr-imagepullbackoff", "--infra", tt.infra)
+			t.Setenv("GAMEDAY_CONFIG", tt.config)
+			if tt.config == "" {
+				t.Setenv("GAMEDAY_CONFIG", filepath.Join(cfgDir, "none.yaml"))
+			}
+			code, _, errOut := run(t, append([]string{"run"}, tt.args...)...)
 			if code != tt.code || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "panic") {
 				t.Errorf("exit %d, stderr %q", code, errOut)
 			}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/infra/cloud"
+	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/infra/stack"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"

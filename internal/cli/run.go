@@ -13,9 +13,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gameday-sre/gameday/infra/aws"
-	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/cloud"
+	"github.com/gameday-sre/gameday/infra/kind"
 	"github.com/gameday-sre/gameday/infra/stack"
+	"github.com/gameday-sre/gameday/internal/config"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
 	"github.com/gameday-sre/gameday/internal/rundir"
@@ -24,7 +25,10 @@ import (
 	"github.com/gameday-sre/gameday/verify"
 )
 
-var _ runner.Environment = (*stack.Stack)(nil)
+var (
+	_ runner.Environment = (*stack.Stack)(nil)
+	_ runner.Environment = (*kind.Env)(nil)
+)
 
 // runOptions are the flags of `gameday run`.
 type runOptions struct {
@@ -59,7 +63,8 @@ to the run directory.`,
 			if err != nil {
 				return err
 			}
-			if err := checkInfra(cmd.Context(), o.infra); err != nil {
+			infra, emulator, err := chooseInfra(cmd.Context(), o.infra, o.emulator, s)
+			if err != nil {
 				return err
 			}
 			root, err := rundir.Root()
@@ -67,7 +72,7 @@ to the run directory.`,
 				return errkind.E(errkind.Invalid, err)
 			}
 			cfg := runner.Config{
-				Provision: provisionEmbedded(g, o.emulator),
+				Provision: provision(g, infra, emulator),
 				Root:      root,
 				TimeLimit: o.timeLimit,
 				Keep:      o.keep,
@@ -100,30 +105,47 @@ to the run directory.`,
 	cmd.Flags().BoolVar(&o.autopilot, "autopilot", false, "play the scenario's reference solution with the real kubectl and aws")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "leave the environment up after the run")
 	cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "override the scenario's time limit")
-	cmd.Flags().StringVar(&o.emulator, "aws", "auto", "AWS emulator: auto, moto, moto-container or localstack")
+	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator: auto, moto, moto-container or localstack (default: the config file's, else auto)")
 	cmd.Flags().BoolVar(&o.headless, "headless", false, "for detection tooling: end when the incident is detected (or at the time limit)")
 	cmd.Flags().DurationVar(&o.timeLimit, "timeout", 0, "alias of --time-limit, for headless runs")
 	cmd.Flags().StringVar(&o.detector, "detector", "", "with --headless: a shell command to run for the length of the run, with KUBECONFIG, AWS_*, GAMEDAY_FINDINGS_URL, GAMEDAY_ALERTMANAGER_URL and GAMEDAY_TOKEN set")
 	cmd.Flags().BoolVar(&o.solve, "solve", false, "with --headless: after detection, play the reference solution and score remediation too")
 	cmd.Flags().DurationVar(&o.budget, "detection-budget", 0, "with --headless: fail (exit 6) when detection takes longer")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
-	cmd.Flags().StringVar(&o.infra, "infra", "embedded", "backend: embedded (in-process, no Docker) or kind (needs a Docker engine)")
+	cmd.Flags().StringVar(&o.infra, "infra", "", "backend: embedded (in-process, no Docker) or kind (needs a Docker engine); default: the scenario's environment.infra, else the config file's, else embedded")
 	return cmd
 }
 
-// checkInfra fails fast, before anything is created, when the chosen
-// backend cannot run here.
-func checkInfra(ctx context.Context, infra string) error {
-	switch infra {
-	case "embedded":
-		return nil
-	case "kind":
-		if err := dockerhost.Check(ctx); err != nil {
-			return errkind.Errorf(errkind.Infra, "--infra kind needs a running Docker engine: %v; or use --infra embedded (the default)", err)
-		}
-		return errkind.Errorf(errkind.Infra, "--infra kind: creating kind clusters is not implemented yet; use --infra embedded (the default)")
+// chooseInfra decides the backend (flag, scenario, config file, default)
+// and the AWS emulator (flag, config file, auto), and fails fast, before
+// anything is created, when the backend cannot run here.
+func chooseInfra(ctx context.Context, flag, emulator string, s *scenarios.Scenario) (infra, emu string, err error) {
+	path, err := config.Path()
+	if err != nil {
+		return "", "", errkind.E(errkind.Invalid, err)
 	}
-	return errkind.Errorf(errkind.Invalid, "unknown --infra %q (want embedded or kind)", infra)
+	file, err := config.Load(path)
+	if err != nil {
+		return "", "", err
+	}
+	if emulator == "" {
+		emulator = file.AWS
+	}
+	c, err := config.ChooseInfra(flag, s, file, path)
+	if err != nil {
+		return "", "", err
+	}
+	if c.Value != scenarios.InfraKind {
+		return c.Value, emulator, nil
+	}
+	if err := kind.Check(ctx); err != nil {
+		who := "--infra kind"
+		if c.Source != "--infra" {
+			who = "kind (chosen by " + c.Source + ")"
+		}
+		return "", "", errkind.Errorf(errkind.Infra, "%s needs Docker: %v; or use --infra embedded (no Docker needed)", who, err)
+	}
+	return c.Value, emulator, nil
 }
 
 // writeJUnit writes the run's JUnit report.
@@ -147,13 +169,21 @@ func writeJUnit(path string, s *scenarios.Scenario, res runner.Result, o runOpti
 	return errors.Join(werr, f.Close())
 }
 
-// provisionEmbedded wires the embedded stack into the runner.
-func provisionEmbedded(g *globals, emulator string) runner.Provision {
+// provision wires the chosen backend into the runner.
+func provision(g *globals, infra, emulator string) runner.Provision {
 	return func(ctx context.Context, s *scenarios.Scenario, d rundir.Dir, onCall func(runner.AWSCall)) (runner.Environment, func(context.Context) error, error) {
-		st, stop, err := stack.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(emulator),
+		opts := []cloud.Option{cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(emulator),
 			cloud.WithAWSCallLog(func(c aws.Call) {
 				onCall(runner.AWSCall{Time: c.Time, User: c.User, Service: c.Service, Action: c.Action, Params: c.Params, Status: c.Status})
-			}))
+			})}
+		if infra == scenarios.InfraKind {
+			e, stop, err := kind.Start(ctx, s, opts...)
+			if err != nil {
+				return nil, stop, err
+			}
+			return e, stop, nil
+		}
+		st, stop, err := stack.Start(ctx, s, opts...)
 		if err != nil {
 			return nil, stop, err
 		}

@@ -21,6 +21,7 @@ type selfTestOptions struct {
 	idle     time.Duration
 	grace    time.Duration
 	emulator string
+	infra    string
 }
 
 func newTestCmd(g *globals) *cobra.Command {
@@ -73,7 +74,8 @@ Exit code 5 when any check fails; every failure says what was observed.`,
 	}
 	cmd.Flags().DurationVar(&o.idle, "idle", 45*time.Second, "how long the run where nobody acts lasts")
 	cmd.Flags().DurationVar(&o.grace, "grace", 90*time.Second, "how long to wait for objectives after the solution's last command")
-	cmd.Flags().StringVar(&o.emulator, "aws", "auto", "AWS emulator: auto, moto, moto-container or localstack")
+	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator: auto, moto, moto-container or localstack (default: the config file's, else auto)")
+	cmd.Flags().StringVar(&o.infra, "infra", "", "backend: embedded or kind; default: each scenario's environment.infra, else the config file's, else embedded")
 	return cmd
 }
 
@@ -89,8 +91,13 @@ func selfTest(ctx context.Context, g *globals, s *scenarios.Scenario, root strin
 		}
 		fmt.Fprintf(out, "ok   %s %s\n", s.Metadata.Name, check)
 	}
+	infra, emulator, err := chooseInfra(ctx, o.infra, o.emulator, s)
+	if err != nil {
+		report("backend", err)
+		return failed
+	}
 	res, err := runner.Run(ctx, s, runner.Config{
-		Provision: provisionEmbedded(g, o.emulator), Root: root, Mode: runner.Autopilot,
+		Provision: provision(g, infra, emulator), Root: root, Mode: runner.Autopilot,
 		AutopilotGrace: o.grace, Log: g.log, Progress: progress(g.streams.ErrOut),
 	})
 	if ctx.Err() != nil {
@@ -99,7 +106,7 @@ func selfTest(ctx context.Context, g *globals, s *scenarios.Scenario, root strin
 	report("solution", solutionVerdict(res, err))
 
 	res, err = runner.Run(ctx, s, runner.Config{
-		Provision: provisionEmbedded(g, o.emulator), Root: root, TimeLimit: o.idle,
+		Provision: provision(g, infra, emulator), Root: root, TimeLimit: o.idle,
 		Log: g.log, Progress: progress(g.streams.ErrOut),
 	})
 	if ctx.Err() != nil {
