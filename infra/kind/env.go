@@ -46,8 +46,12 @@ type Provider interface {
 	KubeConfig(name string, internal bool) (string, error)
 }
 
-// NewProvider returns kind's Docker provider, logging to log.
+// NewProvider returns kind's Docker provider, logging to log (nil
+// discards).
 func NewProvider(log *slog.Logger) Provider {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(kindLogger{log}))
 }
 

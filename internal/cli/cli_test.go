@@ -119,6 +119,7 @@ func TestCleanup(t *testing.T) {
 	home, tmp := t.TempDir(), t.TempDir()
 	t.Setenv("GAMEDAY_HOME", home)
 	t.Setenv("TMPDIR", tmp)
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(tmp, "no-docker.sock"))
 	crashed := filepath.Join(home, "runs", "20260102-000000-bbbbbb")
 	finished := filepath.Join(home, "runs", "20260101-000000-aaaaaa")
 	leftover := filepath.Join(tmp, "gameday-20260102-000000-bbbbbb-42")
@@ -130,9 +131,12 @@ func TestCleanup(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(crashed, "pid"), []byte("999999999\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := run(t, "cleanup", "--dry-run")
+	code, out, errOut := run(t, "cleanup", "--dry-run")
 	if code != ExitOK || !strings.Contains(out, "would remove "+crashed) || !strings.Contains(out, "would remove "+leftover) || strings.Contains(out, finished) {
 		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(errOut, "kind clusters and containers not checked: no Docker engine answers") {
+		t.Errorf("no word on Docker leftovers without an engine: %q", errOut)
 	}
 	if _, err := os.Stat(crashed); err != nil {
 		t.Fatal("dry run removed something")

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	"sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/gameday-sre/gameday/infra/aws"
+	"github.com/gameday-sre/gameday/infra/dockerhost"
+	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
+	"github.com/gameday-sre/gameday/infra/kind"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+// requireKind skips, saying why, unless this machine can run kind
+// clusters: a Docker engine, the docker command, and kubectl and aws for
+// the autopilot.
+func requireKind(t *testing.T) {
+	t.Helper()
+	dockertest.Require(t)
+	if err := dockerhost.CheckCLI(); err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+	for _, tool := range []string{"kubectl", "aws"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not on PATH; see the README's requirements", tool)
+		}
+	}
+}
+
+// checkNoDockerLeft verifies that a run's kind cluster and containers
+// are gone.
+func checkNoDockerLeft(t *testing.T, runID string) {
+	t.Helper()
+	names, err := kind.NewProvider(nil).List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if n == kind.ClusterName(runID) {
+			t.Errorf("kind cluster %s left", n)
+		}
+	}
+	eng, err := dockerhost.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctrs, err := eng.Labelled(context.Background(), aws.RunIDLabel+"="+runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ctrs {
+		t.Errorf("container %s (%s) left", c.Name, c.Image)
+	}
+}
+
+// TestIntegrationKindAutopilot plays the first incident on kind with moto
+// in Docker: real containerd pulls refused by the node role, the
+// reference solution with the real kubectl and aws, full marks, and
+// nothing left in Docker afterwards.
+func TestIntegrationKindAutopilot(t *testing.T) {
+	requireKind(t)
+	home := t.TempDir()
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container", "--autopilot")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNoDockerLeft(t, d.ID)
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, p.stdout.String(), p.stderr.String())
+	}
+	if !strings.Contains(p.stdout.String(), "Score 100/100 · Grade A") {
+		t.Errorf("summary:\n%s", p.stdout.String())
+	}
+	j, r := readJournal(t, d)
+	if r.Total != 100 || j.Outcome != verify.OutcomeCompleted {
+		t.Errorf("re-scored journal: %d, outcome %s; %v", r.Total, j.Outcome, r.Explanation)
+	}
+	var pullDenied, kubectlCalls bool
+	for _, e := range j.Events {
+		// The check matches containerd's "pull access denied.*no basic
+		// auth credentials" in the kubelet's Failed event.
+		if e.Type == verify.EventSymptom && e.Check == "the kubelet reports pull access denied" {
+			pullDenied = true
+		}
+		kubectlCalls = kubectlCalls || e.Type == verify.EventKubectl
+	}
+	if !pullDenied || !kubectlCalls {
+		t.Errorf("journal: containerd's pull access denied seen %v, kubectl calls from the audit log %v", pullDenied, kubectlCalls)
+	}
+	for _, f := range []string{"admin.kubeconfig", "operator.kubeconfig", "audit.log"} {
+		if st, err := os.Stat(d.File(f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s in the run directory: %v", f, err)
+		}
+	}
+}
+
+// TestIntegrationKindCleanup leaves a kind cluster and a labelled
+// container as a crashed run would, and checks that gameday cleanup
+// lists them with --dry-run and then removes them.
+func TestIntegrationKindCleanup(t *testing.T) {
+	requireKind(t)
+	ctx := context.Background()
+	home := t.TempDir()
+	t.Setenv("GAMEDAY_HOME", home)
+	runID := "20260101-000000-crash" + time.Now().Format("150405")
+	provider := kind.NewProvider(nil)
+	name := kind.ClusterName(runID)
+	cfg := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}}}
+	defer provider.Delete(name, "")
+	if err := provider.Create(name, cluster.CreateWithV1Alpha4Config(cfg), cluster.CreateWithNodeImage(kind.NodeImage),
+		cluster.CreateWithKubeconfigPath(t.TempDir()+"/kubeconfig")); err != nil {
+		t.Fatal(err)
+	}
+	ctr, err := testcontainers.Run(ctx, aws.MotoImage, testcontainers.WithLabels(map[string]string{aws.RunIDLabel: runID}))
+	defer testcontainers.TerminateContainer(ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrName, err := ctr.Name(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrName = strings.TrimPrefix(ctrName, "/")
+
+	code, out, errOut := run(t, "cleanup", "--dry-run")
+	if code != ExitOK || !strings.Contains(out, "would remove kind cluster "+name) || !strings.Contains(out, "would remove container "+ctrName) {
+		t.Fatalf("dry run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if names, _ := provider.List(); !contains(names, name) {
+		t.Fatal("the dry run removed the cluster")
+	}
+	code, out, errOut = run(t, "cleanup")
+	if code != ExitOK || !strings.Contains(out, "removed kind cluster "+name) || !strings.Contains(out, "removed container "+ctrName) {
+		t.Fatalf("cleanup: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	checkNoDockerLeft(t, runID)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
