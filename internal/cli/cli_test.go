@@ -175,16 +175,22 @@ func TestInfraSelection(t *testing.T) {
 		code   int
 		want   string
 	}{
-		{"kind flag without Docker", []string{"ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
+		{"kind flag without Docker", []string{"run", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
 			"--infra kind needs Docker: no Docker engine answers at unix://"},
-		{"unknown backend", []string{"ecr-imagepullbackoff", "--infra", "minikube"}, "", ExitInvalid,
+		{"unknown backend", []string{"run", "ecr-imagepullbackoff", "--infra", "minikube"}, "", ExitInvalid,
 			`unknown --infra "minikube" (want embedded or kind)`},
-		{"scenario asks for kind", []string{kindScenario}, "", ExitInfra,
+		{"scenario asks for kind", []string{"run", kindScenario}, "", ExitInfra,
 			"kind (chosen by scenario ecr-imagepullbackoff) needs Docker: no Docker engine answers"},
-		{"config file asks for kind", []string{"ecr-imagepullbackoff"}, kindConfig, ExitInfra,
+		{"config file asks for kind", []string{"run", "ecr-imagepullbackoff"}, kindConfig, ExitInfra,
 			"kind (chosen by " + kindConfig + ") needs Docker: no Docker engine answers"},
-		{"bad config file", []string{"ecr-imagepullbackoff"}, badConfig, ExitInvalid,
+		{"bad config file", []string{"run", "ecr-imagepullbackoff"}, badConfig, ExitInvalid,
 			"config file " + badConfig + ": line 2: field backend not found"},
+		{"env up on kind without Docker", []string{"env", "up", "--scenario", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
+			"--infra kind needs Docker: no Docker engine answers"},
+		{"env up bare cluster on kind", []string{"env", "up", "--infra", "kind"}, "", ExitInvalid,
+			"--infra kind goes with --scenario"},
+		{"self-test on kind without Docker", []string{"test", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitFailed,
+			"FAIL ecr-imagepullbackoff backend: --infra kind needs Docker"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +198,10 @@ func TestInfraSelection(t *testing.T) {
 			if tt.config == "" {
 				t.Setenv("GAMEDAY_CONFIG", filepath.Join(cfgDir, "none.yaml"))
 			}
-			code, _, errOut := run(t, append([]string{"run"}, tt.args...)...)
+			code, out, errOut := run(t, tt.args...)
+			if tt.args[0] == "test" { // the self-test reports on stdout
+				errOut = strings.TrimSpace(out) + "\n"
+			}
 			if code != tt.code || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "panic") {
 				t.Errorf("exit %d, stderr %q", code, errOut)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/infra/kind"
 	"github.com/gameday-sre/gameday/infra/stack"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
@@ -96,7 +97,7 @@ func parseNodeGroups(spec, region string) ([]embedded.NodeGroup, error) {
 
 // envUpOptions are the flags of `gameday env up`.
 type envUpOptions struct {
-	groups, region, scenario, emulator string
+	groups, region, scenario, emulator, infra string
 }
 
 func newEnvUpCmd(g *globals) *cobra.Command {
@@ -120,7 +121,8 @@ directory's env.sh and printed again by ` + "`gameday env`" + `.`,
 	cmd.Flags().StringVar(&o.groups, "node-groups", "ng-general=2", "node groups as name=size[:instance-type],... (without --scenario)")
 	cmd.Flags().StringVar(&o.region, "region", "us-east-1", "AWS region of the nodes (without --scenario)")
 	cmd.Flags().StringVar(&o.scenario, "scenario", "", "build this scenario's environment (NAME or PATH)")
-	cmd.Flags().StringVar(&o.emulator, "aws", "auto", "AWS emulator with --scenario: auto, moto, moto-container or localstack")
+	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator with --scenario: auto, moto, moto-container or localstack (default: the config file's, else auto)")
+	cmd.Flags().StringVar(&o.infra, "infra", "", "backend with --scenario: embedded or kind (default: the scenario's environment.infra, else the config file's, else embedded)")
 	return cmd
 }
 
@@ -128,10 +130,16 @@ func envUp(ctx context.Context, g *globals, o envUpOptions) error {
 	var s *scenarios.Scenario
 	var ngs []embedded.NodeGroup
 	var err error
+	infra, emulator := scenarios.InfraEmbedded, o.emulator
 	if o.scenario != "" {
 		if s, err = scenarios.Resolve(o.scenario); err != nil {
 			return err
 		}
+		if infra, emulator, err = chooseInfra(ctx, o.infra, o.emulator, s); err != nil {
+			return err
+		}
+	} else if o.infra != "" && o.infra != scenarios.InfraEmbedded {
+		return errkind.Errorf(errkind.Invalid, "--infra %s goes with --scenario; a bare cluster is embedded only", o.infra)
 	} else if ngs, err = parseNodeGroups(o.groups, o.region); err != nil {
 		return err
 	}
@@ -147,14 +155,27 @@ func envUp(ctx context.Context, g *globals, o envUpOptions) error {
 	var stop func(context.Context) error
 	var env []string
 	var groups []string
-	if s != nil {
+	switch {
+	case s != nil && infra == scenarios.InfraKind:
+		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s on kind as run %s...\n", s.Metadata.Name, d.ID)
+		var e *kind.Env
+		e, stop, err = kind.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(emulator))
+		if e != nil {
+			env = e.OperatorEnv()
+			for _, ng := range s.Spec.Environment.NodeGroups {
+				if !ng.Deferred {
+					groups = append(groups, ng.Name)
+				}
+			}
+		}
+	case s != nil:
 		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s as run %s...\n", s.Metadata.Name, d.ID)
 		var st *stack.Stack
-		st, stop, err = stack.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(o.emulator))
+		st, stop, err = stack.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(emulator))
 		if st != nil {
 			env, groups = st.OperatorEnv(), st.Cluster.NodeGroups()
 		}
-	} else {
+	default:
 		fmt.Fprintf(g.streams.ErrOut, "starting environment %s (%d node groups)...\n", d.ID, len(ngs))
 		var e *embedded.Env
 		e, stop, err = embedded.Start(ctx, embedded.WithDir(d.Path), embedded.WithRunID(d.ID),
