@@ -125,11 +125,11 @@ func TestIntegrationKindCleanup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrName, err := ctr.Name(ctx)
+	info, err := ctr.Inspect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrName = strings.TrimPrefix(ctrName, "/")
+	ctrName := strings.TrimPrefix(info.Name, "/")
 
 	code, out, errOut := run(t, "cleanup", "--dry-run")
 	if code != ExitOK || !strings.Contains(out, "would remove kind cluster "+name) || !strings.Contains(out, "would remove container "+ctrName) {
