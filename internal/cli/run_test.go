@@ -122,6 +122,23 @@ func readJournal(t *testing.T, d rundir.Dir) (verify.Journal, verify.Result) {
 	return j, verify.Score(j)
 }
 
+// checkFullMarks checks that an autopilot run exited 0 with full marks,
+// in its summary and in its re-scored journal, which it returns.
+func checkFullMarks(t *testing.T, p *gamedayProc, d rundir.Dir, code int) verify.Journal {
+	t.Helper()
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, p.stdout.String(), p.stderr.String())
+	}
+	if !strings.Contains(p.stdout.String(), "Score 100/100 · Grade A") {
+		t.Errorf("summary:\n%s", p.stdout.String())
+	}
+	j, r := readJournal(t, d)
+	if r.Total != 100 || j.Outcome != verify.OutcomeCompleted {
+		t.Errorf("re-scored journal: %d, outcome %s; %v", r.Total, j.Outcome, r.Explanation)
+	}
+	return j
+}
+
 // scenarioCopy copies the built-in scenario to a temp dir and applies
 // text replacements to its scenario.yaml.
 func scenarioCopy(t *testing.T, replace ...string) string {
@@ -156,16 +173,7 @@ func TestIntegrationRunAutopilotScores100(t *testing.T) {
 	code := p.exitCode(t)
 	d := onlyRun(t, home)
 	defer checkNothingLeft(t, d)
-	if code != ExitOK {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, p.stdout.String(), p.stderr.String())
-	}
-	if !strings.Contains(p.stdout.String(), "Score 100/100 · Grade A") {
-		t.Errorf("summary:\n%s", p.stdout.String())
-	}
-	j, r := readJournal(t, d)
-	if r.Total != 100 || j.Outcome != verify.OutcomeCompleted {
-		t.Errorf("re-scored journal: %d, outcome %s; %v", r.Total, j.Outcome, r.Explanation)
-	}
+	j := checkFullMarks(t, p, d, code)
 	var symptoms, kubectlCalls, awsCalls int
 	for _, e := range j.Events {
 		switch e.Type {
