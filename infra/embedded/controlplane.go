@@ -28,6 +28,7 @@ var controllers = []string{
 	"namespace", "garbagecollector", "serviceaccount", "serviceaccount-token",
 	"root-ca-cert-publisher", "nodelifecycle", "horizontalpodautoscaling",
 	"disruption", "podgc", "ttl-after-finished", "resourcequota",
+	"csrsigning", // signs approved CertificateSigningRequests with the run's CA
 }
 
 // component is a control-plane component running in a goroutine.
@@ -186,7 +187,7 @@ func waitReady(ctx context.Context, cs kubernetes.Interface, apiserver *componen
 	return fmt.Errorf("kube-apiserver not ready after %s: %v", timeout, last)
 }
 
-func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile string) (*component, error) {
+func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile, caKeyFile string) (*component, error) {
 	globalsMu.Lock()
 	defer globalsMu.Unlock()
 	s, err := cmoptions.NewKubeControllerManagerOptions()
@@ -201,6 +202,8 @@ func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile strin
 		"--use-service-account-credentials=true",
 		"--service-account-private-key-file=" + saKey,
 		"--root-ca-file=" + caFile,
+		"--cluster-signing-cert-file=" + caFile,
+		"--cluster-signing-key-file=" + caKeyFile,
 		"--bind-address=127.0.0.1",
 		"--secure-port=0",
 		"--profiling=false",

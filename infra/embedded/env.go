@@ -333,7 +333,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err != nil {
 		return nil, stop, err
 	}
-	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile())
+	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile(), e.pki.caKeyFile())
 	if err != nil {
 		return nil, stop, err
 	}

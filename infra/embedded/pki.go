@@ -71,10 +71,20 @@ func newPKI(dir string) (*pki, error) {
 	if err := os.WriteFile(p.caFile(), p.caPEM, 0o600); err != nil {
 		return nil, fmt.Errorf("write CA: %w", err)
 	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("encode CA key: %w", err)
+	}
+	if err := os.WriteFile(p.caKeyFile(), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return nil, fmt.Errorf("write CA key: %w", err)
+	}
 	return p, nil
 }
 
 func (p *pki) caFile() string { return filepath.Join(p.dir, "ca.crt") }
+
+// caKeyFile is the CA's key, for the controller manager's CSR signer.
+func (p *pki) caKeyFile() string { return filepath.Join(p.dir, "ca.key") }
 
 func serial() *big.Int {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))

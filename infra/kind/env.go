@@ -219,9 +219,9 @@ func writeAuditPolicy(dir string) error {
 	return nil
 }
 
-// nodeAddrs pairs kind's node containers with their Kubernetes nodes: the
-// container's address on the kind network (what the registry sees a pull
-// come from) and the node's node group label.
+// nodeAddrs pairs kind's worker containers with their Kubernetes nodes:
+// the container's address on the kind network (what the registry sees a
+// pull come from) and the node's node group label.
 func nodeAddrs(ctx context.Context, cs kubernetes.Interface, ns []nodes.Node) ([]NodeAddr, error) {
 	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -233,6 +233,9 @@ func nodeAddrs(ctx context.Context, cs kubernetes.Interface, ns []nodes.Node) ([
 	}
 	var out []NodeAddr
 	for _, n := range ns {
+		if r, err := n.Role(); err == nil && r == "control-plane" {
+			continue // tainted NoSchedule by kubeadm: it runs no workloads and pulls no scenario images
+		}
 		g, ok := group[n.String()]
 		if !ok {
 			return nil, errkind.Errorf(errkind.Infra, "kind node %s has not registered with the API server", n.String())
@@ -327,6 +330,13 @@ func (e *Env) CreateNodeGroup(ctx context.Context, name string) error {
 // ScaleNodeGroup changes a node group's size in EKS and puts that many of
 // its nodes in service (kind cannot add nodes: Capacity made enough).
 func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
+	ns, err := nodeops.Nodes(ctx, e.client, name)
+	if err != nil {
+		return err
+	}
+	if err := checkCapacity(name, size, len(ns)); err != nil {
+		return err // before EKS is told anything
+	}
 	if err := e.Account.ScaleNodegroup(ctx, name, size); err != nil {
 		return err
 	}
@@ -360,8 +370,8 @@ func setInService(ctx context.Context, cs kubernetes.Interface, group string, si
 	if err != nil {
 		return err
 	}
-	if size > len(ns) {
-		return errkind.Errorf(errkind.Invalid, "node group %s: %d nodes asked for, the kind cluster has %d (kind cannot add nodes)", group, size, len(ns))
+	if err := checkCapacity(group, size, len(ns)); err != nil {
+		return err
 	}
 	for i := range ns {
 		n := &ns[i]
@@ -380,6 +390,14 @@ func setInService(ctx context.Context, cs kubernetes.Interface, group string, si
 		if err := setPending(ctx, cs, n, group, true); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkCapacity refuses more nodes than the cluster was created with.
+func checkCapacity(group string, size, have int) error {
+	if size > have {
+		return errkind.Errorf(errkind.Invalid, "node group %s: %d nodes asked for, the kind cluster has %d (kind cannot add nodes)", group, size, have)
 	}
 	return nil
 }
