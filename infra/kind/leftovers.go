@@ -38,22 +38,48 @@ type ContainerStore interface {
 	Remove(ctx context.Context, id string) error
 }
 
+// RunState is what a GAMEDAY_HOME knows of a run.
+type RunState int
+
+// Run states.
+const (
+	// RunUnknown: no run directory of that id here (another
+	// GAMEDAY_HOME's run, or one whose directory was removed).
+	RunUnknown RunState = iota
+	// RunLive: its gameday process is running.
+	RunLive
+	// RunDead: its directory is here and its process is gone.
+	RunDead
+)
+
 // Leftovers lists the kind clusters named gameday-<run id> and the
-// containers labelled with a run id whose run is not live, clusters
-// first, each sorted by name.
-func Leftovers(ctx context.Context, p ClusterLister, cs ContainerStore, live func(runID string) bool) ([]Leftover, error) {
+// containers labelled with a run id whose run is dead, clusters first,
+// each sorted by name. Those of unknown runs are listed too when all is
+// set, and returned apart (kept) otherwise; live runs' are never listed.
+func Leftovers(ctx context.Context, p ClusterLister, cs ContainerStore, state func(runID string) RunState, all bool) (remove, kept []Leftover, err error) {
+	add := func(l Leftover) {
+		switch state(l.RunID) {
+		case RunDead:
+			remove = append(remove, l)
+		case RunUnknown:
+			if all {
+				remove = append(remove, l)
+			} else {
+				kept = append(kept, l)
+			}
+		}
+	}
 	names, err := p.List()
 	if err != nil {
-		return nil, fmt.Errorf("list kind clusters: %w", err)
+		return nil, nil, fmt.Errorf("list kind clusters: %w", err)
 	}
 	sort.Strings(names)
-	var out []Leftover
 	for _, name := range names {
 		id, ok := strings.CutPrefix(name, "gameday-")
-		if !ok || id == "" || live(id) {
+		if !ok || id == "" {
 			continue
 		}
-		out = append(out, Leftover{What: "kind cluster", Name: name, RunID: id, remove: func(context.Context) error {
+		add(Leftover{What: "kind cluster", Name: name, RunID: id, remove: func(context.Context) error {
 			if err := p.Delete(name, ""); err != nil {
 				return fmt.Errorf("delete kind cluster %s: %w", name, err)
 			}
@@ -62,17 +88,13 @@ func Leftovers(ctx context.Context, p ClusterLister, cs ContainerStore, live fun
 	}
 	ctrs, err := cs.Labelled(ctx, RunIDLabel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Slice(ctrs, func(i, j int) bool { return ctrs[i].Name < ctrs[j].Name })
 	for _, c := range ctrs {
-		id := c.Labels[RunIDLabel]
-		if live(id) {
-			continue
-		}
-		out = append(out, Leftover{What: "container", Name: c.Name, RunID: id, remove: func(ctx context.Context) error {
+		add(Leftover{What: "container", Name: c.Name, RunID: c.Labels[RunIDLabel], remove: func(ctx context.Context) error {
 			return cs.Remove(ctx, c.ID)
 		}})
 	}
-	return out, nil
+	return remove, kept, nil
 }

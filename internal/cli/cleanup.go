@@ -14,22 +14,29 @@ import (
 )
 
 func newCleanupCmd(g *globals) *cobra.Command {
-	var dryRun bool
+	var dryRun, all bool
 	cmd := &cobra.Command{
-		Use:   "cleanup [--dry-run]",
+		Use:   "cleanup [--dry-run] [--all]",
 		Short: "Remove what crashed runs left behind",
 		Long: `Remove what crashed runs left behind: run directories whose gameday process
 is gone without finishing, temporary directories of runs that are not
 live, and, when a Docker engine answers, kind clusters named gameday-<run>
-and containers labelled gameday.dev/run-id whose run is not live in this
-GAMEDAY_HOME. Live runs and finished runs (with their journals and
-reports) are kept. Each removed thing is printed on stdout; --dry-run
-only prints.`,
+and containers labelled gameday.dev/run-id of those runs. Live runs and
+finished runs (with their journals and reports) are kept. Clusters and
+containers of runs this GAMEDAY_HOME does not know (another user's or
+another GAMEDAY_HOME's) are kept and listed on stderr; --all removes them
+too. Each removed thing is printed on stdout; --dry-run only prints.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := rundir.Root()
 			if err != nil {
 				return errkind.E(errkind.Invalid, err)
+			}
+			// Docker leftovers are found first: a dead run is known by its
+			// directory, which the run-directory clean-up removes.
+			docker, err := dockerLeftovers(cmd.Context(), g, root, all)
+			if err != nil {
+				return err
 			}
 			orphans, err := rundir.Orphans(root)
 			if err != nil {
@@ -39,6 +46,14 @@ only prints.`,
 			if dryRun {
 				verb = "would remove"
 			}
+			for _, l := range docker {
+				if !dryRun {
+					if err := l.Remove(cmd.Context()); err != nil {
+						return errkind.E(errkind.Infra, err)
+					}
+				}
+				fmt.Fprintf(g.streams.Out, "%s %s %s  (run %s is not live)\n", verb, l.What, l.Name, l.RunID)
+			}
 			for _, o := range orphans {
 				if !dryRun {
 					if err := os.RemoveAll(o.Path); err != nil {
@@ -47,56 +62,52 @@ only prints.`,
 				}
 				fmt.Fprintf(g.streams.Out, "%s %s  (%s)\n", verb, o.Path, o.Reason)
 			}
-			n, err := cleanupDocker(cmd.Context(), g, root, dryRun, verb)
-			if err != nil {
-				return err
-			}
-			if len(orphans)+n == 0 {
+			if len(orphans)+len(docker) == 0 {
 				fmt.Fprintln(g.streams.ErrOut, "nothing to clean up")
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be removed, remove nothing")
+	cmd.Flags().BoolVar(&all, "all", false, "also remove gameday kind clusters and containers of runs this GAMEDAY_HOME does not know")
 	return cmd
 }
 
-// cleanupDocker removes the kind clusters and containers of runs that are
-// not live, and returns how many it found. Without a Docker engine there
-// is nothing of ours in Docker to find: it says so and finds nothing.
-func cleanupDocker(ctx context.Context, g *globals, root string, dryRun bool, verb string) (int, error) {
+// dockerLeftovers finds the kind clusters and containers of dead runs
+// (and, with all, of unknown runs), and says on stderr which it keeps.
+// Without a Docker engine there is nothing of ours in Docker to find: it
+// says so and finds nothing.
+func dockerLeftovers(ctx context.Context, g *globals, root string, all bool) ([]kind.Leftover, error) {
 	if err := kind.Check(ctx); err != nil {
 		fmt.Fprintf(g.streams.ErrOut, "kind clusters and containers not checked: %v\n", err)
-		return 0, nil
+		return nil, nil
 	}
-	live, err := rundir.Live(root)
+	runs, err := rundir.List(root)
 	if err != nil {
-		return 0, errkind.E(errkind.Infra, err)
+		return nil, errkind.E(errkind.Infra, err)
 	}
-	isLive := func(id string) bool {
-		for _, d := range live {
+	state := func(id string) kind.RunState {
+		for _, d := range runs {
 			if d.ID == id {
-				return true
+				if d.Pid() != 0 {
+					return kind.RunLive
+				}
+				return kind.RunDead
 			}
 		}
-		return false
+		return kind.RunUnknown
 	}
 	eng, err := dockerhost.Connect()
 	if err != nil {
-		return 0, errkind.E(errkind.Infra, err)
+		return nil, errkind.E(errkind.Infra, err)
 	}
 	defer eng.Close()
-	left, err := kind.Leftovers(ctx, kind.NewProvider(g.log), eng, isLive)
+	remove, kept, err := kind.Leftovers(ctx, kind.NewProvider(g.log), eng, state, all)
 	if err != nil {
-		return 0, errkind.E(errkind.Infra, err)
+		return nil, errkind.E(errkind.Infra, err)
 	}
-	for _, l := range left {
-		if !dryRun {
-			if err := l.Remove(ctx); err != nil {
-				return 0, errkind.E(errkind.Infra, err)
-			}
-		}
-		fmt.Fprintf(g.streams.Out, "%s %s %s  (run %s is not live)\n", verb, l.What, l.Name, l.RunID)
+	for _, l := range kept {
+		fmt.Fprintf(g.streams.ErrOut, "kept %s %s: run %s is not in %s (--all removes it)\n", l.What, l.Name, l.RunID, root)
 	}
-	return len(left), nil
+	return remove, nil
 }

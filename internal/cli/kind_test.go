@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,13 +96,22 @@ func TestIntegrationKindAutopilot(t *testing.T) {
 
 // TestIntegrationKindCleanup leaves a kind cluster and a labelled
 // container as a crashed run would, and checks that gameday cleanup
-// lists them with --dry-run and then removes them.
+// lists them with --dry-run and then removes them with the run's
+// directory.
 func TestIntegrationKindCleanup(t *testing.T) {
 	requireKind(t)
 	ctx := context.Background()
 	home := t.TempDir()
 	t.Setenv("GAMEDAY_HOME", home)
 	runID := "20260101-000000-crash" + time.Now().Format("150405")
+	// The crashed run's directory, its process gone.
+	runDir := filepath.Join(home, "runs", runID)
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(runDir, "pid"), []byte("999999999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	provider := kind.NewProvider(nil)
 	name := kind.ClusterName(runID)
 	cfg := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
@@ -134,6 +144,9 @@ func TestIntegrationKindCleanup(t *testing.T) {
 		t.Fatalf("cleanup: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	checkNoDockerLeft(t, runID)
+	if _, err := os.Stat(runDir); !os.IsNotExist(err) {
+		t.Errorf("crashed run directory left: %v", err)
+	}
 }
 
 func contains(list []string, s string) bool {
