@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -174,8 +176,9 @@ type Env struct {
 	pki    *pki
 	tmp    string
 
-	mu     sync.Mutex
-	groups map[string]*group
+	mu      sync.Mutex
+	groups  map[string]*group
+	nodeSeq atomic.Int64 // names node root directories
 
 	ccmCancel context.CancelFunc
 	ccmDone   chan struct{}
@@ -232,7 +235,11 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
 	cleanups = append(cleanups, func() error { endLife(); return nil })
 
-	tmp, err := os.MkdirTemp("", "gameday-"+o.runID+"-")
+	base := tempBase(o.runID)
+	if base != os.TempDir() {
+		o.log.Info("TMPDIR is too long for the kubelets' unix sockets; using "+base, "TMPDIR", os.TempDir())
+	}
+	tmp, err := os.MkdirTemp(base, "gameday-"+o.runID+"-")
 	if err != nil {
 		return nil, stop, err
 	}
@@ -440,7 +447,8 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 		labels[k] = v
 	}
 	node := Node{Name: name, NodeGroup: g.Name, IP: ip, InstanceID: newInstanceID()}
-	root := filepath.Join(e.tmp, "nodes", name)
+	// Short: the kubelet makes unix sockets below it (see tempBase).
+	root := filepath.Join(e.tmp, "n", strconv.FormatInt(e.nodeSeq.Add(1), 10))
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
@@ -456,6 +464,28 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 	gr.nodes = append(gr.nodes, n)
 	e.mu.Unlock()
 	return nil
+}
+
+// maxSocketPath is the longest unix socket path Linux takes (sun_path
+// holds 108 bytes with the terminating NUL).
+const maxSocketPath = 107
+
+// nodeSocketSuffix is as long as the longest socket path a kubelet makes
+// below its node root directory (tmp/n/<seq>/...).
+const nodeSocketSuffix = "/n/9999/device-plugins/kubelet.sock"
+
+// tempBase is where a run's temporary directory goes: $TMPDIR, unless the
+// kubelets' unix sockets below it would be longer than Linux allows (a
+// long TMPDIR, as macOS and some CI runners set), then /tmp. A socket
+// path too long makes the kubelet fail to listen, and its node never
+// becomes Ready.
+func tempBase(runID string) string {
+	base := os.TempDir()
+	dir := filepath.Join(base, "gameday-"+runID+"-1234567890") // os.MkdirTemp's suffix is at most 10 digits
+	if len(dir)+len(nodeSocketSuffix) > maxSocketPath {
+		return "/tmp"
+	}
+	return base
 }
 
 // nodeName is the EC2 private DNS name of an address.
@@ -662,7 +692,7 @@ func (e *Env) quiesce(timeout time.Duration) {
 		}
 	}
 	for ctx.Err() == nil {
-		left, _ := filepath.Glob(filepath.Join(e.tmp, "nodes", "*", "pods", "*"))
+		left, _ := filepath.Glob(filepath.Join(e.tmp, "n", "*", "pods", "*"))
 		if len(left) == 0 {
 			return
 		}

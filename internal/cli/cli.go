@@ -34,6 +34,11 @@ func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
+	// The root context is cancelled only by a signal: whatever the work
+	// interrupted reports, the run was interrupted.
+	if errors.Is(err, context.Canceled) {
+		return ExitAborted
+	}
 	switch errkind.Of(err) {
 	case errkind.Invalid:
 		return ExitInvalid
@@ -46,9 +51,6 @@ func ExitCode(err error) int {
 	case errkind.OverBudget:
 		return ExitOverBudget
 	case errkind.Aborted:
-		return ExitAborted
-	}
-	if errors.Is(err, context.Canceled) {
 		return ExitAborted
 	}
 	return ExitInternal

@@ -101,6 +101,7 @@ func TestExitCode(t *testing.T) {
 		{"plain", errors.New("boom"), ExitInternal},
 		{"invalid", errkind.Errorf(errkind.Invalid, "bad"), ExitInvalid},
 		{"wrapped infra", fmt.Errorf("start moto: %w", errkind.Errorf(errkind.Infra, "no moto_server")), ExitInfra},
+		{"infra step interrupted by a signal", errkind.E(errkind.Infra, fmt.Errorf("start embedded environment: %w", context.Canceled)), ExitAborted},
 		{"not reproduced", errkind.Errorf(errkind.NotReproduced, "symptoms"), ExitNotReproduced},
 		{"failed", errkind.Errorf(errkind.Failed, "objectives missed"), ExitFailed},
 		{"aborted", errkind.Errorf(errkind.Aborted, "interrupted"), ExitAborted},

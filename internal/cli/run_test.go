@@ -484,3 +484,86 @@ func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationCleanupAfterKill kills a run outright (SIGKILL: no
+// teardown) and checks that gameday cleanup finds what the embedded
+// backend left, lists it with --dry-run, then removes it, and that no
+// process survives the run.
+func TestIntegrationCleanupAfterKill(t *testing.T) {
+	requireIntegration(t)
+	home, tmp := t.TempDir(), t.TempDir()
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+	p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(p.stderr.String(), "] observe") {
+		if time.Now().After(deadline) {
+			_ = p.cmd.Process.Kill()
+			t.Fatalf("no handover:\n%s", p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d := onlyRun(t, home)
+	if d.Pid() != p.cmd.Process.Pid {
+		t.Fatalf("run %s not marked live by pid %d", d.ID, p.cmd.Process.Pid)
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+
+	// This TMPDIR is too long for the kubelets' unix sockets, so the run
+	// put its temporary files in /tmp instead (and said so).
+	if !strings.Contains(p.stderr.String(), "TMPDIR is too long") {
+		t.Errorf("no word of the TMPDIR fallback:\n%s", p.stderr.String())
+	}
+	ours := func() []string {
+		a, _ := filepath.Glob(filepath.Join(tmp, "*"))
+		b, _ := filepath.Glob(filepath.Join("/tmp", "gameday-"+d.ID+"-*"))
+		return append(a, b...)
+	}
+	temps := ours()
+	if len(temps) == 0 {
+		t.Fatal("the killed run left no temporary files: nothing to check cleanup against")
+	}
+	t.Setenv("GAMEDAY_HOME", home)
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	code, out, errOut := run(t, "cleanup", "--dry-run")
+	if code != ExitOK || !strings.Contains(out, "would remove "+d.Path+"  (run "+d.ID+" crashed") {
+		t.Fatalf("dry run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, tp := range temps {
+		if !strings.Contains(out, "would remove "+tp) {
+			t.Errorf("dry run does not list %s:\n%s", tp, out)
+		}
+	}
+	if code, out, errOut = run(t, "cleanup"); code != ExitOK {
+		t.Fatalf("cleanup: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if left := ours(); len(left) > 0 {
+		t.Errorf("temporary files left after cleanup: %v", left)
+	}
+	if _, err := os.Stat(d.Path); !os.IsNotExist(err) {
+		t.Errorf("crashed run directory still there: %v", err)
+	}
+	// moto dies with its parent (parent-death signal), even on SIGKILL.
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-f", "moto_server -H 127.0.0.1").Output()
+		orphaned := ""
+		for _, pid := range strings.Fields(string(out)) {
+			if ppid, _ := exec.Command("ps", "-o", "ppid=", "-p", pid).Output(); strings.TrimSpace(string(ppid)) == "1" {
+				orphaned += pid + " "
+			}
+		}
+		if orphaned == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("moto_server outlived the killed run: %s", orphaned)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

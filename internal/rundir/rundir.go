@@ -173,31 +173,38 @@ type Orphan struct {
 
 // Orphans finds what crashed runs left: run directories whose pid file
 // names a process that is gone, and temporary directories
-// ($TMPDIR/gameday-<run>-*) of runs that are not live. Finished runs (no
-// pid file) keep their directories: they hold journals and reports.
+// (gameday-<run>-* in $TMPDIR, or in /tmp where a long $TMPDIR sent them)
+// of this root's runs that are not live. Temporary directories of runs
+// this root does not know are left alone: they may be another
+// GAMEDAY_HOME's live run. Finished runs (no pid file) keep their
+// directories: they hold journals and reports.
 func Orphans(root string) ([]Orphan, error) {
 	runs, err := List(root)
 	if err != nil {
 		return nil, err
 	}
-	live := map[string]bool{}
+	live := map[string]bool{} // known runs: live or not
 	var out []Orphan
 	for _, d := range runs {
 		_, statErr := os.Stat(d.File(pidFile))
-		switch {
-		case d.Pid() != 0:
-			live[d.ID] = true
-		case statErr == nil:
+		live[d.ID] = d.Pid() != 0
+		if !live[d.ID] && statErr == nil {
 			out = append(out, Orphan{Path: d.Path, Reason: "run " + d.ID + " crashed (its process is gone)"})
 		}
 	}
-	tmps, _ := filepath.Glob(filepath.Join(os.TempDir(), "gameday-*-*"))
-	for _, p := range tmps {
-		id, ok := tempRunID(filepath.Base(p))
-		if !ok || live[id] {
-			continue
+	bases := []string{os.TempDir()}
+	if filepath.Clean(os.TempDir()) != "/tmp" {
+		bases = append(bases, "/tmp")
+	}
+	for _, base := range bases {
+		tmps, _ := filepath.Glob(filepath.Join(base, "gameday-*-*"))
+		for _, p := range tmps {
+			id, ok := tempRunID(filepath.Base(p))
+			if isLive, known := live[id]; !ok || !known || isLive {
+				continue
+			}
+			out = append(out, Orphan{Path: p, Reason: "temporary files of run " + id + ", which is not live"})
 		}
-		out = append(out, Orphan{Path: p, Reason: "temporary files of run " + id + ", which is not live"})
 	}
 	return out, nil
 }

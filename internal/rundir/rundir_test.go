@@ -82,7 +82,7 @@ func TestOrphans(t *testing.T) {
 	}
 	unmark, _ := live.MarkLive()
 	defer unmark()
-	for _, d := range []string{"gameday-20260102-000000-bbbbbb-123", "gameday-20260103-000000-cccccc-456", "gameday-selftest-abc", "unrelated"} {
+	for _, d := range []string{"gameday-20260102-000000-bbbbbb-123", "gameday-20260103-000000-cccccc-456", "gameday-20260104-000000-dddddd-789", "gameday-selftest-abc", "unrelated"} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -97,6 +97,6 @@ func TestOrphans(t *testing.T) {
 	}
 	want := []string{crashed.Path, filepath.Join(tmp, "gameday-20260102-000000-bbbbbb-123")}
 	if strings.Join(paths, "\n") != strings.Join(want, "\n") {
-		t.Errorf("orphans:\n%s\nwant:\n%s (the finished run %s and the live run stay)", strings.Join(paths, "\n"), strings.Join(want, "\n"), finished.ID)
+		t.Errorf("orphans:\n%s\nwant:\n%s (the finished run %s, the live run and the unknown run 20260104-000000-dddddd stay)", strings.Join(paths, "\n"), strings.Join(want, "\n"), finished.ID)
 	}
 }
