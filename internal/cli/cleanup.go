@@ -19,9 +19,10 @@ func newCleanupCmd(g *globals) *cobra.Command {
 		Use:   "cleanup [--dry-run] [--all]",
 		Short: "Remove what crashed runs left behind",
 		Long: `Remove what crashed runs left behind: run directories whose gameday process
-is gone without finishing, temporary directories of runs that are not
-live, and, when a Docker engine answers, kind clusters named gameday-<run>
-and containers labelled gameday.dev/run-id of those runs. Live runs and
+is gone without finishing, temporary directories of this GAMEDAY_HOME's
+runs that are not live, and, when a Docker engine answers, kind clusters
+named gameday-<run> and containers labelled gameday.dev/run-id of those
+runs. Live runs and
 finished runs (with their journals and reports) are kept. Clusters and
 containers of runs this GAMEDAY_HOME does not know (another user's or
 another GAMEDAY_HOME's) are kept and listed on stderr; --all removes them
