@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"path"
@@ -20,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -28,23 +29,90 @@ import (
 // repository and tag always give the same digest.
 var created = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
 
+// BuildOption configures BuildImage.
+type BuildOption func(*buildOptions)
+
+type buildOptions struct {
+	base v1.Image
+}
+
+// WithBase builds on base, an image with a POSIX shell and busybox's
+// httpd (busybox itself), so that the image really runs: its entrypoint
+// logs a start-up line and serves HTTP on :8080 (/ and /healthz). A
+// backend whose nodes run containers (kind) needs it; without it the
+// image is only pulled, never run.
+func WithBase(base v1.Image) BuildOption {
+	return func(o *buildOptions) { o.base = base }
+}
+
+// AppScript is the entrypoint of an image built WithBase.
+func AppScript(app, tag string) string {
+	return fmt.Sprintf(`#!/bin/sh
+# %[1]s %[2]s, built by gameday: logs like a service and serves HTTP on :8080.
+www="${GAMEDAY_WWW:-/tmp/www}"
+mkdir -p "$www"
+echo "%[1]s %[2]s" > "$www/index.html"
+echo ok > "$www/healthz"
+echo "$(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) level=info msg=\"%[1]s %[2]s starting\" addr=:8080"
+exec httpd -f -v -p 8080 -h "$www"
+`, app, tag)
+}
+
 // BuildImage builds a small OCI image for repository:tag with the given
 // number of real layers: a base layer with /etc/os-release and an
 // application layer with the app binary's stand-in and its version. The
-// result is deterministic.
-func BuildImage(repository, tag string, layers int) (v1.Image, error) {
+// result is deterministic. With WithBase, the layers go on top of the
+// base's and the entrypoint is AppScript.
+func BuildImage(repository, tag string, layers int, opts ...BuildOption) (v1.Image, error) {
+	var o buildOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if layers < 1 {
 		layers = 1
 	}
 	app := path.Base(repository)
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	arch, env := "amd64", []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if o.base != nil {
+		baseLayers, err := o.base.Layers()
+		if err != nil {
+			return nil, fmt.Errorf("build %s:%s: base layers: %w", repository, tag, err)
+		}
+		baseCfg, err := o.base.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("build %s:%s: base config: %w", repository, tag, err)
+		}
+		arch = baseCfg.Architecture
+		if len(baseCfg.Config.Env) > 0 {
+			env = slices.Clone(baseCfg.Config.Env)
+		}
+		var history []v1.History // one per layer: empty-layer entries have none
+		for _, h := range baseCfg.History {
+			if !h.EmptyLayer {
+				history = append(history, h)
+			}
+		}
+		for i, l := range baseLayers {
+			var h v1.History
+			if i < len(history) {
+				h = history[i]
+			}
+			if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: h, MediaType: types.OCILayer}); err != nil {
+				return nil, fmt.Errorf("build %s:%s: %w", repository, tag, err)
+			}
+		}
+	}
 	var adds []mutate.Addendum
 	for i := range layers {
 		files := map[string]string{}
 		switch {
-		case i == 0:
+		case i == 0 && o.base == nil:
 			files["etc/os-release"] = "NAME=\"Amazon Linux\"\nVERSION=\"2023\"\nID=\"amzn\"\n"
+		case i == layers-1 && o.base != nil:
+			files["app/"+app] = AppScript(app, tag)
+			files["app/VERSION"] = tag + "\n"
 		case i == layers-1:
 			files["app/"+app] = fmt.Sprintf("#!/bin/sh\n# %s %s\nexec /app/%s-server \"$@\"\n", app, tag, app)
 			files["app/VERSION"] = tag + "\n"
@@ -61,12 +129,12 @@ func BuildImage(repository, tag string, layers int) (v1.Image, error) {
 			size = 512 << 10
 		}
 		files[fmt.Sprintf("usr/share/%s/blob-%d.bin", app, i)] = filler(fmt.Sprintf("%s:%s:%d", repository, tag, i), size)
-		gz, err := tarGz(files)
+		layer, err := tarLayer(files)
 		if err != nil {
 			return nil, err
 		}
 		adds = append(adds, mutate.Addendum{
-			Layer:     static.NewLayer(gz, types.OCILayer),
+			Layer:     layer,
 			History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: fmt.Sprintf("layer %d of %s:%s", i+1, repository, tag)},
 			MediaType: types.OCILayer,
 		})
@@ -80,9 +148,9 @@ func BuildImage(repository, tag string, layers int) (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS, cfg.Created = "amd64", "linux", v1.Time{Time: created}
+	cfg.Architecture, cfg.OS, cfg.Created = arch, "linux", v1.Time{Time: created}
 	cfg.Config.Entrypoint = []string{"/app/" + app}
-	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "APP_VERSION=" + tag}
+	cfg.Config.Env = append(env, "APP_VERSION="+tag)
 	cfg.Config.Labels = map[string]string{"org.opencontainers.image.version": tag, "org.opencontainers.image.title": app}
 	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
 	return mutate.ConfigFile(img, cfg)
@@ -103,7 +171,9 @@ func filler(seed string, n int) string {
 	return string(b)
 }
 
-func tarGz(files map[string]string) ([]byte, error) {
+// tarLayer is a gzipped layer of files. The layer's DiffID is the digest
+// of the tar itself, as container runtimes check when they unpack it.
+func tarLayer(files map[string]string) (v1.Layer, error) {
 	var raw bytes.Buffer
 	tw := tar.NewWriter(&raw)
 	names := make([]string, 0, len(files))
@@ -123,16 +193,9 @@ func tarGz(files map[string]string) ([]byte, error) {
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	zw.ModTime = created
-	if _, err := zw.Write(raw.Bytes()); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return gz.Bytes(), nil
+	b := raw.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		tarball.WithCompressionLevel(gzip.BestSpeed), tarball.WithMediaType(types.OCILayer))
 }
 
 // Push writes img to the registry as repository:tag and returns its raw
