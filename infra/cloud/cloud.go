@@ -35,6 +35,9 @@ type Cloud struct {
 	RunID string
 	// Log is the progress logger.
 	Log *slog.Logger
+	// ImageOptions build the scenario's images; a backend whose nodes
+	// run them sets a base (ecr.WithBase).
+	ImageOptions []ecr.BuildOption
 
 	stops *Stops
 }
@@ -154,7 +157,7 @@ func (c *Cloud) NodeGroup(name string) (scenarios.NodeGroup, error) {
 // PushImage builds repository:tag, pushes it to the registry and records
 // it in ECR.
 func (c *Cloud) PushImage(ctx context.Context, repo, tag string, layers int) error {
-	img, err := ecr.BuildImage(repo, tag, layers)
+	img, err := ecr.BuildImage(repo, tag, layers, c.ImageOptions...)
 	if err != nil {
 		return err
 	}

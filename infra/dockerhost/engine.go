@@ -3,6 +3,7 @@ package dockerhost
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"strings"
 
@@ -83,4 +84,14 @@ func (e *Engine) Gateway(ctx context.Context, name string) (netip.Addr, error) {
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("network %s has no IPv4 gateway", name)
+}
+
+// Save streams an image from the engine's image store in `docker save`
+// form. The caller closes the stream.
+func (e *Engine) Save(ctx context.Context, ref string) (io.ReadCloser, error) {
+	rc, err := e.c.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return nil, fmt.Errorf("save image %s from the Docker engine: %w", ref, err)
+	}
+	return rc, nil
 }

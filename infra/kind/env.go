@@ -109,12 +109,14 @@ func Start(ctx context.Context, s *scenarios.Scenario, opts ...cloud.Option) (*E
 	return e, stops.Stop, err
 }
 
-// gatewayFinder finds the host's address on a Docker network.
-type gatewayFinder interface {
+// engine is what the backend needs of the Docker engine.
+type engine interface {
+	// Gateway is the host's address on a Docker network.
 	Gateway(ctx context.Context, network string) (netip.Addr, error)
+	imageSaver
 }
 
-func start(ctx context.Context, c *cloud.Cloud, p Provider, gw gatewayFinder, stops *cloud.Stops) (*Env, error) {
+func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cloud.Stops) (*Env, error) {
 	e := &Env{
 		Cloud:              c,
 		Name:               ClusterName(c.RunID),
@@ -171,6 +173,15 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, gw gatewayFinder, st
 	}
 	e.Resolver.Set(addrs...)
 
+	baseRef := os.Getenv("GAMEDAY_APP_BASE_IMAGE")
+	if baseRef == "" {
+		baseRef = AppBaseImage
+	}
+	base, err := appBase(ctx, gw, baseRef, c.Dir)
+	if err != nil {
+		return nil, err
+	}
+	c.ImageOptions = append(c.ImageOptions, ecr.WithBase(base))
 	gateway, err := gw.Gateway(ctx, Network)
 	if err != nil {
 		return nil, errkind.E(errkind.Infra, err)

@@ -1,9 +1,11 @@
 package kind
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,9 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,13 +55,39 @@ func (p *embeddedProvider) Create(string, ...cluster.CreateOption) error {
 	}
 	return os.WriteFile(p.dst, b, 0o600)
 }
-func (p *embeddedProvider) Delete(string, string) error                    { p.deleted = true; return nil }
-func (p *embeddedProvider) List() ([]string, error)                        { return nil, nil }
-func (p *embeddedProvider) ListNodes(string) ([]nodes.Node, error)         { return p.nodes, nil }
-func (p *embeddedProvider) KubeConfig(string, bool) (string, error)        { return "", errors.New("unused") }
-func (g fixedGateway) Gateway(context.Context, string) (netip.Addr, error) { return netip.Addr(g), nil }
+func (p *embeddedProvider) Delete(string, string) error             { p.deleted = true; return nil }
+func (p *embeddedProvider) List() ([]string, error)                 { return nil, nil }
+func (p *embeddedProvider) ListNodes(string) ([]nodes.Node, error)  { return p.nodes, nil }
+func (p *embeddedProvider) KubeConfig(string, bool) (string, error) { return "", errors.New("unused") }
 
-type fixedGateway netip.Addr
+// fakeEngine is the Docker engine: a fixed gateway, and an image store
+// holding one image.
+type fakeEngine struct {
+	gateway netip.Addr
+	saved   []byte // docker save form
+}
+
+func (f fakeEngine) Gateway(context.Context, string) (netip.Addr, error) { return f.gateway, nil }
+func (f fakeEngine) Save(_ context.Context, ref string) (io.ReadCloser, error) {
+	if f.saved == nil {
+		return nil, errors.New("Error response from daemon: reference does not exist")
+	}
+	return io.NopCloser(bytes.NewReader(f.saved)), nil
+}
+
+// dockerSave returns img as `docker save` writes it.
+func dockerSave(t *testing.T, ref string, img v1.Image) []byte {
+	t.Helper()
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tarball.Write(tag, img, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
 
 // pullFrom fetches an image manifest from the registry with the
 // connection's source address set to ip, as a kind node's containerd
@@ -155,7 +187,12 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &embeddedProvider{adminKubeconfig: cl.AdminKubeconfig, dst: filepath.Join(dir, "admin.kubeconfig"), nodes: ns}
-	e, err := start(ctx, c, p, fixedGateway(netip.MustParseAddr("127.0.0.1")), stops)
+	base, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := fakeEngine{gateway: netip.MustParseAddr("127.0.0.1"), saved: dockerSave(t, AppBaseImage, base)}
+	e, err := start(ctx, c, p, eng, stops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +207,26 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 		}
 		if !strings.HasPrefix(e.Registry.URL, "http://127.0.0.1:") {
 			t.Errorf("registry at %s, want the gateway address", e.Registry.URL)
+		}
+	})
+
+	t.Run("images built on the base, so that they run", func(t *testing.T) {
+		r, err := name.ParseReference(strings.TrimPrefix(e.Registry.URL, "http://")+"/shop/checkout:1.9.0", name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, p := e.Registry.Pusher()
+		img, err := remote.Image(r, remote.WithAuth(&authn.Basic{Username: u, Password: p}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		baseCfg, _ := base.ConfigFile()
+		if cfg.RootFS.DiffIDs[0] != baseCfg.RootFS.DiffIDs[0] {
+			t.Errorf("first layer %s, want the base's %s", cfg.RootFS.DiffIDs[0], baseCfg.RootFS.DiffIDs[0])
 		}
 	})
 

@@ -1,0 +1,76 @@
+package kind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/gameday-sre/gameday/internal/errkind"
+)
+
+// AppBaseImage is the base of the scenario's ECR images on kind, where
+// they really run: busybox gives them a shell (kubectl exec) and an HTTP
+// server (see ecr.AppScript). Override with GAMEDAY_APP_BASE_IMAGE.
+const AppBaseImage = "docker.io/library/busybox:1.36.1"
+
+// imageSaver reads images from the local Docker engine.
+type imageSaver interface {
+	Save(ctx context.Context, ref string) (io.ReadCloser, error)
+}
+
+// appBase gets the base image: from the local Docker engine if it has it
+// (so that air-gapped hosts work after `docker load`), else from its
+// registry for this machine's architecture. dir holds the saved copy.
+func appBase(ctx context.Context, engine imageSaver, ref, dir string, opts ...remote.Option) (v1.Image, error) {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return nil, errkind.Errorf(errkind.Invalid, "base image %q: %v", ref, err)
+	}
+	local, lerr := saved(ctx, engine, ref, dir)
+	if lerr == nil {
+		return local, nil
+	}
+	opts = append([]remote.Option{remote.WithContext(ctx), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH})}, opts...)
+	img, rerr := remote.Image(tag, opts...)
+	if rerr == nil {
+		return img, nil
+	}
+	return nil, errkind.Errorf(errkind.Infra,
+		"the scenario's images need the base image %s on kind: not in the Docker engine (%v) and not pullable (%v); run `docker pull %s` (or `docker load` it), or set GAMEDAY_APP_BASE_IMAGE",
+		ref, lerr, rerr, ref)
+}
+
+// saved reads ref from the engine into dir and opens it.
+func saved(ctx context.Context, engine imageSaver, ref, dir string) (v1.Image, error) {
+	rc, err := engine.Save(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	p := filepath.Join(dir, "app-base.tar")
+	f, err := os.Create(p)
+	if err != nil {
+		return nil, err
+	}
+	_, cerr := io.Copy(f, rc)
+	if err := errors.Join(cerr, f.Close()); err != nil {
+		return nil, fmt.Errorf("save %s: %w", ref, err)
+	}
+	img, err := tarball.ImageFromPath(p, nil) // the one image saved
+	if err != nil {
+		return nil, fmt.Errorf("read %s as saved by Docker: %w", ref, err)
+	}
+	if _, err := img.ConfigFile(); err != nil { // fail here, not at push time
+		return nil, fmt.Errorf("read %s as saved by Docker: %w", ref, err)
+	}
+	return img, nil
+}
