@@ -40,7 +40,7 @@ func TestAppBase(t *testing.T) {
 		ref     string
 		wantErr string
 	}{
-		{"from the Docker engine, offline", fakeEngine{saved: dockerSave(t, unreachable, img)}, unreachable, ""},
+		{"from the Docker engine, offline", fakeEngine{ref: unreachable, saved: dockerSave(t, unreachable, img)}, unreachable, ""},
 		{"from the registry when the engine lacks it", fakeEngine{}, pushed.String(), ""},
 		{"neither", fakeEngine{}, unreachable, "run `docker pull " + unreachable + "`"},
 	}

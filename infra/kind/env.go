@@ -199,6 +199,9 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cl
 		return nil, err
 	}
 	c.Log.Info("nodes pull from gameday's registry", "host", host, "registry", mirror)
+	if err := preload(ctx, gw, workers(ns), c.Scenario.Images(), host, c.Dir, c.Log); err != nil {
+		return nil, err
+	}
 
 	if err := operator.Bind(ctx, e.client, c.RunID, "cluster-admin"); err != nil {
 		return nil, errkind.E(errkind.Infra, err)

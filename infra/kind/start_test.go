@@ -64,12 +64,13 @@ func (p *embeddedProvider) KubeConfig(string, bool) (string, error) { return "",
 // holding one image.
 type fakeEngine struct {
 	gateway netip.Addr
+	ref     string
 	saved   []byte // docker save form
 }
 
 func (f fakeEngine) Gateway(context.Context, string) (netip.Addr, error) { return f.gateway, nil }
 func (f fakeEngine) Save(_ context.Context, ref string) (io.ReadCloser, error) {
-	if f.saved == nil {
+	if f.saved == nil || ref != f.ref {
 		return nil, errors.New("Error response from daemon: reference does not exist")
 	}
 	return io.NopCloser(bytes.NewReader(f.saved)), nil
@@ -191,7 +192,7 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := fakeEngine{gateway: netip.MustParseAddr("127.0.0.1"), saved: dockerSave(t, AppBaseImage, base)}
+	eng := fakeEngine{gateway: netip.MustParseAddr("127.0.0.1"), ref: AppBaseImage, saved: dockerSave(t, AppBaseImage, base)}
 	e, err := start(ctx, c, p, eng, stops)
 	if err != nil {
 		t.Fatal(err)

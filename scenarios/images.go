@@ -1,0 +1,50 @@
+package scenarios
+
+import (
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Images returns every container image the scenario runs, sorted and
+// without repeats: those of its workloads' pods, pod templates, and of
+// its setImage steps, with scenario variables expanded.
+func (s *Scenario) Images() []string {
+	var out []string
+	add := func(spec *corev1.PodSpec) {
+		for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+			out = append(out, c.Image)
+		}
+	}
+	for _, w := range s.Spec.Workloads {
+		for _, o := range w.Objects {
+			switch t := o.Typed().(type) {
+			case *corev1.Pod:
+				add(&t.Spec)
+			case *appsv1.Deployment:
+				add(&t.Spec.Template.Spec)
+			case *appsv1.StatefulSet:
+				add(&t.Spec.Template.Spec)
+			case *appsv1.DaemonSet:
+				add(&t.Spec.Template.Spec)
+			case *appsv1.ReplicaSet:
+				add(&t.Spec.Template.Spec)
+			case *batchv1.Job:
+				add(&t.Spec.Template.Spec)
+			case *batchv1.CronJob:
+				add(&t.Spec.JobTemplate.Spec.Template.Spec)
+			}
+		}
+	}
+	for _, st := range s.Spec.Steps {
+		if st.SetImage != nil {
+			if img, err := s.Expand(st.SetImage.Image); err == nil {
+				out = append(out, img)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
