@@ -191,7 +191,7 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cl
 		return n.Group, ok && n.Group != ""
 	}
 	if err := c.ServeRegistry(ctx, groupOf, ecr.WithAddr(net.JoinHostPort(gateway.String(), "0")), ecr.WithIdentity(e.Resolver.Identity)); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registry on the kind network's gateway %s (needs a Linux Docker engine; Docker Desktop is not supported): %w", gateway, err)
 	}
 	host := c.Registry.Host
 	mirror := c.Registry.URL
