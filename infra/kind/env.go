@@ -116,7 +116,8 @@ type engine interface {
 	imageSaver
 }
 
-func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cloud.Stops) (*Env, error) {
+// start does everything after the AWS plane is up: see Start.
+func start(ctx context.Context, c *cloud.Cloud, p Provider, eng engine, stops *cloud.Stops) (*Env, error) {
 	e := &Env{
 		Cloud:              c,
 		Name:               ClusterName(c.RunID),
@@ -125,17 +126,48 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cl
 		auditLog:           filepath.Join(c.Dir, "audit.log"),
 		Resolver:           NewResolver(),
 	}
-	policyDir := filepath.Join(c.Dir, "audit-policy")
-	if err := writeAuditPolicy(policyDir); err != nil {
+	if err := e.createCluster(p, stops); err != nil {
 		return nil, err
+	}
+	ns, err := e.connect(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.serveImages(ctx, eng, ns); err != nil {
+		return nil, err
+	}
+	if err := operator.Bind(ctx, e.client, c.RunID, "cluster-admin"); err != nil {
+		return nil, errkind.E(errkind.Infra, err)
+	}
+	if err := operator.IssueKubeconfig(ctx, e.client, e.admin, c.RunID, e.Name, e.OperatorKubeconfig); err != nil {
+		return nil, errkind.E(errkind.Infra, err)
+	}
+	cp, err := controlPlane(ns)
+	if err != nil {
+		return nil, err
+	}
+	stopAudit, err := streamAudit(ctx, cp, e.auditLog)
+	stops.Add(stopAudit)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// createCluster creates the kind cluster (Config) with the audit policy
+// mounted; stops deletes it, even when creation fails half-way.
+func (e *Env) createCluster(p Provider, stops *cloud.Stops) error {
+	policyDir := filepath.Join(e.Dir, "audit-policy")
+	if err := writeAuditPolicy(policyDir); err != nil {
+		return err
 	}
 	image := os.Getenv("GAMEDAY_KIND_NODE_IMAGE")
 	if image == "" {
 		image = NodeImage
 	}
-	c.Log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(Config(c.Scenario, c.RunID, policyDir).Nodes))
+	cfg := Config(e.Scenario, e.RunID, policyDir)
+	e.Log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(cfg.Nodes))
 	t0 := time.Now()
-	// Deleting is registered first: a failed Create leaves containers.
 	stops.Add(func(context.Context) error {
 		if err := p.Delete(e.Name, e.AdminKubeconfig); err != nil {
 			return fmt.Errorf("delete kind cluster %s: %w", e.Name, err)
@@ -143,7 +175,7 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cl
 		return nil
 	})
 	err := p.Create(e.Name,
-		cluster.CreateWithV1Alpha4Config(Config(c.Scenario, c.RunID, policyDir)),
+		cluster.CreateWithV1Alpha4Config(cfg),
 		cluster.CreateWithNodeImage(image),
 		cluster.CreateWithWaitForReady(readyWait),
 		cluster.CreateWithKubeconfigPath(e.AdminKubeconfig),
@@ -151,10 +183,15 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cl
 		cluster.CreateWithDisplaySalutation(false),
 	)
 	if err != nil {
-		return nil, errkind.E(errkind.Infra, fmt.Errorf("create kind cluster %s: %w", e.Name, err))
+		return errkind.E(errkind.Infra, fmt.Errorf("create kind cluster %s: %w", e.Name, err))
 	}
-	c.Log.Info("kind cluster created", "name", e.Name, "elapsed", time.Since(t0).Round(time.Second))
+	e.Log.Info("kind cluster created", "name", e.Name, "elapsed", time.Since(t0).Round(time.Second))
+	return nil
+}
 
+// connect builds gameday's client from kind's admin kubeconfig and pairs
+// the node containers with their nodes (Resolver).
+func (e *Env) connect(ctx context.Context, p Provider) ([]nodes.Node, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", e.AdminKubeconfig)
 	if err != nil {
 		return nil, errkind.E(errkind.Infra, fmt.Errorf("kind admin kubeconfig: %w", err))
@@ -172,53 +209,40 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, gw engine, stops *cl
 		return nil, err
 	}
 	e.Resolver.Set(addrs...)
+	return ns, nil
+}
 
+// serveImages starts the registry on the kind network's gateway with the
+// scenario's images built on the base (so that they run), sends every
+// node's containerd to it for the ECR host, and loads the scenario's
+// public images into the workers from the local engine.
+func (e *Env) serveImages(ctx context.Context, eng engine, ns []nodes.Node) error {
 	baseRef := os.Getenv("GAMEDAY_APP_BASE_IMAGE")
 	if baseRef == "" {
 		baseRef = AppBaseImage
 	}
-	base, err := appBase(ctx, gw, baseRef, c.Dir)
+	base, err := appBase(ctx, eng, baseRef, e.Dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c.ImageOptions = append(c.ImageOptions, ecr.WithBase(base))
-	gateway, err := gw.Gateway(ctx, Network)
+	e.ImageOptions = append(e.ImageOptions, ecr.WithBase(base))
+	gateway, err := eng.Gateway(ctx, Network)
 	if err != nil {
-		return nil, errkind.E(errkind.Infra, err)
+		return errkind.E(errkind.Infra, err)
 	}
 	groupOf := func(node string) (string, bool) {
 		n, ok := e.Resolver.ByName(node)
 		return n.Group, ok && n.Group != ""
 	}
-	if err := c.ServeRegistry(ctx, groupOf, ecr.WithAddr(net.JoinHostPort(gateway.String(), "0")), ecr.WithIdentity(e.Resolver.Identity)); err != nil {
-		return nil, fmt.Errorf("registry on the kind network's gateway %s (needs a Linux Docker engine; Docker Desktop is not supported): %w", gateway, err)
+	if err := e.ServeRegistry(ctx, groupOf, ecr.WithAddr(net.JoinHostPort(gateway.String(), "0")), ecr.WithIdentity(e.Resolver.Identity)); err != nil {
+		return fmt.Errorf("registry on the kind network's gateway %s (needs a Linux Docker engine; Docker Desktop is not supported): %w", gateway, err)
 	}
-	host := c.Registry.Host
-	mirror := c.Registry.URL
+	host, mirror := e.Registry.Host, e.Registry.URL
 	if err := configureNodes(ctx, ns, HostsTOMLPath(host), HostsTOML(host, mirror)); err != nil {
-		return nil, err
+		return err
 	}
-	c.Log.Info("nodes pull from gameday's registry", "host", host, "registry", mirror)
-	if err := preload(ctx, gw, workers(ns), c.Scenario.Images(), host, c.Dir, c.Log); err != nil {
-		return nil, err
-	}
-
-	if err := operator.Bind(ctx, e.client, c.RunID, "cluster-admin"); err != nil {
-		return nil, errkind.E(errkind.Infra, err)
-	}
-	if err := operator.IssueKubeconfig(ctx, e.client, e.admin, c.RunID, e.Name, e.OperatorKubeconfig); err != nil {
-		return nil, errkind.E(errkind.Infra, err)
-	}
-	cp, err := controlPlane(ns)
-	if err != nil {
-		return nil, err
-	}
-	stopAudit, err := streamAudit(ctx, cp, e.auditLog)
-	stops.Add(stopAudit)
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
+	e.Log.Info("nodes pull from gameday's registry", "host", host, "registry", mirror)
+	return preload(ctx, eng, workers(ns), e.Scenario.Images(), host, e.Dir, e.Log)
 }
 
 // writeAuditPolicy writes the audit policy for the control-plane node to
