@@ -2,10 +2,8 @@ package kind
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 
@@ -51,19 +49,9 @@ func appBase(ctx context.Context, engine imageSaver, ref, dir string, opts ...re
 
 // saved reads ref from the engine into dir and opens it.
 func saved(ctx context.Context, engine imageSaver, ref, dir string) (v1.Image, error) {
-	rc, err := engine.Save(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
 	p := filepath.Join(dir, "app-base.tar")
-	f, err := os.Create(p)
-	if err != nil {
+	if err := saveTo(ctx, engine, ref, p); err != nil {
 		return nil, err
-	}
-	_, cerr := io.Copy(f, rc)
-	if err := errors.Join(cerr, f.Close()); err != nil {
-		return nil, fmt.Errorf("save %s: %w", ref, err)
 	}
 	img, err := tarball.ImageFromPath(p, nil) // the one image saved
 	if err != nil {
