@@ -22,11 +22,9 @@ import (
 
 	ecrreg "github.com/gameday-sre/gameday/infra/ecr"
 	"github.com/gameday-sre/gameday/internal/iampolicy"
+	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 )
-
-// RunIDTag tags every AWS object gameday creates with its run.
-const RunIDTag = "gameday.dev/run-id"
 
 // Account applies and changes a scenario's AWS objects as gameday's admin
 // user.
@@ -81,7 +79,7 @@ func (a *Account) trustPolicy(services []string) string {
 }
 
 func (a *Account) tags() []iamtypes.Tag {
-	return []iamtypes.Tag{{Key: aws.String(RunIDTag), Value: aws.String(a.runID)}}
+	return []iamtypes.Tag{{Key: aws.String(rundir.RunIDLabel), Value: aws.String(a.runID)}}
 }
 
 // Setup creates the scenario's roles, the EKS cluster with its initial
@@ -108,7 +106,7 @@ func (a *Account) Setup(ctx context.Context, env scenarios.Environment) error {
 		Version:            aws.String(env.Cluster.Version),
 		RoleArn:            aws.String(a.RoleARN(clusterRole.Name)),
 		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: a.subnets},
-		Tags:               map[string]string{RunIDTag: a.runID},
+		Tags:               map[string]string{rundir.RunIDLabel: a.runID},
 	})
 	if err != nil {
 		return fmt.Errorf("create EKS cluster %s: %w", env.Cluster.Name, err)
@@ -123,7 +121,7 @@ func (a *Account) Setup(ctx context.Context, env scenarios.Environment) error {
 	for _, r := range env.ECR.Repositories {
 		_, err := a.ecr.CreateRepository(ctx, &ecr.CreateRepositoryInput{
 			RepositoryName: aws.String(r.Name),
-			Tags:           []ecrtypes.Tag{{Key: aws.String(RunIDTag), Value: aws.String(a.runID)}},
+			Tags:           []ecrtypes.Tag{{Key: aws.String(rundir.RunIDLabel), Value: aws.String(a.runID)}},
 		})
 		if err != nil {
 			return fmt.Errorf("create ECR repository %s: %w", r.Name, err)
@@ -219,7 +217,7 @@ func (a *Account) CreateNodegroup(ctx context.Context, ng scenarios.NodeGroup) e
 		ScalingConfig: &ekstypes.NodegroupScalingConfig{
 			MinSize: aws.Int32(0), MaxSize: aws.Int32(int32(max(ng.Size, 1) * 2)), DesiredSize: aws.Int32(int32(ng.Size)),
 		},
-		Tags: map[string]string{RunIDTag: a.runID},
+		Tags: map[string]string{rundir.RunIDLabel: a.runID},
 	}
 	for _, t := range ng.Taints {
 		in.Taints = append(in.Taints, ekstypes.Taint{Key: aws.String(t.Key), Value: aws.String(t.Value), Effect: taintEffect(t.Effect)})

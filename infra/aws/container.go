@@ -15,6 +15,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/rundir"
 )
 
 // Pinned emulator images. LocalStack's images from 2026-03-23 on need
@@ -25,9 +26,6 @@ const (
 	MotoImage       = "motoserver/moto:5.1.0"
 	LocalStackImage = "localstack/localstack:4.14.0"
 )
-
-// RunIDLabel labels every container gameday starts with its run.
-const RunIDLabel = "gameday.dev/run-id"
 
 // checkDocker fails with what to use instead when no Docker engine
 // answers. Call it before testcontainers-go: some of its versions panic
@@ -56,7 +54,7 @@ func motoContainerOptions(account, runID string) []testcontainers.ContainerCusto
 			"MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
 			"MOTO_ACCOUNT_ID":                account,
 		}),
-		testcontainers.WithLabels(map[string]string{RunIDLabel: runID}),
+		testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}),
 		testcontainers.WithWaitStrategyAndDeadline(2*time.Minute, wait.ForHTTP("/moto-api/").WithPort("5000/tcp")),
 	}
 }
@@ -95,7 +93,7 @@ func localStackOptions(runID string) []testcontainers.ContainerCustomizer {
 	}
 	return []testcontainers.ContainerCustomizer{
 		testcontainers.WithEnv(env),
-		testcontainers.WithLabels(map[string]string{RunIDLabel: runID}),
+		testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}),
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/internal/leakcheck"
+	"github.com/gameday-sre/gameday/internal/rundir"
 )
 
 func testGroup(name, zone, subnet string, size int) NodeGroup {
@@ -179,7 +180,7 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 			"topology.kubernetes.io/zone":      "us-east-1b",
 			"topology.kubernetes.io/region":    "us-east-1",
 			"eks.amazonaws.com/capacityType":   "ON_DEMAND",
-			RunIDLabel:                         env.RunID,
+			rundir.RunIDLabel:                  env.RunID,
 		} {
 			if got := n.Labels[k]; got != want {
 				t.Errorf("label %s = %q, want %q", k, got, want)

@@ -33,9 +33,6 @@ import (
 	"github.com/gameday-sre/gameday/internal/rundir"
 )
 
-// RunIDLabel marks every object and file gameday creates with its run.
-const RunIDLabel = "gameday.dev/run-id"
-
 // OperatorUser is the Kubernetes user of the operator's kubeconfig.
 const OperatorUser = operator.User
 
@@ -441,7 +438,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 		"topology.kubernetes.io/zone":       g.Zone,
 		"topology.kubernetes.io/region":     e.opts.region,
 		"alpha.eksctl.io/nodegroup-name":    g.Name,
-		RunIDLabel:                          e.RunID,
+		rundir.RunIDLabel:                   e.RunID,
 	}
 	for k, v := range g.Labels {
 		labels[k] = v
@@ -533,7 +530,7 @@ func (e *Env) waitNodesReady(ctx context.Context, timeout time.Duration) error {
 		if err == nil {
 			for i := range list.Items {
 				n := &list.Items[i]
-				ready[n.Name] = nodeops.IsReady(n) && !hasTaint(n, uninitializedTaint) && !hasTaint(n, corev1.TaintNodeNotReady)
+				ready[n.Name] = nodeops.IsReady(n) && !nodeops.HasTaint(n, uninitializedTaint) && !nodeops.HasTaint(n, corev1.TaintNodeNotReady)
 			}
 		}
 		var missing []string
@@ -554,10 +551,6 @@ func (e *Env) waitNodesReady(ctx context.Context, timeout time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func hasTaint(n *corev1.Node, key string) bool {
-	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == key })
 }
 
 // ScaleNodeGroup changes a node group's size. Scaling down drains and
@@ -740,7 +733,7 @@ func (e *Env) stopCloudController() {
 }
 
 func (e *Env) initialiseNodes(ctx context.Context) {
-	list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: RunIDLabel + "=" + e.RunID})
+	list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: rundir.RunIDLabel + "=" + e.RunID})
 	if err != nil {
 		return
 	}
@@ -755,7 +748,7 @@ func (e *Env) initialiseNodes(ctx context.Context) {
 	for i := range list.Items {
 		n := &list.Items[i]
 		ip, ours := ips[n.Name]
-		if !ours || !hasTaint(n, uninitializedTaint) {
+		if !ours || !nodeops.HasTaint(n, uninitializedTaint) {
 			continue
 		}
 		status := fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":%q},{"type":"InternalDNS","address":%q},{"type":"Hostname","address":%q}]}}`, ip, n.Name, n.Name)

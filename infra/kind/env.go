@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/constants"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
@@ -270,10 +271,9 @@ func nodeAddrs(ctx context.Context, cs kubernetes.Interface, ns []nodes.Node) ([
 		group[n.Name] = n.Labels[nodeops.NodeGroupLabel]
 	}
 	var out []NodeAddr
-	for _, n := range ns {
-		if r, err := n.Role(); err == nil && r == "control-plane" {
-			continue // tainted NoSchedule by kubeadm: it runs no workloads and pulls no scenario images
-		}
+	// The control plane is tainted NoSchedule by kubeadm: it runs no
+	// workloads and pulls no scenario images.
+	for _, n := range workers(ns) {
 		g, ok := group[n.String()]
 		if !ok {
 			return nil, errkind.Errorf(errkind.Infra, "kind node %s has not registered with the API server", n.String())
@@ -304,10 +304,27 @@ func configureNodes(ctx context.Context, ns []nodes.Node, path, content string) 
 	return nil
 }
 
+// isControlPlane reports whether kind made n a control-plane node.
+func isControlPlane(n nodes.Node) bool {
+	r, err := n.Role()
+	return err == nil && r == constants.ControlPlaneNodeRoleValue
+}
+
+// workers returns the nodes that are not the control plane.
+func workers(ns []nodes.Node) []nodes.Node {
+	var out []nodes.Node
+	for _, n := range ns {
+		if !isControlPlane(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // controlPlane returns the control-plane node.
 func controlPlane(ns []nodes.Node) (nodes.Node, error) {
 	for _, n := range ns {
-		if r, err := n.Role(); err == nil && r == "control-plane" {
+		if isControlPlane(n) {
 			return n, nil
 		}
 	}
@@ -419,7 +436,7 @@ func setInService(ctx context.Context, cs kubernetes.Interface, group string, si
 			}
 			continue
 		}
-		if hasTaint(n, PendingTaint) {
+		if nodeops.HasTaint(n, PendingTaint) {
 			continue
 		}
 		if err := nodeops.DrainNode(ctx, cs, n.Name, drainTimeout, log); err != nil {
@@ -440,18 +457,9 @@ func checkCapacity(group string, size, have int) error {
 	return nil
 }
 
-func hasTaint(n *corev1.Node, key string) bool {
-	for _, t := range n.Spec.Taints {
-		if t.Key == key {
-			return true
-		}
-	}
-	return false
-}
-
 // setPending adds or removes PendingTaint, and (un)cordons to match.
 func setPending(ctx context.Context, cs kubernetes.Interface, n *corev1.Node, group string, pending bool) error {
-	if hasTaint(n, PendingTaint) == pending && n.Spec.Unschedulable == pending {
+	if nodeops.HasTaint(n, PendingTaint) == pending && n.Spec.Unschedulable == pending {
 		return nil
 	}
 	var taints []corev1.Taint
@@ -485,7 +493,10 @@ func (l kindLogger) Errorf(format string, args ...any) {
 	l.log.Error("kind: " + fmt.Sprintf(format, args...))
 }
 func (l kindLogger) V(v kindlog.Level) kindlog.InfoLogger {
-	return kindInfo{log: l.log, level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelDebug}[v == 0]}
+	if v == 0 {
+		return kindInfo{log: l.log, level: slog.LevelInfo}
+	}
+	return kindInfo{log: l.log, level: slog.LevelDebug}
 }
 
 type kindInfo struct {

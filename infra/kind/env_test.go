@@ -226,16 +226,16 @@ func TestSetInService(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := state{pending: hasTaint(n, PendingTaint), cordoned: n.Spec.Unschedulable}
+				got := state{pending: nodeops.HasTaint(n, PendingTaint), cordoned: n.Spec.Unschedulable}
 				if got != want {
 					t.Errorf("%s: %+v, want %+v", name, got, want)
 				}
-				if !hasTaint(n, "dedicated") {
+				if !nodeops.HasTaint(n, "dedicated") {
 					t.Errorf("%s lost the group's own taint: %v", name, n.Spec.Taints)
 				}
 			}
 			other, _ := cs.CoreV1().Nodes().Get(context.Background(), "other", metav1.GetOptions{})
-			if hasTaint(other, PendingTaint) || other.Spec.Unschedulable {
+			if nodeops.HasTaint(other, PendingTaint) || other.Spec.Unschedulable {
 				t.Error("another group's node was touched")
 			}
 		})

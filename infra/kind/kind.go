@@ -17,6 +17,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
+	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 
@@ -27,9 +28,6 @@ const NodeImage = "kindest/node:v1.37.0"
 // createNodeGroup step: kind cannot add nodes to a running cluster, so
 // every group exists from the start.
 const PendingTaint = "gameday.dev/pending-node-group"
-
-// RunIDLabel labels nodes with the run.
-const RunIDLabel = "gameday.dev/run-id"
 
 // auditPolicyDir is where the control-plane node sees the host
 // directory holding the audit policy.
@@ -75,7 +73,7 @@ func Config(s *scenarios.Scenario, runID, hostAudit string) *v1alpha4.Cluster {
 	env := s.Spec.Environment
 	cp := v1alpha4.Node{
 		Role:   v1alpha4.ControlPlaneRole,
-		Labels: map[string]string{RunIDLabel: runID},
+		Labels: map[string]string{rundir.RunIDLabel: runID},
 		ExtraMounts: []v1alpha4.Mount{{
 			HostPath: hostAudit, ContainerPath: auditPolicyDir, Readonly: true,
 		}},
@@ -135,7 +133,7 @@ func Labels(ng scenarios.NodeGroup, region, runID string) map[string]string {
 		"node.kubernetes.io/instance-type": ng.InstanceType,
 		"topology.kubernetes.io/zone":      ng.Zone,
 		"topology.kubernetes.io/region":    region,
-		RunIDLabel:                         runID,
+		rundir.RunIDLabel:                  runID,
 	}
 	for k, v := range ng.Labels {
 		l[k] = v

@@ -67,14 +67,3 @@ func loadArchive(n nodes.Node, path string) error {
 	defer f.Close()
 	return nodeutils.LoadImageArchive(n, f)
 }
-
-// workers returns the nodes that are not the control plane.
-func workers(ns []nodes.Node) []nodes.Node {
-	var out []nodes.Node
-	for _, n := range ns {
-		if r, err := n.Role(); err != nil || r != "control-plane" {
-			out = append(out, n)
-		}
-	}
-	return out
-}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
@@ -281,7 +282,7 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 		}
 		for _, n := range cl.Nodes("ng-general-v2") {
 			node, err := e.client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-			if err != nil || hasTaint(node, PendingTaint) || node.Spec.Unschedulable {
+			if err != nil || nodeops.HasTaint(node, PendingTaint) || node.Spec.Unschedulable {
 				t.Errorf("%s not in service after createNodeGroup: %v %v", n.Name, node.Spec.Taints, err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -99,6 +100,11 @@ func DrainNode(ctx context.Context, cs kubernetes.Interface, node string, timeou
 		return fmt.Errorf("drain %s: %w", node, err)
 	}
 	return nil
+}
+
+// HasTaint reports whether a node carries a taint with key.
+func HasTaint(n *corev1.Node, key string) bool {
+	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == key })
 }
 
 // IsReady reports whether a node's Ready condition is True.

@@ -17,6 +17,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
 	"github.com/gameday-sre/gameday/infra/kind"
+	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/verify"
 )
 
@@ -54,7 +55,7 @@ func checkNoDockerLeft(t *testing.T, runID string) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	ctrs, err := eng.Labelled(context.Background(), aws.RunIDLabel+"="+runID)
+	ctrs, err := eng.Labelled(context.Background(), rundir.RunIDLabel+"="+runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestIntegrationKindCleanup(t *testing.T) {
 		cluster.CreateWithKubeconfigPath(t.TempDir()+"/kubeconfig")); err != nil {
 		t.Fatal(err)
 	}
-	ctr, err := testcontainers.Run(ctx, aws.MotoImage, testcontainers.WithLabels(map[string]string{aws.RunIDLabel: runID}))
+	ctr, err := testcontainers.Run(ctx, aws.MotoImage, testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}))
 	defer testcontainers.TerminateContainer(ctr)
 	if err != nil {
 		t.Fatal(err)
