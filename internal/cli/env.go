@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -11,12 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/embedded"
-	"github.com/gameday-sre/gameday/infra/kind"
-	"github.com/gameday-sre/gameday/infra/stack"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/runner"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 
@@ -156,24 +155,22 @@ func envUp(ctx context.Context, g *globals, o envUpOptions) error {
 	var env []string
 	var groups []string
 	switch {
-	case s != nil && infra == scenarios.InfraKind:
-		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s on kind as run %s...\n", s.Metadata.Name, d.ID)
-		var e *kind.Env
-		e, stop, err = kind.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(emulator))
-		if e != nil {
+	case s != nil:
+		on := ""
+		if infra == scenarios.InfraKind {
+			on = " on kind"
+		}
+		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s%s as run %s...\n", s.Metadata.Name, on, d.ID)
+		var e runner.Environment
+		e, stop, err = provision(g, infra, emulator)(ctx, s, d, func(runner.AWSCall) {})
+		if err == nil {
 			env = e.OperatorEnv()
 			for _, ng := range s.Spec.Environment.NodeGroups {
 				if !ng.Deferred {
 					groups = append(groups, ng.Name)
 				}
 			}
-		}
-	case s != nil:
-		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s as run %s...\n", s.Metadata.Name, d.ID)
-		var st *stack.Stack
-		st, stop, err = stack.Start(ctx, s, cloud.WithDir(d.Path), cloud.WithRunID(d.ID), cloud.WithLogger(g.log), cloud.WithEmulator(emulator))
-		if st != nil {
-			env, groups = st.OperatorEnv(), st.Cluster.NodeGroups()
+			slices.Sort(groups)
 		}
 	default:
 		fmt.Fprintf(g.streams.ErrOut, "starting environment %s (%d node groups)...\n", d.ID, len(ngs))
