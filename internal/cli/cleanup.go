@@ -87,16 +87,19 @@ func dockerLeftovers(ctx context.Context, g *globals, root string, all bool) ([]
 	if err != nil {
 		return nil, errkind.E(errkind.Infra, err)
 	}
+	live := make(map[string]bool, len(runs)) // known runs: live or not
+	for _, d := range runs {
+		live[d.ID] = d.Pid() != 0
+	}
 	state := func(id string) kind.RunState {
-		for _, d := range runs {
-			if d.ID == id {
-				if d.Pid() != 0 {
-					return kind.RunLive
-				}
-				return kind.RunDead
-			}
+		isLive, known := live[id]
+		switch {
+		case !known:
+			return kind.RunUnknown
+		case isLive:
+			return kind.RunLive
 		}
-		return kind.RunUnknown
+		return kind.RunDead
 	}
 	eng, err := dockerhost.Connect()
 	if err != nil {
