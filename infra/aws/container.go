@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,30 @@ const (
 	MotoImage       = "motoserver/moto:5.1.0"
 	LocalStackImage = "localstack/localstack:4.14.0"
 )
+
+// ReaperImage is testcontainers-go's reaper, which it runs beside the
+// emulator container unless TESTCONTAINERS_RYUK_DISABLED is true.
+const ReaperImage = "testcontainers/ryuk:0.13.0"
+
+// ContainerImages lists the images the local Docker engine needs for the
+// Docker-hosted emulator of kind (KindMotoContainer or KindLocalStack),
+// with overrides applied: the emulator's and, when it runs, the reaper's.
+// Other kinds need none.
+func ContainerImages(kind string) []string {
+	var out []string
+	switch kind {
+	case KindMotoContainer:
+		out = append(out, imageFrom("GAMEDAY_MOTO_IMAGE", MotoImage))
+	case KindLocalStack:
+		out = append(out, imageFrom("GAMEDAY_LOCALSTACK_IMAGE", LocalStackImage))
+	default:
+		return nil
+	}
+	if v, _ := strconv.ParseBool(os.Getenv("TESTCONTAINERS_RYUK_DISABLED")); !v {
+		out = append(out, ReaperImage)
+	}
+	return out
+}
 
 // checkDocker fails with what to use instead when no Docker engine
 // answers. Call it before testcontainers-go: some of its versions panic

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,7 +91,7 @@ func TestStartContainersWithoutDockerFailFast(t *testing.T) {
 }
 
 func TestIntegrationDockerMoto(t *testing.T) {
-	dockertest.Require(t)
+	dockertest.RequireImages(t, "", ContainerImages(KindMotoContainer)...)
 	ctx := context.Background()
 	emu, stop, err := StartMotoContainer(ctx, "docker-test")
 	defer func() {
@@ -110,7 +111,9 @@ func TestIntegrationDockerMoto(t *testing.T) {
 }
 
 func TestIntegrationDockerLocalStack(t *testing.T) {
-	dockertest.Require(t)
+	// LocalStack's free images cannot be built here, and newer ones need
+	// an auth token: the skip names the image to load.
+	dockertest.RequireImages(t, "", ContainerImages(KindLocalStack)...)
 	ctx := context.Background()
 	emu, stop, err := StartLocalStack(ctx, "docker-test")
 	defer func() {
@@ -144,6 +147,27 @@ func TestStartExplainsMissingEmulator(t *testing.T) {
 			defer stop(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestContainerImages(t *testing.T) {
+	tests := []struct {
+		name, kind, override, ryukOff string
+		want                          []string
+	}{
+		{"moto with the reaper", KindMotoContainer, "", "", []string{MotoImage, ReaperImage}},
+		{"moto mirror, reaper off", KindMotoContainer, "mirror.local/moto:5.1.0", "true", []string{"mirror.local/moto:5.1.0"}},
+		{"localstack", KindLocalStack, "", "false", []string{LocalStackImage, ReaperImage}},
+		{"moto process: none", KindMoto, "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GAMEDAY_MOTO_IMAGE", tt.override)
+			t.Setenv("TESTCONTAINERS_RYUK_DISABLED", tt.ryukOff)
+			if got := ContainerImages(tt.kind); !slices.Equal(got, tt.want) {
+				t.Errorf("ContainerImages(%s) = %q, want %q", tt.kind, got, tt.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +46,10 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.removed = append(f.removed, strings.TrimPrefix(path, "/containers/"))
 		w.WriteHeader(http.StatusNoContent)
+	case path == "/images/busybox:1.36.1/json":
+		json.NewEncoder(w).Encode(map[string]any{"Id": "sha256:ab", "RepoTags": []string{"busybox:1.36.1"}})
+	case path == "/images/broken:1/json":
+		http.Error(w, `{"message":"storage driver failed"}`, http.StatusInternalServerError)
 	case path == "/networks/kind":
 		json.NewEncoder(w).Encode(map[string]any{"Name": "kind", "IPAM": map[string]any{"Config": []map[string]string{
 			{"Subnet": "fc00:f853:ccd:e793::/64", "Gateway": "fc00:f853:ccd:e793::1"},
@@ -143,5 +148,39 @@ func TestEngine(t *testing.T) {
 	}
 	if _, err := e.Gateway(ctx, "missing"); err == nil || !strings.Contains(err.Error(), "inspect network missing") {
 		t.Errorf("missing network: err = %v", err)
+	}
+}
+
+func TestMissing(t *testing.T) {
+	serveFake(t)
+	e, err := Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		refs    []string
+		want    []string
+		wantErr string
+	}{
+		{"all present", []string{"busybox:1.36.1"}, nil, ""},
+		{"absent ones in order", []string{"kindest/node:v1.37.0", "busybox:1.36.1", "motoserver/moto:5.1.0"}, []string{"kindest/node:v1.37.0", "motoserver/moto:5.1.0"}, ""},
+		{"engine error is not absence", []string{"broken:1"}, nil, "inspect image broken:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.Missing(ctx, tt.refs...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("Missing = %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -94,4 +95,21 @@ func (e *Engine) Save(ctx context.Context, ref string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("save image %s from the Docker engine: %w", ref, err)
 	}
 	return rc, nil
+}
+
+// Missing returns those of refs that the engine's image store lacks, in
+// the order given. The engine is asked by name only: nothing is pulled.
+func (e *Engine) Missing(ctx context.Context, refs ...string) ([]string, error) {
+	var missing []string
+	for _, ref := range refs {
+		_, err := e.c.ImageInspect(ctx, ref)
+		switch {
+		case err == nil:
+		case cerrdefs.IsNotFound(err):
+			missing = append(missing, ref)
+		default:
+			return nil, fmt.Errorf("inspect image %s: %w", ref, err)
+		}
+	}
+	return missing, nil
 }

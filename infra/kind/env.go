@@ -162,10 +162,7 @@ func (e *Env) createCluster(p Provider, stops *cloud.Stops) error {
 	if err := writeAuditPolicy(policyDir); err != nil {
 		return err
 	}
-	image := os.Getenv("GAMEDAY_KIND_NODE_IMAGE")
-	if image == "" {
-		image = NodeImage
-	}
+	image := NodeImageRef()
 	cfg := Config(e.Scenario, e.RunID, policyDir)
 	e.Log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(cfg.Nodes))
 	t0 := time.Now()
@@ -218,11 +215,7 @@ func (e *Env) connect(ctx context.Context, p Provider) ([]nodes.Node, error) {
 // node's containerd to it for the ECR host, and loads the scenario's
 // public images into the workers from the local engine.
 func (e *Env) serveImages(ctx context.Context, eng engine, ns []nodes.Node) error {
-	baseRef := os.Getenv("GAMEDAY_APP_BASE_IMAGE")
-	if baseRef == "" {
-		baseRef = AppBaseImage
-	}
-	base, err := appBase(ctx, eng, baseRef, e.Dir)
+	base, err := appBase(ctx, eng, AppBaseRef(), e.Dir)
 	if err != nil {
 		return err
 	}

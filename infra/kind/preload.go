@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
@@ -22,10 +21,7 @@ import (
 // needs no internet; the nodes pull the others themselves. The ECR images
 // are never loaded: their pulls are the incident.
 func preload(ctx context.Context, engine imageSaver, workers []nodes.Node, images []string, ecrHost, dir string, log *slog.Logger) error {
-	for _, img := range images {
-		if strings.HasPrefix(img, ecrHost+"/") {
-			continue
-		}
+	for _, img := range publicImages(images, ecrHost) {
 		p := filepath.Join(dir, "preload.tar")
 		if err := saveTo(ctx, engine, img, p); err != nil {
 			log.Info("nodes will pull "+img+" from its registry (not in the local Docker engine)", "reason", err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,15 +19,16 @@ import (
 	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
 	"github.com/gameday-sre/gameday/infra/kind"
 	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
 
 // requireKind skips, saying why, unless this machine can run kind
-// clusters: a Docker engine, the docker command, and kubectl and aws for
-// the autopilot.
-func requireKind(t *testing.T) {
+// clusters: a Docker engine holding images (nothing is pulled), the
+// docker command, and kubectl and aws for the autopilot.
+func requireKind(t *testing.T, images ...string) {
 	t.Helper()
-	dockertest.Require(t)
+	dockertest.RequireImages(t, "", images...)
 	if err := dockerhost.CheckCLI(); err != nil {
 		t.Skipf("skipped: %v", err)
 	}
@@ -69,7 +71,11 @@ func checkNoDockerLeft(t *testing.T, runID string) {
 // reference solution with the real kubectl and aws, full marks, and
 // nothing left in Docker afterwards.
 func TestIntegrationKindAutopilot(t *testing.T) {
-	requireKind(t)
+	s, err := scenarios.LoadBuiltin("ecr-imagepullbackoff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireKind(t, slices.Concat(kind.LocalImages(s), aws.ContainerImages(aws.KindMotoContainer))...)
 	home := t.TempDir()
 	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container", "--autopilot")
 	code := p.exitCode(t)
@@ -100,7 +106,7 @@ func TestIntegrationKindAutopilot(t *testing.T) {
 // lists them with --dry-run and then removes them with the run's
 // directory.
 func TestIntegrationKindCleanup(t *testing.T) {
-	requireKind(t)
+	requireKind(t, slices.Concat([]string{kind.NodeImageRef()}, aws.ContainerImages(aws.KindMotoContainer))...)
 	ctx := context.Background()
 	home := t.TempDir()
 	t.Setenv("GAMEDAY_HOME", home)
@@ -118,11 +124,11 @@ func TestIntegrationKindCleanup(t *testing.T) {
 	cfg := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}}}
 	defer provider.Delete(name, "")
-	if err := provider.Create(name, cluster.CreateWithV1Alpha4Config(cfg), cluster.CreateWithNodeImage(kind.NodeImage),
+	if err := provider.Create(name, cluster.CreateWithV1Alpha4Config(cfg), cluster.CreateWithNodeImage(kind.NodeImageRef()),
 		cluster.CreateWithKubeconfigPath(t.TempDir()+"/kubeconfig")); err != nil {
 		t.Fatal(err)
 	}
-	ctr, err := testcontainers.Run(ctx, aws.MotoImage, testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}))
+	ctr, err := testcontainers.Run(ctx, aws.ContainerImages(aws.KindMotoContainer)[0], testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}))
 	defer testcontainers.TerminateContainer(ctr)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,44 @@
+package kind
+
+import (
+	"os"
+	"strings"
+
+	"github.com/gameday-sre/gameday/scenarios"
+)
+
+// NodeImageRef is the node image a cluster is created from:
+// GAMEDAY_KIND_NODE_IMAGE when set, else NodeImage.
+func NodeImageRef() string { return envOr("GAMEDAY_KIND_NODE_IMAGE", NodeImage) }
+
+// AppBaseRef is the base of the scenario's ECR images:
+// GAMEDAY_APP_BASE_IMAGE when set, else AppBaseImage.
+func AppBaseRef() string { return envOr("GAMEDAY_APP_BASE_IMAGE", AppBaseImage) }
+
+// LocalImages lists the images a kind run of s takes from the local
+// Docker engine on a host that cannot pull: the node image, the base of
+// the ECR images, and the scenario's public images (the ECR images
+// gameday builds and serves itself).
+func LocalImages(s *scenarios.Scenario) []string {
+	aws := s.Spec.Environment.AWS
+	return append([]string{NodeImageRef(), AppBaseRef()}, publicImages(s.Images(), scenarios.ECRRegistry(aws.AccountID, aws.Region))...)
+}
+
+// publicImages drops the images served by gameday's registry at ecrHost:
+// they are never loaded into nodes, as their pulls are the incident.
+func publicImages(images []string, ecrHost string) []string {
+	var out []string
+	for _, img := range images {
+		if !strings.HasPrefix(img, ecrHost+"/") {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+func envOr(env, def string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
+}
