@@ -8,7 +8,22 @@ K8S_VERSION := v1.37.2
 LDFLAGS   := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
              -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
-.PHONY: build test test-kind run demo bench lint fuzz golden clean
+.PHONY: build check test test-kind run demo bench lint fuzz golden clean
+
+# Recipes use bash (local, $$SECONDS).
+SHELL := /bin/bash
+
+# Test budget. The whole suite takes about TODO min on a 2-core machine;
+# TEST_TIMEOUT is go test's per-package limit, sized to the slowest
+# package (internal/cli, the end-to-end games) with room for a loaded
+# machine. E2E_PARALLEL is how many end-to-end games play at once.
+TEST_TIMEOUT  ?= 25m
+CHECK_TIMEOUT ?= 5m
+E2E_PARALLEL  ?= 4
+# Where each test stage records its go test -json events; the summary
+# (slowest tests, package wall times) is read from there.
+TEST_OUT      := out/test
+TESTTIMES     := $(GO) run ./internal/testtimes
 
 # Packages whose tests compare output with golden files (internal/golden).
 GOLDEN_PKGS := ./internal/cli ./internal/report ./internal/schemadoc ./infra/kind
@@ -23,17 +38,29 @@ RACE_PKGS := ./scenarios/... ./verify/... ./internal/iampolicy/... ./internal/ru
              ./internal/report/... ./internal/leakcheck/... ./internal/procgroup/... ./infra/ecr/... \
              ./internal/config/... ./infra/dockerhost/...
 
-test: build
+# The fast tier, for the edit-test loop: vet, unit and golden tests.
+check:
 	$(GO) vet ./...
-	$(GO) test ./...
-	$(GO) test -race -short $(RACE_PKGS)
-	GAMEDAY_HOME=$$(mktemp -d -t gameday-selftest-XXXXXX) && $(BIN) test && rm -rf "$$GAMEDAY_HOME"
+	$(GO) test -short -timeout $(CHECK_TIMEOUT) ./...
+
+# The full suite, the one CI runs. Every stage runs even when one fails;
+# then the summary, and the exit status of the first failure.
+test: build
+	@rm -rf $(TEST_OUT); mkdir -p $(TEST_OUT); fail=0; start=$$SECONDS; \
+	stage() { local t0=$$SECONDS; echo "== $$1"; shift; "$$@" || { c=$$?; [ $$fail -ne 0 ] || fail=$$c; }; echo "== took $$((SECONDS-t0))s"; }; \
+	stage "vet" $(GO) vet ./...; \
+	stage "tests" $(TESTTIMES) -o $(TEST_OUT)/tests.jsonl -- $(GO) test -json -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) ./...; \
+	stage "race" $(TESTTIMES) -o $(TEST_OUT)/race.jsonl -- $(GO) test -json -race -short -timeout $(CHECK_TIMEOUT) $(RACE_PKGS); \
+	home=$$(mktemp -d -t gameday-selftest-XXXXXX); \
+	stage "gameday test (the library)" env GAMEDAY_HOME="$$home" $(BIN) test; rm -rf "$$home"; \
+	echo "== make test: $$((SECONDS-start))s, exit $$fail"; \
+	$(TESTTIMES) -report $(TEST_OUT)/tests.jsonl $(TEST_OUT)/race.jsonl; exit $$fail
 
 # The kind backend's end-to-end tests, verbosely. They need a Docker
 # engine and say why they skip without one (`make test` runs them too).
 test-kind: build
-	$(GO) test -count=1 -v ./infra/kind/
-	$(GO) test -count=1 -v -run 'Kind' ./internal/cli/
+	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./infra/kind/
+	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) -run 'Kind' ./internal/cli/
 
 SCENARIO  ?= ecr-imagepullbackoff
 
@@ -44,17 +71,17 @@ demo: build
 	$(BIN) run $(SCENARIO) --autopilot
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./...
 
 lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
 fuzz:
-	$(GO) test ./scenarios -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./scenarios -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -timeout 0
 
 golden:
-	$(GO) test -short $(GOLDEN_PKGS) -update
+	$(GO) test -short -timeout $(CHECK_TIMEOUT) $(GOLDEN_PKGS) -update
 
 clean:
-	rm -rf bin
+	rm -rf bin out

@@ -72,6 +72,7 @@ func TestIntegrationEnvUpDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: starts a control plane (skipped with -short)")
 	}
+	t.Parallel()
 	home := t.TempDir()
 	gameday := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], args...)

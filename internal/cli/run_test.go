@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,6 +65,11 @@ func (p *gamedayProc) exitCode(t *testing.T) int {
 	return 0
 }
 
+// requireIntegration skips end-to-end tests with -short, checks the
+// tools they drive, and lets them run in parallel: each plays its game in
+// its own process with its own GAMEDAY_HOME, and the leak checks look
+// only at what that run made. go test's -parallel flag bounds how many
+// games run at once.
 func requireIntegration(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
@@ -74,6 +80,7 @@ func requireIntegration(t *testing.T) {
 			t.Fatalf("%s is not on PATH; see the README's requirements", tool)
 		}
 	}
+	t.Parallel()
 }
 
 // onlyRun returns the single run directory under home.
@@ -99,18 +106,32 @@ func checkNothingLeft(t *testing.T, d rundir.Dir) {
 	if left := leakcheck.TempDirs("hollow-kubelet.*"); len(left) > 0 {
 		t.Errorf("kubemark temp dirs left: %v", left)
 	}
-	if b, err := os.ReadFile(d.File("moto.log")); err == nil && len(b) >= 0 {
-		if out, _ := exec.Command("pgrep", "-f", "moto_server -H 127.0.0.1").Output(); len(out) > 0 {
-			// Another test's moto may be running; only flag ours: its
-			// parent (this run) is gone, so it was reparented to init.
-			for _, pid := range strings.Fields(string(out)) {
-				ppid, _ := exec.Command("ps", "-o", "ppid=", "-p", pid).Output()
-				if strings.TrimSpace(string(ppid)) == "1" {
-					t.Errorf("orphaned moto_server pid %s", pid)
-				}
-			}
-		}
+	if left := runProcesses(d); len(left) > 0 {
+		t.Errorf("processes of run %s outlived it: %v", d.ID, left)
 	}
+}
+
+// runProcesses lists the processes, other than this test binary's own,
+// that a run started and that are still alive: those whose environment
+// names the run's GAMEDAY_HOME, which every child of the run inherits
+// and which each test gives its runs alone. A zombie is gone enough.
+func runProcesses(d rundir.Dir) []string {
+	home := "GAMEDAY_HOME=" + filepath.Dir(filepath.Dir(d.Path))
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []string
+	for _, p := range procs {
+		env, err := os.ReadFile(filepath.Join(p, "environ"))
+		if err != nil || !slices.Contains(strings.Split(string(env), "\x00"), home) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join(p, "stat"))
+		if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		out = append(out, filepath.Base(p)+" "+strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")))
+	}
+	return out
 }
 
 func readJournal(t *testing.T, d rundir.Dir) (verify.Journal, verify.Result) {
@@ -272,6 +293,7 @@ func TestIntegrationRunInterruptedAtEveryPhase(t *testing.T) {
 	requireIntegration(t)
 	for _, phase := range []string{"provision", "setup", "fault", "symptom-gate", "observe"} {
 		t.Run(phase, func(t *testing.T) {
+			t.Parallel()
 			home := t.TempDir()
 			p := newGameday(t, home, "run", "ecr-imagepullbackoff")
 			if err := p.cmd.Start(); err != nil {
@@ -409,6 +431,7 @@ func TestIntegrationHeadlessDetection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			home := t.TempDir()
 			junit := filepath.Join(t.TempDir(), "junit.xml")
 			args := []string{"run", "ecr-imagepullbackoff", "--headless", "--timeout", tt.timeout, "--detector", tt.detector, "--junit", junit}
@@ -526,10 +549,15 @@ func TestIntegrationCleanupAfterKill(t *testing.T) {
 	if len(temps) == 0 {
 		t.Fatal("the killed run left no temporary files: nothing to check cleanup against")
 	}
-	t.Setenv("GAMEDAY_HOME", home)
-	t.Setenv("TMPDIR", tmp)
-	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
-	code, out, errOut := run(t, "cleanup", "--dry-run")
+	// cleanup runs as its own process: the test runs in parallel, so it
+	// cannot change this process's environment.
+	cleanup := func(args ...string) (int, string, string) {
+		t.Helper()
+		q := newGameday(t, home, append([]string{"cleanup"}, args...)...)
+		q.cmd.Env = append(q.cmd.Env, "TMPDIR="+tmp, "DOCKER_HOST=unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+		return q.exitCode(t), q.stdout.String(), q.stderr.String()
+	}
+	code, out, errOut := cleanup("--dry-run")
 	if code != ExitOK || !strings.Contains(out, "would remove "+d.Path+"  (run "+d.ID+" crashed") {
 		t.Fatalf("dry run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
@@ -538,7 +566,7 @@ func TestIntegrationCleanupAfterKill(t *testing.T) {
 			t.Errorf("dry run does not list %s:\n%s", tp, out)
 		}
 	}
-	if code, out, errOut = run(t, "cleanup"); code != ExitOK {
+	if code, out, errOut = cleanup(); code != ExitOK {
 		t.Fatalf("cleanup: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if left := ours(); len(left) > 0 {
@@ -549,21 +577,12 @@ func TestIntegrationCleanupAfterKill(t *testing.T) {
 	}
 	// moto dies with its parent (parent-death signal), even on SIGKILL.
 	deadline = time.Now().Add(5 * time.Second)
-	for {
-		out, _ := exec.Command("pgrep", "-f", "moto_server -H 127.0.0.1").Output()
-		orphaned := ""
-		for _, pid := range strings.Fields(string(out)) {
-			if ppid, _ := exec.Command("ps", "-o", "ppid=", "-p", pid).Output(); strings.TrimSpace(string(ppid)) == "1" {
-				orphaned += pid + " "
-			}
-		}
-		if orphaned == "" {
-			break
-		}
+	for left := runProcesses(d); len(left) > 0; left = runProcesses(d) {
 		if time.Now().After(deadline) {
-			t.Errorf("moto_server outlived the killed run: %s", orphaned)
+			t.Errorf("processes outlived the killed run by 5s: %v", left)
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
