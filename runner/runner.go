@@ -135,6 +135,9 @@ type Config struct {
 	// DetectionBudget fails a headless run whose time to detect exceeds
 	// it (errkind.OverBudget).
 	DetectionBudget time.Duration
+	// MaxFalsePositives, if set, fails a headless run (errkind.Failed)
+	// whose distinct wrong claims outnumber it.
+	MaxFalsePositives *int
 	// AutopilotGrace, if positive, ends an autopilot run this long after
 	// the reference solution finished, instead of at the time limit.
 	AutopilotGrace time.Duration
@@ -308,7 +311,8 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 	r.connEnv = append(env.OperatorEnv(),
 		"GAMEDAY_FINDINGS_URL="+ctl.URL+"/v1/findings",
 		"GAMEDAY_ALERTMANAGER_URL="+ctl.URL+"/v1/alertmanager",
-		"GAMEDAY_TOKEN="+ctl.Token)
+		"GAMEDAY_TOKEN="+ctl.Token,
+		"GAMEDAY_RUN="+cfg.RunID)
 	if err := dir.WriteEnv(r.connEnv); err != nil {
 		return res, errkind.E(errkind.Infra, err)
 	}
@@ -318,6 +322,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 	outcome = r.observe(ctx)
 	switch outcome {
 	case verify.OutcomeCompleted, verify.OutcomeDetected:
+		if fp := verify.Score(r.rec.Snapshot()).Detection.FalsePositives; cfg.Headless && cfg.MaxFalsePositives != nil && fp > *cfg.MaxFalsePositives {
+			return res, errkind.Errorf(errkind.Failed, "%d false positives, over --max-false-positives %d", fp, *cfg.MaxFalsePositives)
+		}
 		if cfg.Headless && cfg.DetectionBudget > 0 {
 			if ttd, ok := r.detectedAt(); ok && ttd.Sub(r.rec.Snapshot().Handover) > cfg.DetectionBudget {
 				return res, errkind.Errorf(errkind.OverBudget, "detected after %s, over the %s detection budget",
@@ -413,20 +420,9 @@ func (r *run) handover() {
 
 // detectionObjective is the objective that marks detection: the first
 // detect objective, else the first rootCause one.
-func (r *run) detectionObjective() string {
-	for _, cat := range []string{scenarios.CategoryDetect, scenarios.CategoryRootCause} {
-		for _, o := range r.s.Spec.Objectives {
-			if o.Category == cat {
-				return o.ID
-			}
-		}
-	}
-	return ""
-}
-
 // detectedAt reports when the incident was detected.
 func (r *run) detectedAt() (time.Time, bool) {
-	id := r.detectionObjective()
+	id := r.s.DetectionObjective()
 	if id == "" {
 		return time.Time{}, false
 	}

@@ -193,6 +193,9 @@ func TestInvalidScenarios(t *testing.T) {
 		{"unsupported apiVersion", "bad-apiversion.yaml", []string{
 			`bad-apiversion.yaml:1:13: apiVersion: unsupported apiVersion "gameday.dev/v1beta9" (this build reads "gameday.dev/v1alpha1")`,
 		}},
+		{"every cause is a right answer", "no-decoy.yaml", []string{
+			`no-decoy.yaml:38:5: spec.causes: needs at least one wrong answer: every cause is named by an objective, so claiming them all would cost nothing; add plausible wrong causes`,
+		}},
 		{"objectives wait for each other", "after-cycle.yaml", []string{
 			`after-cycle.yaml:46:14: spec.objectives[0].after: objectives wait for each other: fix → verify → fix`,
 		}},

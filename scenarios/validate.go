@@ -65,9 +65,42 @@ func (v *validator) validate() {
 	v.steps()
 	v.symptoms()
 	v.checkObjectives()
+	v.checkDecoys()
 	v.checkPenalties()
 	v.checkHints()
 	v.checkSolution()
+}
+
+// checkDecoys requires, when objectives are achieved by claims, at least
+// one cause in the catalogue that no objective's claim names: wrong
+// claims are what cost points (see verify.ClaimCost), so a catalogue with
+// no wrong answer would make claiming every cause free.
+func (v *validator) checkDecoys() {
+	named := map[string]bool{}
+	var walk func(c *Condition)
+	walk = func(c *Condition) {
+		if c.Finding != nil {
+			named[c.Finding.Cause] = true
+		}
+		for i := range c.All {
+			walk(&c.All[i])
+		}
+		for i := range c.Any {
+			walk(&c.Any[i])
+		}
+	}
+	for i := range v.s.Spec.Objectives {
+		walk(&v.s.Spec.Objectives[i].When)
+	}
+	if len(named) == 0 || len(v.s.Spec.Causes) == 0 {
+		return
+	}
+	for _, c := range v.s.Spec.Causes {
+		if !named[c.ID] {
+			return
+		}
+	}
+	v.errs.add("spec.causes", "needs at least one wrong answer: every cause is named by an objective, so claiming them all would cost nothing; add plausible wrong causes")
 }
 
 func (v *validator) required(p, val string) bool {

@@ -64,6 +64,7 @@ type Evaluator struct {
 	mu        sync.Mutex
 	restarts  map[string]time.Time // ns/name → when a new restartedAt was seen
 	findings  []Finding
+	key       []SpecClaim // the answer key claims are judged by
 	achieved  func(id string) (time.Time, bool)
 	handover  time.Time
 	regexps   map[string]*regexp.Regexp
@@ -84,6 +85,7 @@ func NewEvaluator(s *scenarios.Scenario, cs kubernetes.Interface, dyn dynamic.In
 		changed:  make(chan struct{}, 1),
 		restarts: map[string]time.Time{},
 		achieved: achieved, regexps: map[string]*regexp.Regexp{}, execCache: map[string]execResult{},
+		key: ClaimsOf(s),
 	}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { e.signal() },
@@ -502,16 +504,42 @@ func shortARNs(arns []string) []string {
 func (e *Evaluator) finding(q *scenarios.FindingCondition) (bool, string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, f := range e.findings {
+	if f := e.claimLocked(q); f != nil {
+		return true, "finding " + f.Cause + " on " + f.Resource
+	}
+	return false, fmt.Sprintf("no right claim of %s among %d", q.Cause, len(e.findings))
+}
+
+// claimLocked returns the first right claim (Judge) that matches q, or
+// nil. Wrong claims never satisfy a finding condition.
+func (e *Evaluator) claimLocked(q *scenarios.FindingCondition) *Finding {
+	for i, f := range e.findings {
 		if f.Cause != q.Cause || (q.Source != scenarios.SourceAny && f.Source != q.Source) {
 			continue
 		}
 		if q.Resource != "" && !e.reLocked(q.Resource).MatchString(f.Resource) {
 			continue
 		}
-		return true, "finding " + f.Cause + " on " + f.Resource
+		if Judge(e.key, f) == VerdictRight {
+			return &e.findings[i]
+		}
 	}
-	return false, fmt.Sprintf("no finding %s among %d", q.Cause, len(e.findings))
+	return nil
+}
+
+// Claim returns the first right claim that satisfies one of the finding
+// conditions of a diagnosis condition (a finding, or any of findings),
+// for the journal to record what achieved it; nil otherwise.
+func (e *Evaluator) Claim(c *scenarios.Condition) *Finding {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, q := range diagnosisFindings(c) {
+		if f := e.claimLocked(q); f != nil {
+			cp := *f
+			return &cp
+		}
+	}
+	return nil
 }
 
 // reLocked is re for callers that hold e.mu.

@@ -86,7 +86,8 @@ type Event struct {
 	// Hint is the 1-based hint number; Cost its cost.
 	Hint int `json:"hint,omitempty"`
 	Cost int `json:"cost,omitempty"`
-	// Finding is a root-cause claim.
+	// Finding is a root-cause claim (EventFinding), or the claim that
+	// achieved a diagnosis objective (EventObjective).
 	Finding *Finding `json:"finding,omitempty"`
 	// Actor is who acted: operator, detector, gameday.
 	Actor string `json:"actor,omitempty"`
@@ -119,7 +120,10 @@ type Spec struct {
 	Penalties  []SpecPenalty   `json:"penalties"`
 	Hints      []SpecHint      `json:"hints"`
 	Causes     []SpecCause     `json:"causes"`
-	Debrief    string          `json:"debrief"`
+	// Claims is the answer key (ClaimsOf); journals written before
+	// claims were judged have none and are scored under RuleLegacy.
+	Claims  []SpecClaim `json:"claims,omitempty"`
+	Debrief string      `json:"debrief"`
 }
 
 // SpecObjective is an objective's scoring rule.
@@ -176,6 +180,7 @@ func SpecOf(s *scenarios.Scenario) Spec {
 	for _, c := range s.Spec.Causes {
 		sp.Causes = append(sp.Causes, SpecCause{ID: c.ID, Summary: c.Summary})
 	}
+	sp.Claims = ClaimsOf(s)
 	return sp
 }
 

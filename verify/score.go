@@ -21,6 +21,15 @@ type Result struct {
 	Max        int               `json:"max"`
 	Grade      string            `json:"grade"`
 	Metrics    Metrics           `json:"metrics"`
+	// Rule is the scoring rule the run was scored under (RuleClaims or
+	// RuleLegacy).
+	Rule string `json:"rule"`
+	// ClaimCost is what a wrong claim costs under RuleClaims.
+	ClaimCost int `json:"claimCost,omitempty"`
+	// Claims are the run's distinct claims, judged (RuleClaims only).
+	Claims []ClaimResult `json:"claims,omitempty"`
+	// Detection sums up the claims for detection tooling.
+	Detection Detection `json:"detection"`
 	// Explanation says, line by line, where every point came from or went.
 	Explanation []string `json:"explanation"`
 }
@@ -35,6 +44,8 @@ type ObjectiveResult struct {
 	Target   Seconds  `json:"target"`
 	Points   int      `json:"points"`
 	Max      int      `json:"max"`
+	// Claim is the right claim that achieved a diagnosis objective.
+	Claim *Finding `json:"claim,omitempty"`
 }
 
 // PenaltyResult is an observed penalty.
@@ -104,8 +115,14 @@ func Grade(total, max int) string {
 }
 
 // Score computes a run's score from its journal alone.
+//
+// Under RuleClaims (a journal with an answer key) every distinct claim
+// after handover is judged (Judge); a diagnosis objective is achieved by
+// its first right claim, whatever the recorded objective events say; and
+// each wrong claim costs ClaimCost points, in order, until the wrong
+// claims have cost all the diagnosis points earned.
 func Score(j Journal) Result {
-	r := Result{Scenario: j.Spec.Name, Title: j.Spec.Title, RunID: j.RunID, Outcome: j.Outcome}
+	r := Result{Scenario: j.Spec.Name, Title: j.Spec.Title, RunID: j.RunID, Outcome: j.Outcome, Rule: RuleLegacy}
 	handover := j.Handover
 	since := func(t time.Time) Seconds { return Seconds(t.Sub(handover).Seconds()) }
 	limit := j.Spec.TimeLimit.Duration()
@@ -130,6 +147,23 @@ func Score(j Journal) Result {
 			hints = append(hints, e)
 		}
 	}
+	var claimedBy map[string]*Finding
+	if len(j.Spec.Claims) > 0 {
+		r.Rule, r.ClaimCost = RuleClaims, ClaimCost(j.Spec)
+		var byClaims map[string]time.Time
+		r.Claims, byClaims = judgeClaims(j)
+		claimedBy = map[string]*Finding{}
+		for id := range achieved {
+			if isDiagnosis(j.Spec, id) {
+				delete(achieved, id)
+			}
+		}
+		for i, c := range r.Claims {
+			for _, id := range c.Objectives {
+				achieved[id], claimedBy[id] = byClaims[id], &r.Claims[i].Finding
+			}
+		}
+	}
 	// An objective counts only after every objective it waits for.
 	counts := func(o SpecObjective) (time.Time, bool) {
 		at, ok := achieved[o.ID]
@@ -149,10 +183,10 @@ func Score(j Journal) Result {
 		r.Max += o.Points
 		if at, ok := counts(o); ok {
 			s := since(at)
-			or.Achieved, or.At = true, &s
+			or.Achieved, or.At, or.Claim = true, &s, claimedBy[o.ID]
 			or.Points = ObjectivePoints(o.Points, at.Sub(handover), o.Target.Duration(), limit)
 			why := "within its target"
-			if or.Points < o.Points {
+			if s > o.Target {
 				why = fmt.Sprintf("%s after its %s target", clock(s-o.Target), clock(o.Target))
 			}
 			r.Explanation = append(r.Explanation, fmt.Sprintf("+%d %s: achieved at %s, %s (of %d)", or.Points, o.Title, clock(s), why, o.Points))
@@ -161,6 +195,21 @@ func Score(j Journal) Result {
 		}
 		r.Total += or.Points
 		r.Objectives = append(r.Objectives, or)
+	}
+	if r.Rule == RuleClaims {
+		earned := 0
+		for _, o := range r.Objectives {
+			if isDiagnosis(j.Spec, o.ID) {
+				earned += o.Points
+			}
+		}
+		r.Total -= chargeClaims(r.Claims, r.ClaimCost, earned)
+		for _, c := range r.Claims {
+			if c.Verdict == VerdictWrong {
+				r.Explanation = append(r.Explanation, fmt.Sprintf("-%d wrong claim: %s, at %s", c.Cost, ClaimLabel(c.Finding), clock(c.At)))
+			}
+		}
+		r.Detection = detection(r)
 	}
 	for _, p := range j.Spec.Penalties {
 		if at, ok := penalised[p.ID]; ok {
@@ -183,6 +232,27 @@ func Score(j Journal) Result {
 	r.Grade = Grade(r.Total, r.Max)
 	r.Metrics = metrics(r.Objectives)
 	return r
+}
+
+// detection counts the judged claims.
+func detection(r Result) Detection {
+	var d Detection
+	for _, c := range r.Claims {
+		switch c.Verdict {
+		case VerdictRight:
+			d.TruePositives++
+			if d.FirstCorrect == nil {
+				at := c.At
+				d.FirstCorrect = &at
+			}
+		case VerdictWrong:
+			d.FalsePositives++
+		}
+	}
+	for _, o := range r.Objectives {
+		d.RootCauseNamed = d.RootCauseNamed || (o.Achieved && o.Category == scenarios.CategoryRootCause)
+	}
+	return d
 }
 
 func metrics(objs []ObjectiveResult) Metrics {

@@ -49,7 +49,7 @@ func (t *Tracker) Check(ctx context.Context) bool {
 				continue
 			}
 			if ok, obs := t.ev.Eval(ctx, &o.When, round); ok {
-				e := t.rec.Add(Event{Type: EventObjective, Objective: o.ID, Message: o.Title + ": " + obs})
+				e := t.rec.Add(Event{Type: EventObjective, Objective: o.ID, Message: o.Title + ": " + obs, Finding: t.ev.Claim(&o.When)})
 				t.mu.Lock()
 				t.achieved[o.ID] = e.Time
 				t.mu.Unlock()

@@ -16,6 +16,9 @@ type JUnitOptions struct {
 	// DetectionBudget, if positive, fails the detection case when it was
 	// achieved later.
 	DetectionBudget verify.Seconds
+	// MaxFalsePositives, if set, adds a test case that fails when the
+	// run's wrong claims outnumber it.
+	MaxFalsePositives *int
 	// Attempted lists the objectives the run tried; others are reported
 	// as skipped (a headless run without --solve only tries detection).
 	// Nil means all.
@@ -44,6 +47,7 @@ type junitSuite struct {
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
 	SystemOut  *cdata          `xml:"system-out,omitempty"`
+	seconds    verify.Seconds  // Time, as a number
 }
 
 // cdata keeps multi-line text readable in the XML.
@@ -84,10 +88,51 @@ type junitSkipped struct {
 
 func secs(s verify.Seconds) string { return fmt.Sprintf("%.3f", float64(s)) }
 
+// JUnitRun is one scored run, for JUnitAll.
+type JUnitRun struct {
+	// Journal is the run's journal.
+	Journal verify.Journal
+	// Result is its score.
+	Result verify.Result
+	// Options are how to judge it.
+	Options JUnitOptions
+}
+
 // JUnit writes a run as JUnit XML: one test suite for the scenario, one
 // test case per objective with its measured time, a failure when it was
 // missed or over budget, and the findings as system-out.
 func JUnit(w io.Writer, j verify.Journal, r verify.Result, opt JUnitOptions) error {
+	return JUnitAll(w, JUnitRun{Journal: j, Result: r, Options: opt})
+}
+
+// JUnitAll writes runs as one JUnit XML file, a test suite per run (as
+// JUnit writes one), for a suite over many scenarios.
+func JUnitAll(w io.Writer, runs ...JUnitRun) error {
+	doc := junitSuites{Name: "gameday"}
+	var total float64
+	for _, run := range runs {
+		suite := junitSuiteOf(run.Journal, run.Result, run.Options)
+		doc.Tests += suite.Tests
+		doc.Failures += suite.Failures
+		doc.Skipped += suite.Skipped
+		total += float64(suite.seconds)
+		doc.Suites = append(doc.Suites, suite)
+	}
+	doc.Time = secs(verify.Seconds(total))
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// junitSuiteOf is one run's test suite.
+func junitSuiteOf(j verify.Journal, r verify.Result, opt JUnitOptions) junitSuite {
 	var observed verify.Seconds
 	if !j.Handover.IsZero() && !j.Ended.IsZero() {
 		observed = verify.Seconds(j.Ended.Sub(j.Handover).Seconds())
@@ -106,7 +151,7 @@ func JUnit(w io.Writer, j verify.Journal, r verify.Result, opt JUnitOptions) err
 		fmt.Fprintf(&findings, "%s %s (%s): %s on %s\n", at, f.Source, orDash(f.Tool), f.Cause, orDash(f.Resource))
 	}
 	suite := junitSuite{
-		Name: r.Scenario, Time: secs(observed), Timestamp: j.Started.UTC().Format("2006-01-02T15:04:05"),
+		Name: r.Scenario, Time: secs(observed), seconds: observed, Timestamp: j.Started.UTC().Format("2006-01-02T15:04:05"),
 		Properties: []junitProperty{
 			{"run-id", r.RunID}, {"outcome", j.Outcome},
 			{"score", fmt.Sprintf("%d/%d", r.Total, r.Max)}, {"grade", r.Grade},
@@ -115,6 +160,16 @@ func JUnit(w io.Writer, j verify.Journal, r verify.Result, opt JUnitOptions) err
 	}
 	if r.Metrics.TTD != nil {
 		suite.Properties = append(suite.Properties, junitProperty{"ttd-seconds", secs(*r.Metrics.TTD)})
+	}
+	suite.Properties = append(suite.Properties, junitProperty{"scoring-rule", r.Rule})
+	if d := r.Detection; r.Rule == verify.RuleClaims {
+		suite.Properties = append(suite.Properties,
+			junitProperty{"true-positives", fmt.Sprint(d.TruePositives)},
+			junitProperty{"false-positives", fmt.Sprint(d.FalsePositives)},
+			junitProperty{"root-cause-named", fmt.Sprint(d.RootCauseNamed)})
+		if d.FirstCorrect != nil {
+			suite.Properties = append(suite.Properties, junitProperty{"first-correct-claim-seconds", secs(*d.FirstCorrect)})
+		}
 	}
 	if j.Handover.IsZero() {
 		suite.Cases = append(suite.Cases, junitCase{Name: "symptoms reproduce", Classname: "gameday." + r.Scenario, Time: "0",
@@ -144,6 +199,13 @@ func JUnit(w io.Writer, j verify.Journal, r verify.Result, opt JUnitOptions) err
 		c.SystemOut = text(out.String())
 		suite.Cases = append(suite.Cases, c)
 	}
+	if max := opt.MaxFalsePositives; max != nil {
+		c := junitCase{Name: fmt.Sprintf("false positives: at most %d", *max), Classname: "gameday." + r.Scenario, Time: secs(observed)}
+		if fp := r.Detection.FalsePositives; fp > *max {
+			c.Failure = &junitFailure{Type: "over-budget", Message: fmt.Sprintf("%d false positives, over the budget of %d", fp, *max)}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
 	for _, c := range suite.Cases {
 		suite.Tests++
 		switch {
@@ -153,15 +215,5 @@ func JUnit(w io.Writer, j verify.Journal, r verify.Result, opt JUnitOptions) err
 			suite.Skipped++
 		}
 	}
-	doc := junitSuites{Name: "gameday", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Time: suite.Time, Suites: []junitSuite{suite}}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return suite
 }

@@ -72,7 +72,9 @@ func orDash(s string) string {
 	return s
 }
 
-func dur(s *verify.Seconds) string {
+// Time is a time since handover as reports show it (mm:ss), or — when
+// there is none.
+func Time(s *verify.Seconds) string {
 	if s == nil {
 		return "—"
 	}
@@ -84,13 +86,19 @@ func Summary(w io.Writer, j verify.Journal, r verify.Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s — %s\n", r.Scenario, r.Title)
 	fmt.Fprintf(&b, "Outcome: %s · Score %d/%d · Grade %s\n", r.Outcome, r.Total, r.Max, r.Grade)
-	fmt.Fprintf(&b, "TTD %s · TTM %s · TTR %s\n\n", dur(r.Metrics.TTD), dur(r.Metrics.TTM), dur(r.Metrics.TTR))
+	fmt.Fprintf(&b, "TTD %s · TTM %s · TTR %s\n", Time(r.Metrics.TTD), Time(r.Metrics.TTM), Time(r.Metrics.TTR))
+	if r.Rule == verify.RuleClaims {
+		d := r.Detection
+		fmt.Fprintf(&b, "Claims: %d right, %d wrong (-%d) · root cause named: %s · first right claim %s\n",
+			d.TruePositives, d.FalsePositives, wrongCost(r), YesNo(d.RootCauseNamed), Time(d.FirstCorrect))
+	}
+	b.WriteString("\n")
 	for _, o := range r.Objectives {
 		mark := "✗"
 		if o.Achieved {
 			mark = "✓"
 		}
-		fmt.Fprintf(&b, "  %s %-11s %3d/%-3d %-6s %s\n", mark, o.ID, o.Points, o.Max, dur(o.At), o.Title)
+		fmt.Fprintf(&b, "  %s %-11s %3d/%-3d %-6s %s\n", mark, o.ID, o.Points, o.Max, Time(o.At), o.Title)
 	}
 	for _, p := range r.Penalties {
 		fmt.Fprintf(&b, "  ✗ penalty %4d     %-6s %s\n", p.Points, verify.Clock(p.At), p.Title)
@@ -108,19 +116,23 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	fmt.Fprintf(&b, "# Game day report: %s\n\n", r.Title)
 	fmt.Fprintf(&b, "Scenario `%s` · run `%s` · outcome **%s**\n\n", r.Scenario, r.RunID, r.Outcome)
 	fmt.Fprintf(&b, "**Score %d / %d — grade %s**\n\n", r.Total, r.Max, r.Grade)
+	fmt.Fprintf(&b, "Scored under rule %s: %s.\n\n", r.Rule, ruleText(r))
 	b.WriteString("| metric | time since handover |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| time to detect (TTD) | %s |\n| time to mitigate (TTM) | %s |\n| time to recover (TTR) | %s |\n| MTTR (one incident) | %s |\n\n",
-		dur(r.Metrics.TTD), dur(r.Metrics.TTM), dur(r.Metrics.TTR), dur(r.Metrics.MTTR))
+		Time(r.Metrics.TTD), Time(r.Metrics.TTM), Time(r.Metrics.TTR), Time(r.Metrics.MTTR))
 
 	b.WriteString("## Score\n\n| objective | achieved | target | points |\n| --- | --- | --- | --- |\n")
 	for _, o := range r.Objectives {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d / %d |\n", o.Title, dur(o.At), verify.Clock(o.Target), o.Points, o.Max)
+		fmt.Fprintf(&b, "| %s | %s | %s | %d / %d |\n", o.Title, Time(o.At), verify.Clock(o.Target), o.Points, o.Max)
 	}
 	for _, p := range r.Penalties {
 		fmt.Fprintf(&b, "| penalty: %s | %s | | %d |\n", p.Title, verify.Clock(p.At), p.Points)
 	}
 	for _, h := range r.Hints {
 		fmt.Fprintf(&b, "| hint %d | %s | | %d |\n", h.N, verify.Clock(h.At), -h.Cost)
+	}
+	if c := wrongCost(r); c > 0 {
+		fmt.Fprintf(&b, "| wrong claims | | | %d |\n", -c)
 	}
 	fmt.Fprintf(&b, "| **total** | | | **%d / %d** |\n\n", r.Total, r.Max)
 	b.WriteString("Points decay linearly after an objective's target, to half at the time limit.\n\n")
@@ -136,7 +148,7 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	b.WriteString("\n## What went well\n\n")
 	good := 0
 	for _, o := range r.Objectives {
-		if o.Achieved && o.Points == o.Max {
+		if o.Achieved && *o.At <= o.Target {
 			fmt.Fprintf(&b, "- %s, within the %s target.\n", o.Title, verify.Clock(o.Target))
 			good++
 		}
@@ -152,13 +164,19 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 			fmt.Fprintf(&b, "- %s: not achieved (-%d).\n", o.Title, o.Max)
 			lost++
 		case o.Points < o.Max:
-			fmt.Fprintf(&b, "- %s: achieved at %s, after the %s target (-%d).\n", o.Title, dur(o.At), verify.Clock(o.Target), o.Max-o.Points)
+			fmt.Fprintf(&b, "- %s: achieved at %s, after the %s target (-%d).\n", o.Title, Time(o.At), verify.Clock(o.Target), o.Max-o.Points)
 			lost++
 		}
 	}
 	for _, p := range r.Penalties {
 		fmt.Fprintf(&b, "- %s (%d). %s\n", p.Title, p.Points, strings.Join(strings.Fields(p.Explain), " "))
 		lost++
+	}
+	for _, c := range r.Claims {
+		if c.Verdict == verify.VerdictWrong {
+			fmt.Fprintf(&b, "- A wrong claim at %s: %s (-%d).\n", verify.Clock(c.At), verify.ClaimLabel(c.Finding), c.Cost)
+			lost++
+		}
 	}
 	for _, h := range r.Hints {
 		if h.Cost > 0 {
@@ -169,10 +187,10 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	if lost == 0 {
 		b.WriteString("- Nothing.\n")
 	}
-	if findings := wrongFindings(j, r); len(findings) > 0 {
-		b.WriteString("\n## Diagnoses that did not match the root cause (false positives)\n\n")
-		for _, f := range findings {
-			fmt.Fprintf(&b, "- %s\n", f)
+	if claims := claimLines(j, r); len(claims) > 0 {
+		b.WriteString("\n## Claims\n\n| time | claim | verdict | cost |\n| --- | --- | --- | --- |\n")
+		for _, l := range claims {
+			b.WriteString(l)
 		}
 	}
 	b.WriteString("\n## Every point, explained\n\n")
@@ -188,38 +206,53 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	return err
 }
 
-// wrongFindings lists claims whose cause no achieved detect or rootCause
-// objective credited (false positives, for detector runs).
-func wrongFindings(j verify.Journal, r verify.Result) []string {
-	credited := false
-	for _, o := range r.Objectives {
-		credited = credited || (o.Achieved && (o.Category == "rootCause" || o.Category == "detect"))
-	}
+// claimLines are the rows of the claims table: every distinct claim
+// with its verdict and cost under RuleClaims; under RuleLegacy every
+// claim, not judged.
+func claimLines(j verify.Journal, r verify.Result) []string {
 	var out []string
-	for _, e := range j.Events {
-		if e.Type != verify.EventFinding || e.Finding == nil {
-			continue
+	if r.Rule == verify.RuleClaims {
+		for _, c := range r.Claims {
+			verdict := c.Verdict
+			if len(c.Objectives) > 0 {
+				verdict += " (achieved " + strings.Join(c.Objectives, ", ") + ")"
+			}
+			out = append(out, fmt.Sprintf("| %s | %s | %s | %d |\n", verify.Clock(c.At), verify.ClaimLabel(c.Finding), verdict, -c.Cost))
 		}
-		at := verify.Clock(verify.Seconds(e.Time.Sub(j.Handover).Seconds()))
-		switch {
-		case e.Finding.Cause == "":
-			out = append(out, fmt.Sprintf("%s (%s) at %s: %s", e.Finding.Source, orDash(e.Finding.Tool), at, e.Finding.Note))
-		case !credited || !creditedCause(j, e.Finding.Cause):
-			out = append(out, fmt.Sprintf("%s claimed %s on %s at %s", e.Finding.Source, e.Finding.Cause, orDash(e.Finding.Resource), at))
+		return out
+	}
+	for _, e := range j.Events {
+		if e.Type == verify.EventFinding && e.Finding != nil && !j.Handover.IsZero() && !e.Time.Before(j.Handover) {
+			at := verify.Clock(verify.Seconds(e.Time.Sub(j.Handover).Seconds()))
+			out = append(out, fmt.Sprintf("| %s | %s | not judged | 0 |\n", at, verify.ClaimLabel(*e.Finding)))
 		}
 	}
 	return out
 }
 
-// creditedCause reports whether an objective achieved by a finding event
-// followed a claim of cause (the journal records the matching message).
-func creditedCause(j verify.Journal, cause string) bool {
-	for _, e := range j.Events {
-		if e.Type == verify.EventObjective && strings.Contains(e.Message, "finding "+cause+" ") {
-			return true
-		}
+// wrongCost is what the wrong claims cost in all.
+func wrongCost(r verify.Result) int {
+	n := 0
+	for _, c := range r.Claims {
+		n += c.Cost
 	}
-	return false
+	return n
+}
+
+// ruleText says what the scoring rule does with claims.
+func ruleText(r verify.Result) string {
+	if r.Rule == verify.RuleClaims {
+		return fmt.Sprintf("each claim is judged right or wrong; a wrong claim costs %d points, up to the diagnosis points earned", r.ClaimCost)
+	}
+	return "claims are not judged (the journal predates the answer key)"
+}
+
+// YesNo is a flag as reports show it.
+func YesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // bumpHeadings makes the debrief's headings subordinate to the report's.
