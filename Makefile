@@ -52,7 +52,7 @@ test: build
 	stage "tests" $(TESTTIMES) -o $(TEST_OUT)/tests.jsonl -- $(GO) test -json -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) ./...; \
 	stage "race" $(TESTTIMES) -o $(TEST_OUT)/race.jsonl -- $(GO) test -json -race -short -timeout $(CHECK_TIMEOUT) $(RACE_PKGS); \
 	home=$$(mktemp -d -t gameday-selftest-XXXXXX); \
-	stage "gameday test (the library)" env GAMEDAY_HOME="$$home" $(BIN) test; rm -rf "$$home"; \
+	stage "gameday test (the library)" env GAMEDAY_HOME="$$home" $(BIN) test --parallel 2; rm -rf "$$home"; \
 	echo "== make test: $$((SECONDS-start))s, exit $$fail"; \
 	$(TESTTIMES) -report $(TEST_OUT)/tests.jsonl $(TEST_OUT)/race.jsonl; exit $$fail
 

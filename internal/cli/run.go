@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,8 +39,17 @@ type runOptions struct {
 	solve     bool
 	detector  string
 	budget    time.Duration
+	maxFP     int
 	junit     string
 	infra     string
+}
+
+// maxFalsePositives is --max-false-positives, nil when not given.
+func (o runOptions) maxFalsePositives() *int {
+	if o.maxFP < 0 {
+		return nil
+	}
+	return &o.maxFP
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -86,10 +94,10 @@ to the run directory.`,
 			if o.solve && !o.headless {
 				return errkind.Errorf(errkind.Invalid, "--solve goes with --headless")
 			}
-			if (o.detector != "" || o.budget > 0) && !o.headless {
-				return errkind.Errorf(errkind.Invalid, "--detector and --detection-budget go with --headless")
+			if (o.detector != "" || o.budget > 0 || o.maxFP >= 0) && !o.headless {
+				return errkind.Errorf(errkind.Invalid, "--detector, --detection-budget and --max-false-positives go with --headless")
 			}
-			cfg.Headless, cfg.Solve, cfg.Detector, cfg.DetectionBudget = o.headless, o.solve, o.detector, o.budget
+			cfg.Headless, cfg.Solve, cfg.Detector, cfg.DetectionBudget, cfg.MaxFalsePositives = o.headless, o.solve, o.detector, o.budget, o.maxFalsePositives()
 			cfg.OnEnd = func(res runner.Result) {
 				reportRun(g, res, o.keep)
 				if o.junit != "" {
@@ -111,6 +119,7 @@ to the run directory.`,
 	cmd.Flags().StringVar(&o.detector, "detector", "", "with --headless: a shell command to run for the length of the run, with KUBECONFIG, AWS_*, GAMEDAY_FINDINGS_URL, GAMEDAY_ALERTMANAGER_URL and GAMEDAY_TOKEN set")
 	cmd.Flags().BoolVar(&o.solve, "solve", false, "with --headless: after detection, play the reference solution and score remediation too")
 	cmd.Flags().DurationVar(&o.budget, "detection-budget", 0, "with --headless: fail (exit 6) when detection takes longer")
+	cmd.Flags().IntVar(&o.maxFP, "max-false-positives", -1, "with --headless: fail (exit 5) when more claims than this are wrong (alerts that match no cause included)")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
 	cmd.Flags().StringVar(&o.infra, "infra", "", "backend: embedded (in-process, no Docker) or kind (needs a Docker engine); default: the scenario's environment.infra, else the config file's, else embedded")
 	return cmd
@@ -150,23 +159,12 @@ func chooseInfra(ctx context.Context, flag, emulator string, s *scenarios.Scenar
 
 // writeJUnit writes the run's JUnit report.
 func writeJUnit(path string, s *scenarios.Scenario, res runner.Result, o runOptions) error {
-	opt := report.JUnitOptions{DetectionBudget: verify.Seconds(o.budget.Seconds())}
-	for _, cat := range []string{scenarios.CategoryDetect, scenarios.CategoryRootCause} {
-		for _, obj := range s.Spec.Objectives {
-			if opt.DetectionObjective == "" && obj.Category == cat {
-				opt.DetectionObjective = obj.ID
-			}
-		}
-	}
+	opt := report.JUnitOptions{DetectionBudget: verify.Seconds(o.budget.Seconds()), MaxFalsePositives: o.maxFalsePositives()}
+	opt.DetectionObjective = s.DetectionObjective()
 	if o.headless && !o.solve {
 		opt.Attempted = map[string]bool{opt.DetectionObjective: true}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	werr := report.JUnit(f, res.Journal, res.Score, opt)
-	return errors.Join(werr, f.Close())
+	return writeFileWith(path, func(w io.Writer) error { return report.JUnit(w, res.Journal, res.Score, opt) })
 }
 
 // provision wires the chosen backend into the runner.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -492,7 +493,7 @@ func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
 	dir := scenarioCopy(t, "--policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\n", "--policy-arn arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy\n",
 		"--timeout=3m", "--timeout=15s")
 	home := t.TempDir()
-	p := newGameday(t, home, "test", dir, "--grace", "20s", "--idle", "20s")
+	p := newGameday(t, home, "test", dir, "--grace", "20s", "--idle", "20s", "--parallel", "2")
 	code := p.exitCode(t)
 	if code != ExitFailed {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitFailed, p.stdout.String(), p.stderr.String())
@@ -586,3 +587,73 @@ func TestIntegrationCleanupAfterKill(t *testing.T) {
 	}
 }
 
+// TestIntegrationDetectionSuite runs `gameday test --detector` over the
+// first incident with a crude shell detector that alerts on every pod
+// that is not Ready: detected, root cause not named, no false positive;
+// then the same detector raising one alert that matches no cause, with
+// --max-false-positives 0: the suite fails with exit 5 and the JUnit file
+// counts the false positive.
+func TestIntegrationDetectionSuite(t *testing.T) {
+	requireIntegration(t)
+	detector, err := filepath.Abs("testdata/not-ready-detector.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, extraAlert string
+		args             []string
+		wantCode         int
+		wantRow          string // the table row's fields, joined by one space
+		wantJUnit        []string
+	}{
+		{"not-ready detector detects", "", nil, ExitOK,
+			"ecr-imagepullbackoff yes * no * 0 ok",
+			[]string{`<property name="false-positives" value="0">`, `<property name="root-cause-named" value="false">`}},
+		{"a false positive over the budget, in a child process", "KubeNodeNotReady", []string{"--max-false-positives", "0", "--parallel", "2"}, ExitFailed,
+			"ecr-imagepullbackoff yes * no * 1 1 false positives, over --max-false-positives 0",
+			[]string{`<property name="false-positives" value="1">`, `message="1 false positives, over the budget of 0"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			home := t.TempDir()
+			junit := filepath.Join(t.TempDir(), "suite.xml")
+			args := append([]string{"test", "ecr-imagepullbackoff", "--detector", detector, "--timeout", "90s", "--junit", junit}, tt.args...)
+			p := newGameday(t, home, args...)
+			p.cmd.Env = append(p.cmd.Env, "EXTRA_ALERT="+tt.extraAlert)
+			code := p.exitCode(t)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, p.stdout.String(), p.stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(p.stdout.String()), "\n")
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], "SCENARIO ") {
+				t.Fatalf("want a header and one row:\n%s", p.stdout.String())
+			}
+			got := strings.Fields(lines[1])
+			want := strings.Fields(tt.wantRow)
+			if len(got) != len(want) {
+				t.Fatalf("row %q, want %q", lines[1], tt.wantRow)
+			}
+			for i := range want {
+				if want[i] != "*" && got[i] != want[i] {
+					t.Errorf("row %q, want %q (field %d)", lines[1], tt.wantRow, i)
+				}
+			}
+			// One true positive per checkout pod not Ready (a distinct
+			// resource each).
+			if tp, err := strconv.Atoi(got[4]); err != nil || tp < 1 {
+				t.Errorf("true positives %q, want at least 1", got[4])
+			}
+			xmlOut, err := os.ReadFile(junit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.wantJUnit {
+				if !bytes.Contains(xmlOut, []byte(w)) {
+					t.Errorf("JUnit lacks %s:\n%s", w, xmlOut)
+				}
+			}
+			checkNothingLeft(t, onlyRun(t, home))
+		})
+	}
+}

@@ -1,19 +1,36 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/procgroup"
+	"github.com/gameday-sre/gameday/internal/report"
 	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/runner"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
+)
+
+// Checks of `gameday test`: a game each.
+const (
+	checkSolution = "solution" // the reference solution scores full marks
+	checkIdle     = "idle"     // doing nothing does not recover
+	checkDetect   = "detect"   // suite mode: headless against the detector
 )
 
 // selfTestOptions are the flags of `gameday test`.
@@ -22,13 +39,30 @@ type selfTestOptions struct {
 	grace    time.Duration
 	emulator string
 	infra    string
+	parallel int
+	only     string // one check, in this process (how parallel games run)
+	// Suite mode: every scenario headless against one detector.
+	detector string
+	timeout  time.Duration
+	budget   time.Duration
+	maxFP    int
+	junit    string
+	output   string
+}
+
+// game is one check of one scenario. ref is how the scenario was named
+// (a built-in's name or a path), so that a child process can load it.
+type game struct {
+	ref   string
+	s     *scenarios.Scenario
+	check string
 }
 
 func newTestCmd(g *globals) *cobra.Command {
 	var o selfTestOptions
 	cmd := &cobra.Command{
 		Use:   "test [NAME|PATH...]",
-		Short: "Prove scenarios: the reference solution scores full marks, doing nothing does not recover",
+		Short: "Prove scenarios, or measure a detector over the library (--detector)",
 		Long: `Prove that scenarios are solvable and that their checks are right. For each
 scenario (the built-in library when none is given):
 
@@ -40,35 +74,79 @@ Loading a scenario already checks that every hint, penalty, objective and
 condition refers to something that exists; a scenario that fails that is
 refused with exit code 2 before anything runs.
 
-Exit code 5 when any check fails; every failure says what was observed.`,
+With --detector CMD, gameday test is a detection suite instead: each
+scenario runs headless (as gameday run --headless) with CMD as the
+detector, and a table on stdout says per scenario whether the incident was
+detected, the time to the first right claim (TTD), whether the root cause
+was named, and the true and false positives (-o json for CI history).
+--junit writes one JUnit file for all scenarios.
+
+--parallel N plays N games at once, each in a gameday process of its own
+(an embedded environment needs its process); their progress lines on
+stderr are prefixed with the scenario and the check. A game needs about
+600 MB; CPU is what limits how many fit.
+
+Exit code 5 when any check fails, any scenario is not detected or has
+more false positives than --max-false-positives; 6 when every scenario
+was detected but one took longer than --detection-budget. Every failure
+says what was observed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var list []*scenarios.Scenario
+			if o.parallel < 1 {
+				return errkind.Errorf(errkind.Invalid, "--parallel %d: want at least 1", o.parallel)
+			}
+			if o.detector == "" && (o.budget > 0 || o.maxFP >= 0 || o.junit != "" || cmd.Flags().Changed("output") || cmd.Flags().Changed("timeout")) {
+				return errkind.Errorf(errkind.Invalid, "--timeout, --detection-budget, --max-false-positives, --junit and --output go with --detector")
+			}
+			if err := outputFormat(o.output, "table", "json"); err != nil {
+				return err
+			}
+			var games []game
+			add := func(ref string, s *scenarios.Scenario) {
+				if o.detector != "" {
+					games = append(games, game{ref, s, checkDetect})
+					return
+				}
+				games = append(games, game{ref, s, checkSolution}, game{ref, s, checkIdle})
+			}
 			if len(args) == 0 {
 				all, err := scenarios.Builtin()
 				if err != nil {
 					return err
 				}
-				list = all
+				for _, s := range all {
+					add(s.Metadata.Name, s)
+				}
 			}
 			for _, a := range args {
 				s, err := scenarios.Resolve(a)
 				if err != nil {
 					return err
 				}
-				list = append(list, s)
+				add(a, s)
+			}
+			if o.only != "" {
+				games = slices.DeleteFunc(games, func(x game) bool { return x.check != o.only })
+				if len(games) != 1 {
+					return errkind.Errorf(errkind.Invalid, "--only %s goes with one scenario", o.only)
+				}
 			}
 			root, err := rundir.Root()
 			if err != nil {
 				return errkind.E(errkind.Invalid, err)
 			}
-			failed := 0
-			for _, s := range list {
-				failed += selfTest(cmd.Context(), g, s, root, o)
+			if o.detector != "" {
+				return detectionSuite(cmd.Context(), g, games, root, o)
+			}
+			failed := proveAll(cmd.Context(), g, games, root, o)
+			if cmd.Context().Err() != nil {
+				return errkind.E(errkind.Aborted, cmd.Context().Err())
 			}
 			if failed > 0 {
 				return errkind.Errorf(errkind.Failed, "%d check(s) failed", failed)
 			}
-			fmt.Fprintf(g.streams.Out, "all %d scenario(s) pass\n", len(list))
+			if o.only == "" {
+				fmt.Fprintf(g.streams.Out, "all %d scenario(s) pass\n", len(games)/2)
+			}
 			return nil
 		},
 	}
@@ -76,44 +154,332 @@ Exit code 5 when any check fails; every failure says what was observed.`,
 	cmd.Flags().DurationVar(&o.grace, "grace", 90*time.Second, "how long to wait for objectives after the solution's last command")
 	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator: auto, moto, moto-container or localstack (default: the config file's, else auto)")
 	cmd.Flags().StringVar(&o.infra, "infra", "", "backend: embedded or kind; default: each scenario's environment.infra, else the config file's, else embedded")
+	cmd.Flags().IntVar(&o.parallel, "parallel", 1, "how many games to play at once, each in its own process")
+	cmd.Flags().StringVar(&o.detector, "detector", "", "a detector command: run every scenario headless against it and report detection (see gameday run --detector)")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 3*time.Minute, "with --detector: each scenario's time limit")
+	cmd.Flags().DurationVar(&o.budget, "detection-budget", 0, "with --detector: fail (exit 6) a scenario detected later than this")
+	cmd.Flags().IntVar(&o.maxFP, "max-false-positives", -1, "with --detector: fail (exit 5) a scenario with more wrong claims than this")
+	cmd.Flags().StringVar(&o.junit, "junit", "", "with --detector: write one JUnit XML file for all scenarios")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "with --detector: table or json")
+	cmd.Flags().StringVar(&o.only, "only", "", "play one check (solution, idle or detect) of one scenario: how --parallel runs each game")
+	_ = cmd.Flags().MarkHidden("only")
 	return cmd
 }
 
-// selfTest runs the checks for one scenario and returns how many failed.
-func selfTest(ctx context.Context, g *globals, s *scenarios.Scenario, root string, o selfTestOptions) int {
-	out := g.streams.Out
+// parallel runs n jobs, at most width at once, and returns when all are
+// done. Each job gets its index.
+func parallel(n, width int, job func(i int)) {
+	sem := make(chan struct{}, width)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			job(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// proveAll plays the solution and idle games, --parallel at a time, prints
+// a line per check as it ends, and returns how many failed.
+func proveAll(ctx context.Context, g *globals, games []game, root string, o selfTestOptions) int {
+	var mu sync.Mutex
 	failed := 0
-	report := func(check string, err error) {
-		if err != nil {
+	emit := func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasPrefix(line, "FAIL") {
 			failed++
-			fmt.Fprintf(out, "FAIL %s %s: %v\n", s.Metadata.Name, check, err)
+		}
+		fmt.Fprintln(g.streams.Out, line)
+	}
+	// A backend that cannot run here fails the scenario once, before any
+	// game.
+	refused := map[*scenarios.Scenario]bool{}
+	for _, x := range games {
+		if _, _, err := chooseInfra(ctx, o.infra, o.emulator, x.s); err != nil && !refused[x.s] {
+			refused[x.s] = true
+			emit(proveLine(x.s, "backend", err))
+		}
+	}
+	games = slices.DeleteFunc(slices.Clone(games), func(x game) bool { return refused[x.s] })
+	parallel(len(games), o.parallel, func(i int) {
+		if ctx.Err() != nil {
 			return
 		}
-		fmt.Fprintf(out, "ok   %s %s\n", s.Metadata.Name, check)
-	}
-	infra, emulator, err := chooseInfra(ctx, o.infra, o.emulator, s)
-	if err != nil {
-		report("backend", err)
-		return failed
-	}
-	res, err := runner.Run(ctx, s, runner.Config{
-		Provision: provision(g, infra, emulator), Root: root, Mode: runner.Autopilot,
-		AutopilotGrace: o.grace, Log: g.log, Progress: progress(g.streams.ErrOut),
+		var line string
+		if o.parallel > 1 {
+			out, err := subGame(ctx, g, games[i], o)
+			line = strings.TrimSpace(out)
+			if !strings.HasPrefix(line, "ok") && !strings.HasPrefix(line, "FAIL") {
+				line = proveLine(games[i].s, games[i].check, fmt.Errorf("the game's process ended with %v and said %q", err, line))
+			}
+		} else {
+			line = proveLine(games[i].s, games[i].check, prove(ctx, g, games[i], root, o))
+		}
+		if ctx.Err() == nil {
+			emit(line)
+		}
 	})
-	if ctx.Err() != nil {
-		return failed + 1
-	}
-	report("solution", solutionVerdict(res, err))
-
-	res, err = runner.Run(ctx, s, runner.Config{
-		Provision: provision(g, infra, emulator), Root: root, TimeLimit: o.idle,
-		Log: g.log, Progress: progress(g.streams.ErrOut),
-	})
-	if ctx.Err() != nil {
-		return failed + 1
-	}
-	report("idle", idleVerdict(res, err))
 	return failed
+}
+
+// proveLine is a check's result line: "ok   NAME CHECK" or "FAIL NAME
+// CHECK: why".
+func proveLine(s *scenarios.Scenario, check string, err error) string {
+	if err != nil {
+		return fmt.Sprintf("FAIL %s %s: %v", s.Metadata.Name, check, err)
+	}
+	return fmt.Sprintf("ok   %s %s", s.Metadata.Name, check)
+}
+
+// prove plays one solution or idle game in this process.
+func prove(ctx context.Context, g *globals, x game, root string, o selfTestOptions) error {
+	infra, emulator, err := chooseInfra(ctx, o.infra, o.emulator, x.s)
+	if err != nil {
+		return err
+	}
+	cfg := runner.Config{Provision: provision(g, infra, emulator), Root: root, Log: g.log, Progress: progress(g.streams.ErrOut)}
+	if x.check == checkSolution {
+		cfg.Mode, cfg.AutopilotGrace = runner.Autopilot, o.grace
+		res, err := runner.Run(ctx, x.s, cfg)
+		return solutionVerdict(res, err)
+	}
+	cfg.TimeLimit = o.idle
+	res, err := runner.Run(ctx, x.s, cfg)
+	return idleVerdict(res, err)
+}
+
+// subGame plays one game in a child gameday process (gameday test --only)
+// and returns what it printed. The child's stderr is prefixed with the
+// game's name; Ctrl-C reaches it as SIGTERM, and it dies with this one.
+func subGame(ctx context.Context, g *globals, x game, o selfTestOptions) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	args := []string{"test", x.ref, "--only", x.check, "--idle", o.idle.String(), "--grace", o.grace.String()}
+	if g.verbose {
+		args = append(args, "-v")
+	}
+	if o.emulator != "" {
+		args = append(args, "--aws", o.emulator)
+	}
+	if o.infra != "" {
+		args = append(args, "--infra", o.infra)
+	}
+	if x.check == checkDetect {
+		args = append(args, "--detector", o.detector, "--timeout", o.timeout.String(), "-o", "json",
+			"--detection-budget", o.budget.String(), fmt.Sprintf("--max-false-positives=%d", o.maxFP))
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout = &out
+	errOut := &prefixed{w: g.streams.ErrOut, prefix: "[" + x.s.Metadata.Name + " " + x.check + "] "}
+	cmd.Stderr = errOut
+	proc, err := procgroup.Start(cmd)
+	if err != nil {
+		return "", err
+	}
+	select {
+	case <-proc.Done():
+	case <-ctx.Done():
+		proc.Stop(2 * time.Minute) // the child tears down on SIGTERM
+	}
+	errOut.flush()
+	return out.String(), proc.Err()
+}
+
+// prefixed writes each line to w with a prefix, for many children's
+// narration on one stderr.
+type prefixed struct {
+	mu      sync.Mutex
+	w       io.Writer
+	prefix  string
+	partial []byte
+}
+
+func (p *prefixed) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.partial = append(p.partial, b...)
+	for {
+		i := bytes.IndexByte(p.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if _, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.partial[:i]); err != nil {
+			return len(b), err
+		}
+		p.partial = p.partial[i+1:]
+	}
+}
+
+// flush writes what is left of an unfinished last line.
+func (p *prefixed) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.partial) > 0 {
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.partial)
+		p.partial = nil
+	}
+}
+
+// suiteRow is one scenario's line of a detection suite.
+type suiteRow struct {
+	Scenario       string          `json:"scenario"`
+	RunID          string          `json:"runId,omitempty"`
+	Journal        string          `json:"journal,omitempty"`
+	Outcome        string          `json:"outcome,omitempty"`
+	Detected       bool            `json:"detected"`
+	TTD            *verify.Seconds `json:"ttdSeconds,omitempty"`
+	RootCauseNamed bool            `json:"rootCauseNamed"`
+	TruePositives  int             `json:"truePositives"`
+	FalsePositives int             `json:"falsePositives"`
+	// Verdict is ok, or why the scenario fails the suite; ExitCode is
+	// what a headless gameday run of it would exit with.
+	Verdict  string `json:"verdict"`
+	ExitCode int    `json:"exitCode"`
+}
+
+// detectionSuite plays every scenario headless against the detector and
+// writes the table (or JSON) and the JUnit file.
+func detectionSuite(ctx context.Context, g *globals, games []game, root string, o selfTestOptions) error {
+	rows := make([]suiteRow, len(games))
+	parallel(len(games), o.parallel, func(i int) {
+		if o.parallel > 1 {
+			rows[i] = detectInChild(ctx, g, games[i], o)
+			return
+		}
+		rows[i] = detect(ctx, g, games[i], root, o)
+	})
+	if ctx.Err() != nil {
+		return errkind.E(errkind.Aborted, ctx.Err())
+	}
+	if o.junit != "" {
+		var runs []report.JUnitRun
+		for i, r := range rows {
+			if run, ok := suiteJUnit(games[i].s, r, o); ok {
+				runs = append(runs, run)
+			}
+		}
+		if err := writeFileWith(o.junit, func(w io.Writer) error { return report.JUnitAll(w, runs...) }); err != nil {
+			return errkind.E(errkind.Internal, fmt.Errorf("write JUnit: %w", err))
+		}
+	}
+	if err := writeSuite(g.streams.Out, rows, o.output); err != nil {
+		return err
+	}
+	return suiteError(rows)
+}
+
+// detect plays one scenario headless against the detector in this process.
+func detect(ctx context.Context, g *globals, x game, root string, o selfTestOptions) suiteRow {
+	row := suiteRow{Scenario: x.s.Metadata.Name, Verdict: "ok"}
+	infra, emulator, err := chooseInfra(ctx, o.infra, o.emulator, x.s)
+	if err != nil {
+		row.Verdict, row.ExitCode = "backend: "+err.Error(), ExitCode(err)
+		return row
+	}
+	ro := runOptions{maxFP: o.maxFP}
+	res, err := runner.Run(ctx, x.s, runner.Config{
+		Provision: provision(g, infra, emulator), Root: root, Log: g.log, Progress: progress(g.streams.ErrOut),
+		Headless: true, Detector: o.detector, TimeLimit: o.timeout, DetectionBudget: o.budget, MaxFalsePositives: ro.maxFalsePositives(),
+	})
+	if err != nil {
+		row.Verdict, row.ExitCode = err.Error(), ExitCode(err)
+	}
+	if res.Journal.Started.IsZero() {
+		return row
+	}
+	row.RunID, row.Journal, row.Outcome = res.Dir.ID, res.Dir.File("journal.json"), res.Journal.Outcome
+	r := res.Score
+	if id := x.s.DetectionObjective(); id != "" {
+		for _, obj := range r.Objectives {
+			row.Detected = row.Detected || (obj.ID == id && obj.Achieved)
+		}
+	}
+	row.TTD, row.RootCauseNamed = r.Detection.FirstCorrect, r.Detection.RootCauseNamed
+	row.TruePositives, row.FalsePositives = r.Detection.TruePositives, r.Detection.FalsePositives
+	return row
+}
+
+// detectInChild plays one scenario of the suite in a child process and
+// reads back its row.
+func detectInChild(ctx context.Context, g *globals, x game, o selfTestOptions) suiteRow {
+	out, err := subGame(ctx, g, x, o)
+	var rows []suiteRow
+	if jerr := json.Unmarshal([]byte(out), &rows); jerr != nil || len(rows) != 1 {
+		return suiteRow{Scenario: x.s.Metadata.Name, ExitCode: ExitInternal,
+			Verdict: fmt.Sprintf("the game's process ended with %v and printed %q", err, strings.TrimSpace(out))}
+	}
+	return rows[0]
+}
+
+// suiteJUnit is a row's JUnit suite, re-scored from its journal.
+func suiteJUnit(s *scenarios.Scenario, row suiteRow, o selfTestOptions) (report.JUnitRun, bool) {
+	if row.Journal == "" {
+		return report.JUnitRun{}, false
+	}
+	j, err := verify.ReadJournal(row.Journal)
+	if err != nil {
+		return report.JUnitRun{}, false
+	}
+	ro := runOptions{maxFP: o.maxFP}
+	id := s.DetectionObjective()
+	return report.JUnitRun{Journal: j, Result: verify.Score(j), Options: report.JUnitOptions{
+		DetectionObjective: id, DetectionBudget: verify.Seconds(o.budget.Seconds()),
+		MaxFalsePositives: ro.maxFalsePositives(), Attempted: map[string]bool{id: true}}}, true
+}
+
+// writeSuite prints the suite's rows as a table or JSON.
+func writeSuite(w io.Writer, rows []suiteRow, output string) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tDETECTED\tTTD\tROOT CAUSE\tTRUE POS\tFALSE POS\tRESULT")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, report.YesNo(r.Detected), report.Time(r.TTD), report.YesNo(r.RootCauseNamed),
+			r.TruePositives, r.FalsePositives, r.Verdict)
+	}
+	return tw.Flush()
+}
+
+// suiteError is the suite's outcome: exit 5 when any scenario failed,
+// else 6 when any was detected over the budget.
+func suiteError(rows []suiteRow) error {
+	failed, over := 0, 0
+	for _, r := range rows {
+		switch r.ExitCode {
+		case ExitOK:
+		case ExitOverBudget:
+			over++
+		default:
+			failed++
+		}
+	}
+	switch {
+	case failed > 0:
+		return errkind.Errorf(errkind.Failed, "%d of %d scenario(s) failed the detection suite", failed, len(rows))
+	case over > 0:
+		return errkind.Errorf(errkind.OverBudget, "%d of %d scenario(s) detected over the budget", over, len(rows))
+	}
+	return nil
+}
+
+// writeFileWith creates path and writes it with write.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	werr := write(f)
+	return errors.Join(werr, f.Close())
 }
 
 func solutionVerdict(res runner.Result, err error) error {
