@@ -382,7 +382,7 @@ func TestIntegrationOperatorSession(t *testing.T) {
 		t.Error("a wrong diagnosis achieved detection")
 	}
 	md, _ := os.ReadFile(d.File("report.md"))
-	if !bytes.Contains(md, []byte("operator claimed image-tag-missing on shop/checkout:1.9.0")) {
+	if !bytes.Contains(md, []byte("operator claimed image-tag-missing on shop/checkout:1.9.0 | wrong | 0 |")) {
 		t.Errorf("report does not list the wrong diagnosis:\n%s", md)
 	}
 }
@@ -470,8 +470,11 @@ func TestIntegrationHeadlessDetection(t *testing.T) {
 					}
 					return
 				}
-				if !bytes.Contains(xmlOut, []byte("KubeNodeNotReady matches no cause")) {
+				if !bytes.Contains(xmlOut, []byte("KubeNodeNotReady matches no cause")) || !bytes.Contains(xmlOut, []byte(`<property name="false-positives" value="1">`)) {
 					t.Errorf("JUnit lacks the false positive:\n%s", xmlOut)
+				}
+				if !strings.Contains(p.stdout.String(), "1 wrong (-3)") {
+					t.Errorf("summary does not count the false positive:\n%s", p.stdout.String())
 				}
 				if tt.wantCode == ExitOverBudget && !bytes.Contains(xmlOut, []byte(`type="over-budget"`)) {
 					t.Errorf("JUnit does not fail the detection case:\n%s", xmlOut)
