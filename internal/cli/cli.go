@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -151,6 +152,13 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 }
 
 // outputFormat validates an --output value.
+// writeJSON writes v as indented JSON, as every -o json does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func outputFormat(v string, allowed ...string) error {
 	for _, a := range allowed {
 		if v == a {

@@ -437,9 +437,7 @@ func suiteJUnit(s *scenarios.Scenario, row suiteRow, o selfTestOptions) (report.
 // writeSuite prints the suite's rows as a table or JSON.
 func writeSuite(w io.Writer, rows []suiteRow, output string) error {
 	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(w, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tDETECTED\tTTD\tROOT CAUSE\tTRUE POS\tFALSE POS\tRESULT")

@@ -209,9 +209,7 @@ func newReportCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(g.streams.ErrOut, "gameday: scored under rule %s\n", r.Rule)
 			switch output {
 			case "json":
-				enc := json.NewEncoder(g.streams.Out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return writeJSON(g.streams.Out, r)
 			case "text":
 				return report.Summary(g.streams.Out, j, r)
 			}
