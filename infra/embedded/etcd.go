@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 
 	"github.com/gameday-sre/gameday/internal/loopback"
 )
@@ -24,6 +26,15 @@ func startEtcd(ctx context.Context, dir, logFile string) (endpoint string, stop 
 	cfg.Logger = "zap"
 	cfg.LogLevel = "warn"
 	cfg.LogOutputs = []string{logFile}
+	// etcd's own zap config, with fatal logs that do not exit (fatal.go).
+	zc := logutil.DefaultZapLoggerConfig
+	zc.OutputPaths, zc.ErrorOutputPaths = []string{logFile}, []string{logFile}
+	zc.Level = zap.NewAtomicLevelAt(zap.WarnLevel)
+	lg, err := zc.Build(zap.WithFatalHook(zapFatal{}))
+	if err != nil {
+		return "", stop, fmt.Errorf("etcd logger: %w", err)
+	}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
 	cfg.UnsafeNoFsync = true // throwaway data: speed over durability
 	cfg.QuotaBackendBytes = 1 << 30
 	// A single member elects itself after one election timeout; keep it

@@ -99,5 +99,5 @@ var etcd3ClientLogger *zap.Logger
 
 func redirectEtcdClientLog(w io.Writer) {
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	etcd3ClientLogger = zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.WarnLevel)).Named("etcd-client")
+	etcd3ClientLogger = zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.WarnLevel), zap.WithFatalHook(zapFatal{})).Named("etcd-client")
 }

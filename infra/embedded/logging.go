@@ -53,6 +53,7 @@ func redirectComponentLogs(path string) (restore func() error, err error) {
 			_ = fs.Set(k, v)
 		}
 		klog.SetOutput(componentOut)
+		klog.OsExit = componentExit
 		grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, componentOut))
 		redirectEtcdClientLog(componentOut)
 	})

@@ -107,17 +107,20 @@ func checkNothingLeft(t *testing.T, d rundir.Dir) {
 	if left := leakcheck.TempDirs("hollow-kubelet.*"); len(left) > 0 {
 		t.Errorf("kubemark temp dirs left: %v", left)
 	}
-	if left := runProcesses(d); len(left) > 0 {
+	if left := runProcesses(homeOf(d)); len(left) > 0 {
 		t.Errorf("processes of run %s outlived it: %v", d.ID, left)
 	}
 }
 
-// runProcesses lists the processes, other than this test binary's own,
-// that a run started and that are still alive: those whose environment
-// names the run's GAMEDAY_HOME, which every child of the run inherits
-// and which each test gives its runs alone. A zombie is gone enough.
-func runProcesses(d rundir.Dir) []string {
-	home := "GAMEDAY_HOME=" + filepath.Dir(filepath.Dir(d.Path))
+// homeOf is the GAMEDAY_HOME a run directory is in.
+func homeOf(d rundir.Dir) string { return filepath.Dir(filepath.Dir(d.Path)) }
+
+// runProcesses lists the live processes that runs under home started (or
+// that are those runs): those whose environment names home as
+// GAMEDAY_HOME, which every child of a run inherits and which each test
+// gives its runs alone. A zombie is gone enough.
+func runProcesses(home string) []string {
+	home = "GAMEDAY_HOME=" + home
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	var out []string
 	for _, p := range procs {
@@ -579,14 +582,109 @@ func TestIntegrationCleanupAfterKill(t *testing.T) {
 	if _, err := os.Stat(d.Path); !os.IsNotExist(err) {
 		t.Errorf("crashed run directory still there: %v", err)
 	}
-	// moto dies with its parent (parent-death signal), even on SIGKILL.
-	deadline = time.Now().Add(5 * time.Second)
-	for left := runProcesses(d); len(left) > 0; left = runProcesses(d) {
+	// moto dies with gameday (its process group's guard), even on SIGKILL.
+	checkChildrenDie(t, home, 2*time.Second)
+}
+
+// checkChildrenDie waits up to grace for the processes of runs under home
+// to be gone, and fails naming those that are not.
+func checkChildrenDie(t *testing.T, home string, grace time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(grace)
+	for left := runProcesses(home); len(left) > 0; left = runProcesses(home) {
 		if time.Now().After(deadline) {
-			t.Errorf("processes outlived the killed run by 5s: %v", left)
-			break
+			t.Errorf("processes outlived the killed run by %s: %v", grace, left)
+			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// shortTempDir is a temporary directory with a path short enough for the
+// kubelets' unix sockets (t.TempDir's is not), removed after the test.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "gd-t-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// TestIntegrationInterruptDuringStartup sends SIGINT at many moments of
+// start-up, every 400 ms over the first 12 s (provisioning, setup, fault,
+// the symptom gate), and checks that each run exits 130 and leaves no
+// process and no temporary file. Nothing inside gameday may exit the
+// process on the way (a component's fatal log on cancellation did).
+func TestIntegrationInterruptDuringStartup(t *testing.T) {
+	requireIntegration(t)
+	for at := 400 * time.Millisecond; at <= 12*time.Second; at += 400 * time.Millisecond {
+		t.Run(at.String(), func(t *testing.T) {
+			t.Parallel()
+			home, tmp := t.TempDir(), shortTempDir(t)
+			p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+			p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
+			if err := p.cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(at)
+			_ = p.cmd.Process.Signal(syscall.SIGINT)
+			exited := make(chan error, 1)
+			go func() { exited <- p.cmd.Wait() }()
+			var err error
+			select {
+			case err = <-exited:
+			case <-time.After(2 * time.Minute):
+				_ = p.cmd.Process.Kill()
+				t.Fatalf("no exit 2 minutes after SIGINT at %s:\n%s", at, p.stderr.String())
+			}
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != ExitAborted {
+				t.Errorf("exit %d after SIGINT at %s, want %d\n%s", code, at, ExitAborted, p.stderr.String())
+			}
+			checkChildrenDie(t, home, 2*time.Second)
+			if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+			if runs, _ := rundir.List(home); len(runs) == 1 && runs[0].Pid() != 0 {
+				t.Error("run still marked live")
+			}
+		})
+	}
+}
+
+// TestIntegrationKillDuringStartup SIGKILLs gameday at moments of
+// start-up (no teardown runs) and checks that no child of it, moto
+// included, outlives it by more than 2 s; then gameday cleanup removes
+// what it left.
+func TestIntegrationKillDuringStartup(t *testing.T) {
+	requireIntegration(t)
+	for _, at := range []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 6 * time.Second, 10 * time.Second} {
+		t.Run(at.String(), func(t *testing.T) {
+			t.Parallel()
+			home, tmp := t.TempDir(), shortTempDir(t)
+			p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+			p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
+			if err := p.cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(at)
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+			checkChildrenDie(t, home, 2*time.Second)
+			q := newGameday(t, home, "cleanup")
+			q.cmd.Env = append(q.cmd.Env, "TMPDIR="+tmp, "DOCKER_HOST=unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+			if code := q.exitCode(t); code != ExitOK {
+				t.Fatalf("cleanup: exit %d\n%s", code, q.stderr.String())
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+				t.Errorf("temporary files left after cleanup: %v", left)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@
 package procgroup
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -16,29 +17,66 @@ type Group struct {
 	err  error
 }
 
-// Start starts cmd as the leader of a new process group that the kernel
-// kills if gameday dies.
+// guard leads the group: it runs the command ("$@") and waits for it,
+// ignoring the group's SIGTERM and SIGINT itself (the command gets them,
+// and Stop escalates to SIGKILL). Its background reader holds the read
+// end of a pipe whose only write end is gameday's: when gameday exits,
+// however it dies, the read returns and the whole group is killed. The
+// leader's parent-death signal alone would miss the command's own
+// children, such as the interpreter a pyenv shim forks, or a detector's
+// background jobs.
+const guard = `"$@" 3<&- <&0 &
+c=$!
+trap '' TERM INT
+{ read -r _ <&3; kill -KILL 0; } &
+exec 3<&-
+wait "$c"`
+
+// Start starts cmd in a new process group, led by a small shell (guard)
+// that the kernel kills if gameday dies and that kills the group when
+// gameday's end of its pipe closes. The group is also killed once the
+// command has exited, so its leftover helpers do not linger.
 func Start(cmd *exec.Cmd) (*Group, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if cmd.Err != nil {
+		return nil, cmd.Err // the command was not found
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
 		return nil, err
 	}
-	g := &Group{cmd: cmd, done: make(chan struct{})}
+	args := append([]string{"-c", guard, "gameday-guard", cmd.Path}, cmd.Args[1:]...)
+	wrapped := exec.Command("/bin/sh", args...)
+	wrapped.Env, wrapped.Dir = cmd.Env, cmd.Dir
+	wrapped.Stdin, wrapped.Stdout, wrapped.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
+	wrapped.ExtraFiles = []*os.File{r}
+	wrapped.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := wrapped.Start(); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	r.Close()
+	cmd.Process = wrapped.Process
+	g := &Group{cmd: wrapped, done: make(chan struct{})}
 	go func() {
-		g.err = cmd.Wait()
+		g.err = wrapped.Wait()
+		w.Close() // the guard kills what is left of the group
 		close(g.done)
 	}()
 	return g, nil
 }
 
-// Done is closed when the leader has exited.
+// Pid is the process group's id (its leader's pid).
+func (g *Group) Pid() int { return g.cmd.Process.Pid }
+
+// Done is closed when the command has exited.
 func (g *Group) Done() <-chan struct{} { return g.done }
 
-// Err is the leader's exit error; valid once Done is closed.
+// Err is the command's exit error; valid once Done is closed.
 func (g *Group) Err() error { return g.err }
 
 // Stop sends SIGTERM to the group, SIGKILL after grace, and waits for the
-// leader to exit. It may be called more than once.
+// command to exit. It may be called more than once.
 func (g *Group) Stop(grace time.Duration) {
 	pid := g.cmd.Process.Pid
 	_ = syscall.Kill(-pid, syscall.SIGTERM)

@@ -1,7 +1,11 @@
 package procgroup
 
 import (
+	"bufio"
+	"errors"
+	"os"
 	"os/exec"
+	"strings"
 	"strconv"
 	"syscall"
 	"testing"
@@ -69,4 +73,84 @@ func TestExitBeforeStop(t *testing.T) {
 		t.Error("false exited without error")
 	}
 	g.Stop(time.Second) // must not block once the leader is gone
+}
+
+// TestMain lets TestGrandchildDiesWithParent run this test binary as a
+// parent that starts a group and waits to be killed.
+func TestMain(m *testing.M) {
+	if os.Getenv("PROCGROUP_PARENT") == "1" {
+		// As a pyenv shim does, the command forks the process that
+		// matters (here a sleep) instead of exec'ing it.
+		cmd := exec.Command("bash", "-c", "sleep 600 & echo $!; wait")
+		cmd.Stdout = os.Stdout
+		g, err := Start(cmd)
+		if err != nil {
+			os.Exit(3)
+		}
+		_ = g
+		select {}
+	}
+	os.Exit(m.Run())
+}
+
+// TestGrandchildDiesWithParent SIGKILLs the process that started a group
+// (no Stop runs) and checks that the command's own child, which no
+// parent-death signal reaches, dies within 2 seconds.
+func TestGrandchildDiesWithParent(t *testing.T) {
+	parent := exec.Command(os.Args[0], "-test.run=^$")
+	parent.Env = append(os.Environ(), "PROCGROUP_PARENT=1")
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		lines <- line
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(10 * time.Second):
+		err = errors.New("nothing in 10s")
+	}
+	if err != nil {
+		_ = parent.Process.Kill()
+		t.Fatalf("no pid from the parent: %v", err)
+	}
+	grandchild, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || !alive(grandchild) {
+		t.Fatalf("grandchild %q not running: %v", line, err)
+	}
+	_ = parent.Process.Kill()
+	_ = parent.Wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for alive(grandchild) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(grandchild) {
+		_ = syscall.Kill(grandchild, syscall.SIGKILL)
+		t.Fatalf("grandchild %d outlived its SIGKILLed parent by 2s", grandchild)
+	}
+}
+
+func TestCommandNotFound(t *testing.T) {
+	if _, err := Start(exec.Command("no-such-command-gameday")); err == nil {
+		t.Error("Start of a missing command succeeded")
+	}
+}
+
+func TestExitStatusPassesThrough(t *testing.T) {
+	g, err := Start(exec.Command("bash", "-c", "exit 7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-g.Done()
+	var ee *exec.ExitError
+	if !errors.As(g.Err(), &ee) || ee.ExitCode() != 7 {
+		t.Errorf("exit error %v, want status 7", g.Err())
+	}
 }
