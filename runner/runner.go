@@ -5,6 +5,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -271,6 +272,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		return res, r.classify(ctx, perr, &outcome)
 	}
 	r.env = env
+	r.recordStartTimes(env)
 	if err := dir.WriteEnv(env.OperatorEnv()); err != nil {
 		return res, errkind.E(errkind.Infra, err)
 	}
@@ -430,3 +432,27 @@ func (r *run) detectedAt() (time.Time, bool) {
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// startTimer is an environment that says when each of its parts was
+// ready, since provisioning began.
+type startTimer interface {
+	StartTimes() map[string]time.Duration
+}
+
+// recordStartTimes journals where provisioning time went, when the
+// environment says.
+func (r *run) recordStartTimes(env Environment) {
+	st, ok := env.(startTimer)
+	if !ok {
+		return
+	}
+	times := st.StartTimes()
+	names := slices.SortedFunc(maps.Keys(times), func(a, b string) int { return cmp.Compare(times[a], times[b]) })
+	d := map[string]verify.Seconds{}
+	var parts []string
+	for _, n := range names {
+		d[n] = verify.Seconds(times[n].Seconds())
+		parts = append(parts, fmt.Sprintf("%s %.1fs", n, times[n].Seconds()))
+	}
+	r.rec.Add(verify.Event{Type: verify.EventStep, Step: "provisioned", Actor: "gameday", Message: "ready at: " + strings.Join(parts, ", "), Durations: d})
+}

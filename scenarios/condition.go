@@ -56,7 +56,9 @@ type PodsCondition struct {
 	// Phase is Pending, Running, Succeeded, Failed or Unknown.
 	Phase string `yaml:"phase"`
 	// WaitingReason matches any container's waiting reason
-	// (ErrImagePull, ImagePullBackOff, CrashLoopBackOff, ...).
+	// (ErrImagePull, ImagePullBackOff, CrashLoopBackOff, ...); several
+	// reasons separated by | match any of them
+	// (ErrImagePull|ImagePullBackOff).
 	WaitingReason string `yaml:"waitingReason"`
 	// Ready matches the pod's Ready condition.
 	Ready *bool `yaml:"ready"`

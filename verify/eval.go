@@ -287,7 +287,7 @@ func (e *Evaluator) pods_(q *scenarios.PodsCondition) (bool, string) {
 			continue
 		}
 		if q.WaitingReason != "" && !slices.ContainsFunc(p.Status.ContainerStatuses, func(cs corev1.ContainerStatus) bool {
-			return cs.State.Waiting != nil && cs.State.Waiting.Reason == q.WaitingReason
+			return cs.State.Waiting != nil && slices.Contains(strings.Split(q.WaitingReason, "|"), cs.State.Waiting.Reason)
 		}) {
 			continue
 		}

@@ -93,6 +93,9 @@ type Event struct {
 	Actor string `json:"actor,omitempty"`
 	// Message is a human-readable description.
 	Message string `json:"message,omitempty"`
+	// Durations are timings the event reports, such as when each part of
+	// the environment was ready (the "provisioned" step).
+	Durations map[string]Seconds `json:"durations,omitempty"`
 }
 
 // Finding is a root-cause claim by the operator or a detector.

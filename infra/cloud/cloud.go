@@ -73,6 +73,40 @@ func WithAWSCallLog(f func(aws.Call)) Option {
 	return func(o *options) error { o.onCall = f; return nil }
 }
 
+// Params are the settings of Options that a backend's cluster needs too.
+type Params struct {
+	// Dir is the run directory.
+	Dir string
+	// RunID is the run id.
+	RunID string
+	// Log is the progress logger (a no-op by default).
+	Log *slog.Logger
+}
+
+// ParamsOf applies opts and returns the shared settings, so that a
+// backend can start its cluster while Start builds the AWS plane.
+func ParamsOf(opts ...Option) (Params, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return Params{}, err
+	}
+	return Params{Dir: o.dir, RunID: o.runID, Log: o.log}, nil
+}
+
+// apply applies opts over the defaults and checks them.
+func apply(opts []Option) (options, error) {
+	o := options{log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	if o.dir == "" {
+		return o, errkind.Errorf(errkind.Invalid, "environment: run directory required")
+	}
+	return o, nil
+}
+
 // Stops collects stop functions and runs them in reverse order.
 type Stops []func(context.Context) error
 
@@ -94,15 +128,10 @@ func (s *Stops) Stop(ctx context.Context) error {
 // returned stop function is never nil and undoes everything, including a
 // registry started later by ServeRegistry.
 func Start(ctx context.Context, s *scenarios.Scenario, opts ...Option) (*Cloud, func(context.Context) error, error) {
-	o := options{log: slog.New(slog.DiscardHandler)}
 	stops := &Stops{}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, stops.Stop, err
-		}
-	}
-	if o.dir == "" {
-		return nil, stops.Stop, errkind.Errorf(errkind.Invalid, "environment: run directory required")
+	o, err := apply(opts)
+	if err != nil {
+		return nil, stops.Stop, err
 	}
 	env := s.Spec.Environment
 	c := &Cloud{Scenario: s, Dir: o.dir, RunID: o.runID, Log: o.log}

@@ -208,6 +208,10 @@ func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile, caKe
 		"--secure-port=0",
 		"--profiling=false",
 		"--node-monitor-grace-period=40s",
+		// Check nodes every second (default 5 s), so that a new node's
+		// not-ready taint goes as soon as it is Ready; NotReady still
+		// takes the 40 s grace period.
+		"--node-monitor-period=1s",
 		"--concurrent-deployment-syncs=10",
 		"--concurrent-replicaset-syncs=10",
 		"--concurrent-service-endpoint-syncs=10",

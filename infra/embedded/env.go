@@ -166,6 +166,10 @@ type Env struct {
 	AuditLog string
 	// ComponentLog receives the components' klog and etcd output.
 	ComponentLog string
+	// Ready says how long after Start began the control plane (API
+	// server, controller manager, scheduler) and the initial nodes were
+	// ready.
+	Ready struct{ ControlPlane, Nodes time.Duration }
 
 	opts   options
 	admin  *rest.Config
@@ -202,6 +206,7 @@ func (e *Env) Client() kubernetes.Interface { return e.client }
 // must be called, on a fresh context, even when Start fails: it stops
 // everything that was started and removes temporary files.
 func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Context) error, err error) {
+	began := time.Now()
 	o := options{region: "us-east-1", log: slog.New(slog.DiscardHandler), operatorCR: "cluster-admin", readyWait: 60 * time.Second}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -213,7 +218,9 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	}
 	tolerateDuplicateCollectors()
 	var cleanups []func() error
+	var stopping atomic.Bool
 	stop = func(context.Context) error {
+		stopping.Store(true)
 		var errs []error
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			if err := cleanups[i](); err != nil {
@@ -223,14 +230,30 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		cleanups = nil
 		return errors.Join(errs...)
 	}
-	defer func() {
-		if err != nil {
-			err = errkind.E(errkind.Infra, fmt.Errorf("start embedded environment: %w", err))
-		}
-	}()
 	// ctx bounds start-up; the components live until stop.
 	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
 	cleanups = append(cleanups, func() error { endLife(); return nil })
+	// A component's fatal error (fatal.go) ends start-up with that error;
+	// later, it is logged, unless the environment is stopping anyway.
+	caller := ctx
+	ctx, failStart := context.WithCancelCause(ctx)
+	unsubscribe := fatals.subscribe(func(ferr error) {
+		failStart(ferr)
+		if !stopping.Load() {
+			o.log.Error(ferr.Error())
+		}
+	})
+	cleanups = append(cleanups, func() error { unsubscribe(); return nil })
+	defer func() {
+		failStart(nil)
+		if err == nil {
+			return
+		}
+		if cause := context.Cause(ctx); caller.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause // a fatal error, not the caller's cancellation
+		}
+		err = errkind.E(errkind.Infra, fmt.Errorf("start embedded environment: %w", err))
+	}()
 
 	base := tempBase(o.runID)
 	if base != os.TempDir() {
@@ -351,6 +374,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		return nil, stop, err
 	}
 	cleanups = append(cleanups, func() error { return sched.stop(30 * time.Second) })
+	e.Ready.ControlPlane = time.Since(began)
 
 	for _, g := range o.groups {
 		if err := e.addGroup(ctx, g); err != nil {
@@ -360,6 +384,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err := e.waitNodesReady(ctx, o.readyWait); err != nil {
 		return nil, stop, err
 	}
+	e.Ready.Nodes = time.Since(began)
 	o.log.Info("environment ready", "nodes", len(e.nodeNames()), "elapsed", time.Since(t0).Round(time.Millisecond))
 	return e, stop, nil
 }

@@ -7,7 +7,9 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,23 +28,26 @@ type Stack struct {
 	// Cluster is the Kubernetes side.
 	Cluster *embedded.Env
 
-	puller *ecr.Puller
+	puller    atomic.Pointer[ecr.Puller]
+	startedAt map[string]time.Duration
 }
 
 // Start provisions the scenario's environment: AWS account, registry
 // with the scenario's images, and the cluster with its initial node
-// groups. The returned stop function is never nil and undoes everything.
+// groups. The AWS plane and the cluster start at the same time: neither
+// needs the other until a node pulls an image, which no node does before
+// Start returns. The returned stop function is never nil and undoes
+// everything.
 func Start(ctx context.Context, s *scenarios.Scenario, opts ...cloud.Option) (st *Stack, stop func(context.Context) error, err error) {
-	c, stopCloud, err := cloud.Start(ctx, s, opts...)
+	t0 := time.Now()
 	stops := &cloud.Stops{}
-	stops.Add(stopCloud)
+	p, err := cloud.ParamsOf(opts...)
 	if err != nil {
 		return nil, stops.Stop, err
 	}
-	st = &Stack{Cloud: c}
-
-	// The cluster is created below; the authorizer asks it for node
-	// groups at pull time.
+	st = &Stack{startedAt: map[string]time.Duration{}}
+	// The registry asks the cluster for a pulling node's group; the
+	// cluster may not exist yet when the registry starts.
 	var clusterRef atomic.Pointer[embedded.Env]
 	groupOf := func(node string) (string, bool) {
 		cluster := clusterRef.Load()
@@ -58,11 +63,6 @@ func Start(ctx context.Context, s *scenarios.Scenario, opts ...cloud.Option) (st
 		}
 		return "", false
 	}
-	if err := c.ServeRegistry(ctx, groupOf); err != nil {
-		return nil, stops.Stop, err
-	}
-	st.puller = &ecr.Puller{Server: c.Registry}
-
 	env := s.Spec.Environment
 	var groups []embedded.NodeGroup
 	for _, ng := range env.NodeGroups {
@@ -70,16 +70,68 @@ func Start(ctx context.Context, s *scenarios.Scenario, opts ...cloud.Option) (st
 			groups = append(groups, st.nodeGroup(ng))
 		}
 	}
-	cl, stopCluster, err := embedded.Start(ctx, embedded.WithDir(c.Dir), embedded.WithRunID(c.RunID),
-		embedded.WithRegion(env.AWS.Region), embedded.WithNodeGroups(groups...), embedded.WithLogger(c.Log))
+
+	// The first failure cancels the other half; it is the one reported.
+	startCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg                      sync.WaitGroup
+		once                    sync.Once
+		firstErr                error
+		c                       *cloud.Cloud
+		cl                      *embedded.Env
+		stopCloud, stopCluster  func(context.Context) error
+		awsReady, clusterOffset time.Duration
+	)
+	fail := func(err error) {
+		once.Do(func() { firstErr = err; cancel() })
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		var err error
+		if c, stopCloud, err = cloud.Start(startCtx, s, opts...); err == nil {
+			err = c.ServeRegistry(startCtx, groupOf)
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		st.puller.Store(&ecr.Puller{Server: c.Registry})
+		awsReady = time.Since(t0)
+	}()
+	go func() {
+		defer wg.Done()
+		clusterOffset = time.Since(t0)
+		var err error
+		cl, stopCluster, err = embedded.Start(startCtx, embedded.WithDir(p.Dir), embedded.WithRunID(p.RunID),
+			embedded.WithRegion(env.AWS.Region), embedded.WithNodeGroups(groups...), embedded.WithLogger(p.Log))
+		if err != nil {
+			fail(err)
+		}
+	}()
+	wg.Wait()
+	// Stops run last added first: the cluster goes before the AWS plane.
+	stops.Add(stopCloud)
 	stops.Add(stopCluster)
-	if err != nil {
-		return nil, stops.Stop, err
+	if ctx.Err() != nil {
+		return nil, stops.Stop, ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, stops.Stop, firstErr
 	}
 	clusterRef.Store(cl)
-	st.Cluster = cl
+	st.Cloud, st.Cluster = c, cl
+	st.startedAt["aws"] = awsReady
+	st.startedAt["control plane"] = clusterOffset + cl.Ready.ControlPlane
+	st.startedAt["nodes"] = clusterOffset + cl.Ready.Nodes
 	return st, stops.Stop, nil
 }
+
+// StartTimes says when each part of the environment was ready, since
+// Start began: the AWS plane (emulator, account, registry and images),
+// the control plane, and the initial nodes.
+func (st *Stack) StartTimes() map[string]time.Duration { return st.startedAt }
 
 // nodeGroup converts a scenario node group for the embedded cluster.
 func (st *Stack) nodeGroup(ng scenarios.NodeGroup) embedded.NodeGroup {
@@ -91,7 +143,11 @@ func (st *Stack) nodeGroup(ng scenarios.NodeGroup) embedded.NodeGroup {
 		Name: ng.Name, Size: ng.Size, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType,
 		Zone: ng.Zone, Subnet: netip.MustParsePrefix(ng.Subnet), Labels: ng.Labels, Taints: taints,
 		Puller: embedded.PullerFunc(func(ctx context.Context, n embedded.Node, image string) (uint64, error) {
-			return st.puller.Pull(ctx, n.Name, image)
+			p := st.puller.Load()
+			if p == nil {
+				return 0, errors.New("the registry is not serving yet")
+			}
+			return p.Pull(ctx, n.Name, image)
 		}),
 	}
 }

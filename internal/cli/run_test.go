@@ -281,7 +281,7 @@ func TestIntegrationRunNotReproduced(t *testing.T) {
 	if code != ExitNotReproduced {
 		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, ExitNotReproduced, p.stderr.String())
 	}
-	for _, want := range []string{"scenario did not reproduce", "checkout pods are in ImagePullBackOff: observed"} {
+	for _, want := range []string{"scenario did not reproduce", "checkout pods are failing to pull their image: observed"} {
 		if !strings.Contains(p.stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, p.stderr.String())
 		}
