@@ -34,7 +34,7 @@ build:
 # Packages light enough to run under the race detector in CI. The
 # Kubernetes control plane (infra/embedded and what links it) is not:
 # instrumenting it costs a second full compile; its tests run without -race.
-RACE_PKGS := ./scenarios/... ./verify/... ./internal/iampolicy/... ./internal/rundir/... \
+RACE_PKGS := ./scenarios/... ./verify/... ./session/... ./internal/iampolicy/... ./internal/rundir/... \
              ./internal/report/... ./internal/leakcheck/... ./internal/procgroup/... ./infra/ecr/... \
              ./internal/config/... ./infra/dockerhost/...
 

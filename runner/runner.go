@@ -29,6 +29,7 @@ import (
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/session"
 	"github.com/gameday-sre/gameday/verify"
 )
 
@@ -305,7 +306,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		return res, r.classify(ctx, err, &outcome)
 	}
 
-	ctl, stopCtl, err := r.serveControl()
+	ctl, stopCtl, err := session.Serve(r, dir)
 	defer stopCtl()
 	if err != nil {
 		return res, errkind.E(errkind.Infra, err)

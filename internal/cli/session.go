@@ -12,7 +12,7 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
-	"github.com/gameday-sre/gameday/runner"
+	"github.com/gameday-sre/gameday/session"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
@@ -20,12 +20,12 @@ import (
 // dial connects to the control API of the run named by $GAMEDAY_RUN
 // (which a run gives its reference solution and detector), else of the
 // newest live run.
-func dial() (*runner.Client, error) {
+func dial() (*session.Client, error) {
 	d, err := liveRun(os.Getenv("GAMEDAY_RUN"))
 	if err != nil {
 		return nil, err
 	}
-	return runner.Dial(d)
+	return session.Dial(d)
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -125,7 +125,7 @@ func newCausesCmd(g *globals) *cobra.Command {
 }
 
 func newDiagnoseCmd(g *globals) *cobra.Command {
-	var f runner.FindingRequest
+	var f session.FindingRequest
 	cmd := &cobra.Command{
 		Use:   "diagnose --cause ID [--resource ARN] [--note TEXT]",
 		Short: "Record your root-cause claim (answered only with \"recorded\")",

@@ -1,4 +1,9 @@
-package runner
+// Package session is a live run's session API: the control server that
+// the operator's commands (status, hint, causes, diagnose, give-up) and
+// detection tools (the findings inbox and the Alertmanager webhook) talk
+// to, over loopback with a bearer token, and its client. The game it
+// serves is the runner's; this package only speaks HTTP.
+package session
 
 import (
 	"bytes"
@@ -18,6 +23,7 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
 
@@ -25,11 +31,31 @@ import (
 // directory (mode 0600).
 const ControlFile = "control.json"
 
-// controlInfo is the content of ControlFile.
-type controlInfo struct {
+// Info is the content of ControlFile: where the control API listens and
+// its bearer token.
+type Info struct {
 	URL   string `json:"url"`
 	Token string `json:"token"`
 }
+
+// Game is the live run the session API serves.
+type Game interface {
+	// Scenario is the scenario being played.
+	Scenario() *scenarios.Scenario
+	// Status is what the operator may see of the run.
+	Status() Status
+	// Hint returns the next hint's cost, or reveals it (and charges it)
+	// when reveal is true; ErrNoHints when none is left.
+	Hint(reveal bool) (HintInfo, error)
+	// Claim records a claim (a diagnosis, a detector's finding, an alert)
+	// with a message for the timeline.
+	Claim(f verify.Finding, msg string)
+	// GiveUp ends the run.
+	GiveUp()
+}
+
+// ErrNoHints is Game.Hint's error when every hint was used.
+var ErrNoHints = errors.New("no hints left")
 
 // Status is what `gameday status` shows.
 type Status struct {
@@ -61,40 +87,49 @@ type HintInfo struct {
 // maxRequest bounds control API request bodies.
 const maxRequest = 64 << 10
 
-func (r *run) serveControl() (*controlInfo, func(), error) {
+// server serves one game.
+type server struct {
+	game Game
+}
+
+// Serve starts the control API for game on a free loopback port, with a
+// new token, and writes ControlFile into dir. The returned stop function
+// is never nil; it shuts the server down and removes the file.
+func Serve(game Game, dir rundir.Dir) (*Info, func(), error) {
 	tok := make([]byte, 24)
 	_, _ = rand.Read(tok)
-	info := &controlInfo{Token: hex.EncodeToString(tok)}
+	info := &Info{Token: hex.EncodeToString(tok)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, func() {}, fmt.Errorf("control API: %w", err)
 	}
 	info.URL = "http://" + ln.Addr().String()
+	sv := &server{game: game}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", r.handleStatus)
-	mux.HandleFunc("GET /v1/hint", r.handleHint(false))
-	mux.HandleFunc("POST /v1/hint", r.handleHint(true))
-	mux.HandleFunc("GET /v1/causes", r.handleCauses)
-	mux.HandleFunc("POST /v1/findings", r.handleFinding)
-	mux.HandleFunc("POST /v1/alertmanager", r.handleAlertmanager)
-	mux.HandleFunc("POST /v1/give-up", r.handleGiveUp)
-	srv := &http.Server{Handler: r.authorize(info.Token, mux), ReadHeaderTimeout: 5 * time.Second}
+	mux.HandleFunc("GET /v1/status", sv.handleStatus)
+	mux.HandleFunc("GET /v1/hint", sv.handleHint(false))
+	mux.HandleFunc("POST /v1/hint", sv.handleHint(true))
+	mux.HandleFunc("GET /v1/causes", sv.handleCauses)
+	mux.HandleFunc("POST /v1/findings", sv.handleFinding)
+	mux.HandleFunc("POST /v1/alertmanager", sv.handleAlertmanager)
+	mux.HandleFunc("POST /v1/give-up", sv.handleGiveUp)
+	srv := &http.Server{Handler: authorize(info.Token, mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
-		_ = os.Remove(r.dir.File(ControlFile))
+		_ = os.Remove(dir.File(ControlFile))
 	}
 	b, _ := json.Marshal(info)
-	if err := os.WriteFile(r.dir.File(ControlFile), b, 0o600); err != nil {
+	if err := os.WriteFile(dir.File(ControlFile), b, 0o600); err != nil {
 		stop()
 		return nil, func() {}, fmt.Errorf("control API: %w", err)
 	}
 	return info, stop, nil
 }
 
-func (r *run) authorize(token string, next http.Handler) http.Handler {
+func authorize(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
@@ -115,56 +150,28 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-func (r *run) elapsed() verify.Seconds {
-	j := r.rec.Snapshot()
-	if j.Handover.IsZero() {
-		return 0
-	}
-	return verify.Seconds(time.Since(j.Handover).Seconds())
-}
-
-func (r *run) handleStatus(w http.ResponseWriter, _ *http.Request) {
-	j := r.rec.Snapshot()
-	st := Status{Scenario: r.s.Metadata.Name, Elapsed: r.elapsed(), TimeLimit: verify.Seconds(r.s.Metadata.TimeLimit.Seconds())}
-	for _, o := range r.s.Spec.Objectives {
-		os := ObjectiveStatus{ID: o.ID, Title: o.Title}
-		if at, ok := r.tracker.Achieved(o.ID); ok {
-			s := verify.Seconds(at.Sub(j.Handover).Seconds())
-			os.Achieved, os.At = true, &s
-		} else if o.Hidden {
-			continue
-		}
-		st.Objectives = append(st.Objectives, os)
-	}
-	r.hintsMu.Lock()
-	st.HintsUsed, st.HintsLeft = r.hintsUsed, len(r.s.Spec.Hints)-r.hintsUsed
-	r.hintsMu.Unlock()
-	writeJSON(w, http.StatusOK, st)
+func (sv *server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, sv.game.Status())
 }
 
 // handleHint shows the next hint's cost (GET) or reveals it (POST).
-func (r *run) handleHint(reveal bool) http.HandlerFunc {
+func (sv *server) handleHint(reveal bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		r.hintsMu.Lock()
-		defer r.hintsMu.Unlock()
-		n := r.hintsUsed
-		if n >= len(r.s.Spec.Hints) {
-			writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no hints left (all %d used)", len(r.s.Spec.Hints)))
+		info, err := sv.game.Hint(reveal)
+		if errors.Is(err, ErrNoHints) {
+			writeJSONError(w, http.StatusNotFound, err.Error())
 			return
 		}
-		h := r.s.Spec.Hints[n]
-		info := HintInfo{N: n + 1, Of: len(r.s.Spec.Hints), Cost: h.Cost}
-		if reveal {
-			r.hintsUsed++
-			info.Text = strings.TrimSpace(h.Text)
-			r.rec.Add(verify.Event{Type: verify.EventHint, Hint: n + 1, Cost: h.Cost, Actor: "operator"})
+		if err != nil {
+			writeJSONError(w, http.StatusInternalServerError, err.Error())
+			return
 		}
 		writeJSON(w, http.StatusOK, info)
 	}
 }
 
-func (r *run) handleCauses(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, verify.SpecOf(r.s).Causes)
+func (sv *server) handleCauses(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, verify.SpecOf(sv.game.Scenario()).Causes)
 }
 
 // FindingRequest is the body of POST /v1/findings.
@@ -178,14 +185,14 @@ type FindingRequest struct {
 	Source string `json:"source,omitempty"`
 }
 
-func (r *run) handleFinding(w http.ResponseWriter, req *http.Request) {
+func (sv *server) handleFinding(w http.ResponseWriter, req *http.Request) {
 	fr, err := DecodeFinding(http.MaxBytesReader(w, req.Body, maxRequest))
 	if err != nil {
 		writeDecodeError(w, err)
 		return
 	}
 	known := false
-	for _, c := range r.s.Spec.Causes {
+	for _, c := range sv.game.Scenario().Spec.Causes {
 		known = known || c.ID == fr.Cause
 	}
 	if !known {
@@ -193,22 +200,19 @@ func (r *run) handleFinding(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	f := verify.Finding{Cause: fr.Cause, Resource: fr.Resource, Source: fr.Source, Tool: fr.Tool, Severity: fr.Severity, Note: fr.Note}
-	r.addFinding(f, fmt.Sprintf("claims %s on %s", f.Cause, f.Resource))
+	sv.game.Claim(f, fmt.Sprintf("claims %s on %s", f.Cause, f.Resource))
 	// Right or wrong is only told in the debrief.
 	writeJSON(w, http.StatusAccepted, map[string]string{"result": "recorded"})
 }
 
-func (r *run) handleGiveUp(w http.ResponseWriter, _ *http.Request) {
-	r.giveOnce.Do(func() {
-		r.rec.Add(verify.Event{Type: verify.EventGiveUp, Actor: "operator"})
-		close(r.giveUp)
-	})
+func (sv *server) handleGiveUp(w http.ResponseWriter, _ *http.Request) {
+	sv.game.GiveUp()
 	writeJSON(w, http.StatusAccepted, map[string]string{"result": "giving up; the debrief follows in the run's terminal"})
 }
 
 // Client talks to a live run's control API.
 type Client struct {
-	info controlInfo
+	info Info
 	http *http.Client
 }
 
@@ -218,7 +222,7 @@ func Dial(d rundir.Dir) (*Client, error) {
 	if err != nil {
 		return nil, errkind.Errorf(errkind.Invalid, "run %s has no live control API (is it past handover?): %v", d.ID, err)
 	}
-	var info controlInfo
+	var info Info
 	if err := json.Unmarshal(b, &info); err != nil {
 		return nil, errkind.Errorf(errkind.Infra, "read %s: %v", ControlFile, err)
 	}

@@ -1,4 +1,4 @@
-package runner
+package session
 
 import (
 	"encoding/json"
@@ -126,18 +126,10 @@ func matchAll(s *scenarios.Scenario, want, got map[string]string) bool {
 	return true
 }
 
-// addFinding records a claim and lets finding conditions see it.
-func (r *run) addFinding(f verify.Finding, msg string) {
-	r.rec.Add(verify.Event{Type: verify.EventFinding, Finding: &f, Actor: f.Source, Message: msg})
-	if r.ev != nil {
-		r.ev.AddFinding(f)
-	}
-}
-
 // handleAlertmanager takes an Alertmanager webhook: each firing alert that
 // a scenario matcher maps to a cause becomes a detector finding; one that
 // matches none is recorded as a false positive.
-func (r *run) handleAlertmanager(w http.ResponseWriter, req *http.Request) {
+func (sv *server) handleAlertmanager(w http.ResponseWriter, req *http.Request) {
 	p, err := DecodeAlertmanager(http.MaxBytesReader(w, req.Body, maxAlertPayload))
 	if err != nil {
 		writeDecodeError(w, err)
@@ -153,15 +145,15 @@ func (r *run) handleAlertmanager(w http.ResponseWriter, req *http.Request) {
 		if p.Receiver != "" {
 			tool += "/" + p.Receiver
 		}
-		cause, resource, ok := MatchAlert(r.s, a)
+		cause, resource, ok := MatchAlert(sv.game.Scenario(), a)
 		if !ok {
 			f := verify.Finding{Source: scenarios.SourceDetector, Tool: tool, Severity: a.Labels["severity"], Note: "alert " + name + " matches no cause"}
-			r.addFinding(f, "false positive: alert "+name+" matches no cause")
+			sv.game.Claim(f, "false positive: alert "+name+" matches no cause")
 			recorded++
 			continue
 		}
 		f := verify.Finding{Cause: cause, Resource: resource, Source: scenarios.SourceDetector, Tool: tool, Severity: a.Labels["severity"], Note: "alert " + name}
-		r.addFinding(f, fmt.Sprintf("alert %s claims %s on %s", name, cause, resource))
+		sv.game.Claim(f, fmt.Sprintf("alert %s claims %s on %s", name, cause, resource))
 		recorded++
 	}
 	writeJSON(w, http.StatusAccepted, map[string]int{"recorded": recorded})

@@ -1,4 +1,4 @@
-package runner
+package session
 
 import (
 	"bytes"
@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
@@ -57,28 +57,68 @@ const webhook = `{
   ]
 }`
 
-func testRun(t *testing.T) *run {
+// fakeGame is a Game that records what the session API asks of it.
+type fakeGame struct {
+	s      *scenarios.Scenario
+	mu     sync.Mutex
+	claims []verify.Finding
+	hints  int
+	gaveUp bool
+}
+
+func newFakeGame(t *testing.T) *fakeGame {
 	t.Helper()
 	s, err := scenarios.LoadBuiltin("ecr-imagepullbackoff")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &run{s: s, rec: verify.NewRecorder("test", verify.SpecOf(s), time.Now)}
+	return &fakeGame{s: s}
 }
 
-func findings(r *run) []verify.Finding {
-	var out []verify.Finding
-	for _, e := range r.rec.Snapshot().Events {
-		if e.Type == verify.EventFinding {
-			out = append(out, *e.Finding)
-		}
+func (g *fakeGame) Scenario() *scenarios.Scenario { return g.s }
+
+func (g *fakeGame) Status() Status {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return Status{Scenario: g.s.Metadata.Name, HintsUsed: g.hints, HintsLeft: 1 - g.hints}
+}
+
+func (g *fakeGame) Hint(reveal bool) (HintInfo, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.hints >= 1 {
+		return HintInfo{}, ErrNoHints
 	}
-	return out
+	h := HintInfo{N: 1, Of: 1, Cost: 5}
+	if reveal {
+		g.hints++
+		h.Text = "Start where the pods are."
+	}
+	return h, nil
+}
+
+func (g *fakeGame) Claim(f verify.Finding, _ string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.claims = append(g.claims, f)
+}
+
+func (g *fakeGame) GiveUp() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gaveUp = true
+}
+
+func findings(g *fakeGame) []verify.Finding {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]verify.Finding(nil), g.claims...)
 }
 
 func TestAlertmanagerWebhook(t *testing.T) {
-	r := testRun(t)
-	srv := httptest.NewServer(r.authorize("tok", http.HandlerFunc(r.handleAlertmanager)))
+	g := newFakeGame(t)
+	sv := &server{game: g}
+	srv := httptest.NewServer(authorize("tok", http.HandlerFunc(sv.handleAlertmanager)))
 	defer srv.Close()
 	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(webhook))
 	req.Header.Set("Authorization", "Bearer tok")
@@ -90,7 +130,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	got := findings(r)
+	got := findings(g)
 	if len(got) != 2 {
 		t.Fatalf("%d findings, want 2 (the resolved alert is ignored): %+v", len(got), got)
 	}
@@ -103,11 +143,12 @@ func TestAlertmanagerWebhook(t *testing.T) {
 }
 
 func TestInboxRejectsBadInput(t *testing.T) {
-	r := testRun(t)
+	g := newFakeGame(t)
+	sv := &server{game: g}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/findings", r.handleFinding)
-	mux.HandleFunc("POST /v1/alertmanager", r.handleAlertmanager)
-	srv := httptest.NewServer(r.authorize("tok", mux))
+	mux.HandleFunc("POST /v1/findings", sv.handleFinding)
+	mux.HandleFunc("POST /v1/alertmanager", sv.handleAlertmanager)
+	srv := httptest.NewServer(authorize("tok", mux))
 	defer srv.Close()
 	tests := []struct {
 		name, path, token, body string
@@ -154,7 +195,7 @@ func TestInboxRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	if got := findings(r); len(got) != 1 || got[0].Tool != "k8sgpt" {
+	if got := findings(g); len(got) != 1 || got[0].Tool != "k8sgpt" {
 		t.Errorf("only the good finding should be recorded: %+v", got)
 	}
 }

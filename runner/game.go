@@ -1,0 +1,75 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/session"
+	"github.com/gameday-sre/gameday/verify"
+)
+
+// The run is the game the session API serves.
+var _ session.Game = (*run)(nil)
+
+// Scenario is the scenario being played.
+func (r *run) Scenario() *scenarios.Scenario { return r.s }
+
+// Status is what the operator may see: elapsed time, the objectives
+// (hidden ones only once achieved) and hints used.
+func (r *run) Status() session.Status {
+	j := r.rec.Snapshot()
+	st := session.Status{Scenario: r.s.Metadata.Name, TimeLimit: verify.Seconds(r.s.Metadata.TimeLimit.Seconds())}
+	if !j.Handover.IsZero() {
+		st.Elapsed = verify.Seconds(time.Since(j.Handover).Seconds())
+	}
+	for _, o := range r.s.Spec.Objectives {
+		os := session.ObjectiveStatus{ID: o.ID, Title: o.Title}
+		if at, ok := r.tracker.Achieved(o.ID); ok {
+			s := verify.Seconds(at.Sub(j.Handover).Seconds())
+			os.Achieved, os.At = true, &s
+		} else if o.Hidden {
+			continue
+		}
+		st.Objectives = append(st.Objectives, os)
+	}
+	r.hintsMu.Lock()
+	st.HintsUsed, st.HintsLeft = r.hintsUsed, len(r.s.Spec.Hints)-r.hintsUsed
+	r.hintsMu.Unlock()
+	return st
+}
+
+// Hint returns the next hint's cost, or reveals and charges it.
+func (r *run) Hint(reveal bool) (session.HintInfo, error) {
+	r.hintsMu.Lock()
+	defer r.hintsMu.Unlock()
+	n := r.hintsUsed
+	if n >= len(r.s.Spec.Hints) {
+		return session.HintInfo{}, fmt.Errorf("%w (all %d used)", session.ErrNoHints, len(r.s.Spec.Hints))
+	}
+	h := r.s.Spec.Hints[n]
+	info := session.HintInfo{N: n + 1, Of: len(r.s.Spec.Hints), Cost: h.Cost}
+	if reveal {
+		r.hintsUsed++
+		info.Text = strings.TrimSpace(h.Text)
+		r.rec.Add(verify.Event{Type: verify.EventHint, Hint: n + 1, Cost: h.Cost, Actor: "operator"})
+	}
+	return info, nil
+}
+
+// Claim records a claim and lets finding conditions see it.
+func (r *run) Claim(f verify.Finding, msg string) {
+	r.rec.Add(verify.Event{Type: verify.EventFinding, Finding: &f, Actor: f.Source, Message: msg})
+	if r.ev != nil {
+		r.ev.AddFinding(f)
+	}
+}
+
+// GiveUp ends the run.
+func (r *run) GiveUp() {
+	r.giveOnce.Do(func() {
+		r.rec.Add(verify.Event{Type: verify.EventGiveUp, Actor: "operator"})
+		close(r.giveUp)
+	})
+}
