@@ -12,8 +12,8 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
-	"github.com/gameday-sre/gameday/session"
 	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/session"
 	"github.com/gameday-sre/gameday/verify"
 )
 
