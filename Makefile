@@ -38,8 +38,9 @@ RACE_PKGS := ./scenarios/... ./verify/... ./session/... ./internal/iampolicy/...
              ./internal/report/... ./internal/leakcheck/... ./internal/procgroup/... ./infra/ecr/... \
              ./internal/config/... ./infra/dockerhost/...
 
-# The fast tier, for the edit-test loop: vet, unit and golden tests.
+# The fast tier, for the edit-test loop: gofmt, vet, unit and golden tests.
 check:
+	@out=$$(gofmt -l .); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -short -timeout $(CHECK_TIMEOUT) ./...
 
@@ -48,6 +49,7 @@ check:
 test: build
 	@rm -rf $(TEST_OUT); mkdir -p $(TEST_OUT); fail=0; start=$$SECONDS; \
 	stage() { local t0=$$SECONDS; echo "== $$1"; shift; "$$@" || { c=$$?; [ $$fail -ne 0 ] || fail=$$c; }; echo "== took $$((SECONDS-t0))s"; }; \
+	stage "gofmt" bash -c 'out=$$(gofmt -l .); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }'; \
 	stage "vet" $(GO) vet ./...; \
 	stage "tests" $(TESTTIMES) -o $(TEST_OUT)/tests.jsonl -- $(GO) test -json -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) ./...; \
 	stage "race" $(TESTTIMES) -o $(TEST_OUT)/race.jsonl -- $(GO) test -json -race -short -timeout $(CHECK_TIMEOUT) $(RACE_PKGS); \

@@ -4,6 +4,7 @@
 package procgroup
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -17,53 +18,55 @@ type Group struct {
 	err  error
 }
 
-// guard leads the group: it runs the command ("$@") and waits for it,
-// ignoring the group's SIGTERM and SIGINT itself (the command gets them,
-// and Stop escalates to SIGKILL). Its background reader holds the read
-// end of a pipe whose only write end is gameday's: when gameday exits,
-// however it dies, the read returns and the whole group is killed. The
-// leader's parent-death signal alone would miss the command's own
-// children, such as the interpreter a pyenv shim forks, or a detector's
-// background jobs.
-const guard = `"$@" 3<&- <&0 &
-c=$!
-trap '' TERM INT
-{ read -r _ <&3; kill -KILL 0; } &
-exec 3<&-
-wait "$c"`
+// guardScript is a tiny member of the group, beside the command: it
+// holds the read end of a pipe whose only write end is gameday's, and
+// when that closes (gameday exited, however it died, or the command has
+// ended) it kills the whole group. The command's parent-death signal
+// alone would miss the command's own children, such as the interpreter a
+// pyenv shim forks, or a detector's background jobs.
+const guardScript = `read -r _ <&3; kill -KILL 0`
 
-// Start starts cmd in a new process group, led by a small shell (guard)
-// that the kernel kills if gameday dies and that kills the group when
-// gameday's end of its pipe closes. The group is also killed once the
-// command has exited, so its leftover helpers do not linger.
+// Start starts cmd as the leader of a new process group that dies with
+// gameday: the kernel kills the leader if gameday dies, and a guard in
+// the group kills the rest. Once the command has exited, its leftover
+// helpers are killed too.
 func Start(cmd *exec.Cmd) (*Group, error) {
-	if cmd.Err != nil {
-		return nil, cmd.Err // the command was not found
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
-	r, w, err := os.Pipe()
+	w, err := startGuard(cmd.Process.Pid)
 	if err != nil {
-		return nil, err
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("guard process group: %w", err)
 	}
-	args := append([]string{"-c", guard, "gameday-guard", cmd.Path}, cmd.Args[1:]...)
-	wrapped := exec.Command("/bin/sh", args...)
-	wrapped.Env, wrapped.Dir = cmd.Env, cmd.Dir
-	wrapped.Stdin, wrapped.Stdout, wrapped.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
-	wrapped.ExtraFiles = []*os.File{r}
-	wrapped.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := wrapped.Start(); err != nil {
-		r.Close()
-		w.Close()
-		return nil, err
-	}
-	r.Close()
-	cmd.Process = wrapped.Process
-	g := &Group{cmd: wrapped, done: make(chan struct{})}
+	g := &Group{cmd: cmd, done: make(chan struct{})}
 	go func() {
-		g.err = wrapped.Wait()
+		g.err = cmd.Wait()
 		w.Close() // the guard kills what is left of the group
 		close(g.done)
 	}()
 	return g, nil
+}
+
+// startGuard starts guardScript in process group pgid and returns the
+// pipe end whose closing sets it off.
+func startGuard(pgid int) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	guard := exec.Command("/bin/sh", "-c", guardScript)
+	guard.ExtraFiles = []*os.File{r}
+	guard.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pgid}
+	if err := guard.Start(); err != nil {
+		w.Close()
+		return nil, err
+	}
+	go func() { _ = guard.Wait() }()
+	return w, nil
 }
 
 // Pid is the process group's id (its leader's pid).

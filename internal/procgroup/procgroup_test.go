@@ -48,11 +48,19 @@ func TestStopKillsTheGroup(t *testing.T) {
 }
 
 func TestStopEscalatesToKill(t *testing.T) {
-	g, err := Start(exec.Command("bash", "-c", "trap '' TERM; sleep 60"))
+	cmd := exec.Command("bash", "-c", "trap '' TERM; echo trapped; sleep 60")
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // let the trap be set
+	g, err := Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stop only once the trap is set, however loaded the machine.
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "trapped\n" {
+		t.Fatalf("waiting for the trap to be set: %q, %v", line, err)
+	}
 	t0 := time.Now()
 	g.Stop(300 * time.Millisecond)
 	if d := time.Since(t0); d < 300*time.Millisecond {
