@@ -612,6 +612,19 @@ func shortTempDir(t *testing.T) string {
 	return dir
 }
 
+// startRunFor starts the first incident with its temporary files in tmp
+// and returns once it has been running for d: the moment to interrupt.
+func startRunFor(t *testing.T, home, tmp string, d time.Duration) *gamedayProc {
+	t.Helper()
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+	p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(d)
+	return p
+}
+
 // TestIntegrationInterruptDuringStartup sends SIGINT at many moments of
 // start-up, every 400 ms over the first 12 s (provisioning, setup, fault,
 // the symptom gate), and checks that each run exits 130 and leaves no
@@ -623,12 +636,7 @@ func TestIntegrationInterruptDuringStartup(t *testing.T) {
 		t.Run(at.String(), func(t *testing.T) {
 			t.Parallel()
 			home, tmp := t.TempDir(), shortTempDir(t)
-			p := newGameday(t, home, "run", "ecr-imagepullbackoff")
-			p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
-			if err := p.cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(at)
+			p := startRunFor(t, home, tmp, at)
 			_ = p.cmd.Process.Signal(syscall.SIGINT)
 			exited := make(chan error, 1)
 			go func() { exited <- p.cmd.Wait() }()
@@ -667,12 +675,7 @@ func TestIntegrationKillDuringStartup(t *testing.T) {
 		t.Run(at.String(), func(t *testing.T) {
 			t.Parallel()
 			home, tmp := t.TempDir(), shortTempDir(t)
-			p := newGameday(t, home, "run", "ecr-imagepullbackoff")
-			p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
-			if err := p.cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(at)
+			p := startRunFor(t, home, tmp, at)
 			_ = p.cmd.Process.Kill()
 			_ = p.cmd.Wait()
 			checkChildrenDie(t, home, 2*time.Second)
