@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"strings"
 	"time"
 )
@@ -14,8 +15,8 @@ const (
 	DefaultDifficulty     = "intermediate"
 	DefaultTimeLimit      = 30 * time.Minute
 	DefaultNodeGroupSize  = 2
-	DefaultInstanceType   = "m5.large"
-	DefaultCapacityType   = "ON_DEMAND"
+	DefaultInstanceType   = eks.DefaultInstanceType
+	DefaultCapacityType   = eks.DefaultCapacityType
 	DefaultImageLayers    = 2
 	DefaultSymptomTimeout = 3 * time.Minute
 	DefaultStepTimeout    = 2 * time.Minute

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"io/fs"
 	"net/netip"
 	"path"
@@ -200,10 +201,10 @@ func (v *validator) environment() {
 		if v.required(p+".role", ng.Role) && v.roles[ng.Role] == nil {
 			v.ref(p+".role", "role", ng.Role, keys(v.roles))
 		}
-		if ng.Size < 1 || ng.Size > 20 {
-			v.errs.add(p+".size", "must be between 1 and 20, got %d", ng.Size)
+		if err := eks.CheckSize(ng.Size, 1); err != nil {
+			v.errs.add(p+".size", "%v", strings.TrimPrefix(err.Error(), "size "))
 		}
-		v.oneOf(p+".capacityType", ng.CapacityType, []string{"ON_DEMAND", "SPOT"})
+		v.oneOf(p+".capacityType", ng.CapacityType, []string{eks.DefaultCapacityType, "SPOT"})
 		if !strings.HasPrefix(ng.Zone, env.AWS.Region) {
 			v.errs.add(p+".zone", "zone %q is not in region %q", ng.Zone, env.AWS.Region)
 		}
@@ -472,8 +473,8 @@ func (v *validator) steps() {
 			}
 		case st.ScaleNodeGroup != nil:
 			v.nodeGroup(p+".scaleNodeGroup.nodeGroup", st.ScaleNodeGroup.NodeGroup)
-			if st.ScaleNodeGroup.Size < 0 || st.ScaleNodeGroup.Size > 20 {
-				v.errs.add(p+".scaleNodeGroup.size", "must be between 0 and 20, got %d", st.ScaleNodeGroup.Size)
+			if err := eks.CheckSize(st.ScaleNodeGroup.Size, 0); err != nil {
+				v.errs.add(p+".scaleNodeGroup.size", "%v", strings.TrimPrefix(err.Error(), "size "))
 			}
 		case st.CordonNodeGroup != nil:
 			v.nodeGroup(p+".cordonNodeGroup.nodeGroup", st.CordonNodeGroup.NodeGroup)

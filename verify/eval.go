@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/jsonpath"
 
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/internal/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
 )
@@ -41,9 +42,6 @@ type Cloud interface {
 
 // restartAnnotation is what `kubectl rollout restart` sets.
 const restartAnnotation = "kubectl.kubernetes.io/restartedAt"
-
-// nodeGroupLabel is EKS's node group label.
-const nodeGroupLabel = "eks.amazonaws.com/nodegroup"
 
 // Evaluator checks conditions against the cluster (through informers),
 // the AWS account and the run's findings.
@@ -259,7 +257,7 @@ func (e *Evaluator) nodeGroupOf(node string) string {
 	if !ok {
 		return ""
 	}
-	return obj.(*corev1.Node).Labels[nodeGroupLabel]
+	return obj.(*corev1.Node).Labels[eks.NodeGroupLabel]
 }
 
 func (e *Evaluator) pods_(q *scenarios.PodsCondition) (bool, string) {
@@ -400,7 +398,7 @@ func (e *Evaluator) nodes_(q *scenarios.NodesCondition) (bool, string) {
 	n := 0
 	for _, obj := range e.nodes.List() {
 		node := obj.(*corev1.Node)
-		if q.NodeGroup != "" && node.Labels[nodeGroupLabel] != q.NodeGroup {
+		if q.NodeGroup != "" && node.Labels[eks.NodeGroupLabel] != q.NodeGroup {
 			continue
 		}
 		if q.Schedulable != nil && node.Spec.Unschedulable == *q.Schedulable {

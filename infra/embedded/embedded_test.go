@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/internal/leakcheck"
 	"github.com/gameday-sre/gameday/internal/rundir"
@@ -144,7 +145,7 @@ func podsByGroup(ctx context.Context, cs kubernetes.Interface) (map[string]int, 
 		g := ""
 		if p.Spec.NodeName != "" {
 			if n, err := cs.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{}); err == nil {
-				g = n.Labels[nodeops.NodeGroupLabel]
+				g = n.Labels[eks.NodeGroupLabel]
 			}
 		}
 		groups[g]++

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
@@ -139,8 +140,8 @@ func (g *NodeGroup) check() error {
 	switch {
 	case g.Name == "":
 		return errkind.Errorf(errkind.Invalid, "node group: name required")
-	case g.Size < 0 || g.Size > 20:
-		return errkind.Errorf(errkind.Invalid, "node group %s: size %d out of range 0..20", g.Name, g.Size)
+	case eks.CheckSize(g.Size, 0) != nil:
+		return errkind.Errorf(errkind.Invalid, "node group %s: %v", g.Name, eks.CheckSize(g.Size, 0))
 	case !g.Subnet.IsValid() || !g.Subnet.Addr().Is4() || g.Subnet.Bits() > 26:
 		return errkind.Errorf(errkind.Invalid, "node group %s: subnet must be an IPv4 /26 or larger", g.Name)
 	}
@@ -435,7 +436,7 @@ func (e *Env) addGroup(ctx context.Context, g NodeGroup) error {
 		spec:    g,
 		nodeIPs: newIPPool(g.Subnet, 10, 40),
 		podIPs:  newIPPool(g.Subnet, 64, 1<<16),
-		ami:     fmt.Sprintf("ami-%017x", hash(g.Name))[:21],
+		ami:     eks.AMI(g.Name),
 	}
 	e.groups[g.Name] = gr
 	e.mu.Unlock()
@@ -455,19 +456,8 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 	}
 	name := nodeName(ip, e.opts.region)
 	g := gr.spec
-	labels := map[string]string{
-		nodeops.NodeGroupLabel:              g.Name,
-		"eks.amazonaws.com/nodegroup-image": gr.ami,
-		"eks.amazonaws.com/capacityType":    orDefault(g.CapacityType, "ON_DEMAND"),
-		"node.kubernetes.io/instance-type":  orDefault(g.InstanceType, "m5.large"),
-		"topology.kubernetes.io/zone":       g.Zone,
-		"topology.kubernetes.io/region":     e.opts.region,
-		"alpha.eksctl.io/nodegroup-name":    g.Name,
-		rundir.RunIDLabel:                   e.RunID,
-	}
-	for k, v := range g.Labels {
-		labels[k] = v
-	}
+	labels := eks.NodeLabels(eks.NodeGroup{Name: g.Name, InstanceType: g.InstanceType, CapacityType: g.CapacityType, Zone: g.Zone, Labels: g.Labels},
+		e.opts.region, map[string]string{rundir.RunIDLabel: e.RunID})
 	node := Node{Name: name, NodeGroup: g.Name, IP: ip, InstanceID: newInstanceID()}
 	// Short: the kubelet makes unix sockets below it (see tempBase).
 	root := filepath.Join(e.tmp, "n", strconv.FormatInt(e.nodeSeq.Add(1), 10))
@@ -477,7 +467,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 	n, err := startNode(e.life, nodeSpec{
 		node: node, server: e.Server, pki: e.pki, rootDir: root, labels: labels, taints: g.Taints,
 		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
-		instanceType: orDefault(g.InstanceType, "m5.large"), pods: gr.podIPs, puller: g.Puller,
+		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.podIPs, puller: g.Puller,
 	})
 	if err != nil {
 		return err
@@ -585,8 +575,8 @@ func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
 	if err != nil {
 		return err
 	}
-	if size < 0 || size > 20 {
-		return errkind.Errorf(errkind.Invalid, "node group %s: size %d out of range 0..20", name, size)
+	if err := eks.CheckSize(size, 0); err != nil {
+		return errkind.Errorf(errkind.Invalid, "node group %s: %v", name, err)
 	}
 	for len(gr.nodes) < size {
 		if err := e.addNode(ctx, gr); err != nil {

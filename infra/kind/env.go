@@ -26,6 +26,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/ecr"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
@@ -261,7 +262,7 @@ func nodeAddrs(ctx context.Context, cs kubernetes.Interface, ns []nodes.Node) ([
 	}
 	group := map[string]string{}
 	for _, n := range list.Items {
-		group[n.Name] = n.Labels[nodeops.NodeGroupLabel]
+		group[n.Name] = n.Labels[eks.NodeGroupLabel]
 	}
 	var out []NodeAddr
 	// The control plane is tainted NoSchedule by kubeadm: it runs no

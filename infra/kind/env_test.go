@@ -21,6 +21,7 @@ import (
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/gameday-sre/gameday/infra/cloud"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
@@ -127,7 +128,7 @@ func TestStreamAudit(t *testing.T) {
 
 func TestNodeAddrs(t *testing.T) {
 	cs := fake.NewClientset(
-		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gameday-r-worker", Labels: map[string]string{nodeops.NodeGroupLabel: "ng-a"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gameday-r-worker", Labels: map[string]string{eks.NodeGroupLabel: "ng-a"}}},
 	)
 	ns := []nodes.Node{
 		&localNode{name: "gameday-r-control-plane", role: "control-plane", ip: "172.18.0.2"},
@@ -159,7 +160,7 @@ func TestNodeAddrs(t *testing.T) {
 }
 
 func groupNode(name, group string, pending bool) *corev1.Node {
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{nodeops.NodeGroupLabel: group}}}
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{eks.NodeGroupLabel: group}}}
 	n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "x", Effect: corev1.TaintEffectNoSchedule}}
 	if pending {
 		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: PendingTaint, Value: group, Effect: corev1.TaintEffectNoSchedule})

@@ -17,6 +17,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 )
@@ -125,20 +126,11 @@ apiServer:
 	return cfg
 }
 
-// Labels are a node group's node labels, as EKS sets them.
+// Labels are a node group's node labels, as EKS sets them (the same on
+// every backend: eks.NodeLabels).
 func Labels(ng scenarios.NodeGroup, region, runID string) map[string]string {
-	l := map[string]string{
-		"eks.amazonaws.com/nodegroup":      ng.Name,
-		"eks.amazonaws.com/capacityType":   ng.CapacityType,
-		"node.kubernetes.io/instance-type": ng.InstanceType,
-		"topology.kubernetes.io/zone":      ng.Zone,
-		"topology.kubernetes.io/region":    region,
-		rundir.RunIDLabel:                  runID,
-	}
-	for k, v := range ng.Labels {
-		l[k] = v
-	}
-	return l
+	return eks.NodeLabels(eks.NodeGroup{Name: ng.Name, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType, Zone: ng.Zone, Labels: ng.Labels},
+		region, map[string]string{rundir.RunIDLabel: runID})
 }
 
 // HostsTOML is the containerd registry configuration that sends pulls of

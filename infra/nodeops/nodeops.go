@@ -8,6 +8,7 @@ package nodeops
 import (
 	"context"
 	"fmt"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"io"
 	"log/slog"
 	"slices"
@@ -21,13 +22,10 @@ import (
 	"k8s.io/kubectl/pkg/drain"
 )
 
-// NodeGroupLabel is the label EKS puts on a managed node group's nodes.
-const NodeGroupLabel = "eks.amazonaws.com/nodegroup"
-
 // Nodes returns the nodes of a node group, sorted by name.
 func Nodes(ctx context.Context, cs kubernetes.Interface, group string) ([]corev1.Node, error) {
 	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{
-		LabelSelector: labels.Set{NodeGroupLabel: group}.String(),
+		LabelSelector: labels.Set{eks.NodeGroupLabel: group}.String(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list nodes of %s: %w", group, err)

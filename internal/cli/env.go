@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/rundir"
@@ -79,11 +80,14 @@ func parseNodeGroups(spec, region string) ([]embedded.NodeGroup, error) {
 		}
 		sizeText, itype, _ := strings.Cut(rest, ":")
 		size, err := strconv.Atoi(sizeText)
-		if err != nil || size < 1 || size > 20 {
-			return nil, errkind.Errorf(errkind.Invalid, "--node-groups: %q: size must be 1..20", item)
+		if err != nil {
+			return nil, errkind.Errorf(errkind.Invalid, "--node-groups: %q: size must be a whole number from 1 to %d", item, eks.MaxNodeGroupSize)
+		}
+		if err := eks.CheckSize(size, 1); err != nil {
+			return nil, errkind.Errorf(errkind.Invalid, "--node-groups: %q: %v", item, err)
 		}
 		if itype == "" {
-			itype = "m5.large"
+			itype = eks.DefaultInstanceType
 		}
 		out = append(out, embedded.NodeGroup{
 			Name: name, Size: size, InstanceType: itype,

@@ -32,8 +32,8 @@ func TestParseNodeGroups(t *testing.T) {
 			{Name: "ng-b", Size: 3, InstanceType: "m6i.large", Zone: "us-east-1b", Subnet: netip.MustParsePrefix("10.0.2.0/24")},
 		}},
 		{name: "no size", spec: "ng-a", wantErr: `"ng-a" is not name=size`},
-		{name: "bad size", spec: "ng-a=lots", wantErr: "size must be 1..20"},
-		{name: "too big", spec: "ng-a=21", wantErr: "size must be 1..20"},
+		{name: "bad size", spec: "ng-a=lots", wantErr: "size must be a whole number from 1 to 20"},
+		{name: "too big", spec: "ng-a=21", wantErr: "size must be between 1 and 20, got 21"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
