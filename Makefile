@@ -25,7 +25,8 @@ E2E_PARALLEL  ?= 4
 TEST_OUT      := out/test
 TESTTIMES     := $(GO) run ./internal/testtimes
 
-# Packages whose tests compare output with golden files (internal/golden).
+# Packages whose tests compare output with golden files (internal/golden),
+# the README's scenario reference and scenarios/schema.json included.
 GOLDEN_PKGS := ./internal/cli ./internal/report ./internal/schemadoc ./infra/kind
 
 build:

@@ -22,6 +22,16 @@ import (
 //go:embed library
 var library embed.FS
 
+// SchemaID is the id of the scenario JSON Schema.
+const SchemaID = "https://gameday.dev/schemas/v1alpha1/scenario.json"
+
+// Schema is the JSON Schema of gameday.dev/v1alpha1 scenario files,
+// generated from the wire types and their doc comments (internal/schemadoc;
+// make golden), for editors' YAML language servers.
+//
+//go:embed schema.json
+var Schema []byte
+
 // ScenarioFile is the file name a scenario directory must contain.
 const ScenarioFile = "scenario.yaml"
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/golden"
+	"github.com/gameday-sre/gameday/scenarios"
 )
 
 // run runs the CLI in-process and returns its exit code and streams.
@@ -213,5 +215,19 @@ func TestInfraSelection(t *testing.T) {
 				t.Errorf("a run directory was created before the check")
 			}
 		})
+	}
+}
+
+func TestSchemaPrintsTheEmbeddedSchema(t *testing.T) {
+	code, out, errOut := run(t, "schema")
+	if code != ExitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		ID   string         `json:"$id"`
+		Defs map[string]any `json:"$defs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.ID != scenarios.SchemaID || doc.Defs["PodsCondition"] == nil {
+		t.Errorf("not the scenario schema (%v): id %q, %d definitions", err, doc.ID, len(doc.Defs))
 	}
 }

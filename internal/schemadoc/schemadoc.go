@@ -19,34 +19,9 @@ import (
 // and renders every type reachable from root as a Markdown section with a
 // table of its YAML fields.
 func Markdown(fsys fs.FS, dir, root string) (string, error) {
-	fset := token.NewFileSet()
-	entries, err := fs.ReadDir(fsys, dir)
+	types, err := load(fsys, dir)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", dir, err)
-	}
-	var files []*ast.File
-	for _, e := range entries {
-		n := e.Name()
-		if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
-			continue
-		}
-		src, err := fs.ReadFile(fsys, dir+"/"+n)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", n, err)
-		}
-		f, err := parser.ParseFile(fset, n, src, parser.ParseComments)
-		if err != nil {
-			return "", fmt.Errorf("parse %s: %w", n, err)
-		}
-		files = append(files, f)
-	}
-	pkg, err := doc.NewFromFiles(fset, files, "scenarios")
-	if err != nil {
-		return "", fmt.Errorf("read docs: %w", err)
-	}
-	types := map[string]*doc.Type{}
-	for _, t := range pkg.Types {
-		types[t.Name] = t
+		return "", err
 	}
 	var b strings.Builder
 	seen := map[string]bool{}
@@ -68,16 +43,10 @@ func Markdown(fsys fs.FS, dir, root string) (string, error) {
 		}
 		fmt.Fprintf(&b, "### %s\n\n%s\n\n", name, oneParagraph(t.Doc))
 		b.WriteString("| field | type | meaning |\n| --- | --- | --- |\n")
-		for _, f := range st.Fields.List {
-			tag := ""
-			if f.Tag != nil {
-				tag = reflect.StructTag(strings.Trim(f.Tag.Value, "`")).Get("yaml")
-			}
-			if tag == "" || tag == "-" || len(f.Names) == 0 {
-				continue
-			}
+		for _, yf := range yamlFields(st) {
+			f := yf.field
 			typ := typeString(f.Type)
-			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", tag, typ, strings.ReplaceAll(oneParagraph(f.Doc.Text()), "|", "\\|"))
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", yf.name, typ, strings.ReplaceAll(oneParagraph(f.Doc.Text()), "|", "\\|"))
 			for _, ref := range typeNames(f.Type) {
 				if types[ref] != nil && !seen[ref] {
 					queue = append(queue, ref)
@@ -87,6 +56,63 @@ func Markdown(fsys fs.FS, dir, root string) (string, error) {
 		b.WriteString("\n")
 	}
 	return b.String(), nil
+}
+
+// load parses the Go files of the package in dir and returns its types
+// with their doc comments.
+func load(fsys fs.FS, dir string) (map[string]*doc.Type, error) {
+	fset := token.NewFileSet()
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	var files []*ast.File
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
+			continue
+		}
+		src, err := fs.ReadFile(fsys, dir+"/"+n)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", n, err)
+		}
+		f, err := parser.ParseFile(fset, n, src, parser.ParseComments)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", n, err)
+		}
+		files = append(files, f)
+	}
+	pkg, err := doc.NewFromFiles(fset, files, "scenarios")
+	if err != nil {
+		return nil, fmt.Errorf("read docs: %w", err)
+	}
+	types := map[string]*doc.Type{}
+	for _, t := range pkg.Types {
+		types[t.Name] = t
+	}
+	return types, nil
+}
+
+// yamlFields returns a struct's fields that have a YAML name, with that
+// name.
+func yamlFields(st *ast.StructType) []yamlField {
+	var out []yamlField
+	for _, f := range st.Fields.List {
+		tag := ""
+		if f.Tag != nil {
+			tag = reflect.StructTag(strings.Trim(f.Tag.Value, "`")).Get("yaml")
+		}
+		if tag == "" || tag == "-" || len(f.Names) == 0 {
+			continue
+		}
+		out = append(out, yamlField{name: tag, field: f})
+	}
+	return out
+}
+
+type yamlField struct {
+	name  string
+	field *ast.Field
 }
 
 func structType(t *doc.Type) *ast.StructType {
