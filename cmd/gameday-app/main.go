@@ -1,0 +1,38 @@
+// Command gameday-app is gameday's application binary: the real executor
+// of a behaviour spec, which the images gameday builds for the kind
+// backend run. It reads its spec from $GAMEDAY_APP_SPEC (default
+// /etc/gameday/app.json) and does what the spec describes until the
+// spec's model says it exits.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gameday-sre/gameday/internal/realapp"
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
+)
+
+func main() {
+	path := os.Getenv("GAMEDAY_APP_SPEC")
+	if path == "" {
+		path = "/etc/gameday/app.json"
+	}
+	app := behaviour.App{}
+	if _, err := os.Stat(path); err == nil {
+		if app, err = realapp.LoadSpec(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
+	done := make(chan struct{})
+	go func() { <-term; close(done) }()
+	os.Exit(realapp.Run(context.Background(), app, realapp.Options{
+		Env: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr, Terminate: done, DataDir: os.TempDir(),
+	}))
+}

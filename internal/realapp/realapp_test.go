@@ -1,0 +1,238 @@
+package realapp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gameday-sre/gameday/internal/loopback"
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
+)
+
+// client bounds each request: a hung app fails the test, not the suite.
+var client = &http.Client{Timeout: 5 * time.Second}
+
+// TestMain removes the app binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// appBinary builds cmd/gameday-app once, statically, as the images carry it.
+func appBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the app binary (skipped with -short)")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gameday-app-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "gameday-app")
+		cmd := exec.Command("go", "build", "-o", binary, "../../cmd/gameday-app")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// app is a running app binary.
+type app struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	port           int
+	done           chan error
+}
+
+// start runs the app binary with spec, its environment env.
+func start(t *testing.T, spec behaviour.App, env ...string) *app {
+	t.Helper()
+	bin := appBinary(t)
+	dir := t.TempDir()
+	b, _ := json.Marshal(spec)
+	specFile := filepath.Join(dir, "app.json")
+	if err := os.WriteFile(specFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port, err := loopback.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{port: port, done: make(chan error, 1)}
+	a.cmd = exec.Command(bin)
+	a.cmd.Env = append([]string{"GAMEDAY_APP_SPEC=" + specFile, "GAMEDAY_APP_PORT=" + strconv.Itoa(port), "TMPDIR=" + dir}, env...)
+	a.cmd.Stdout, a.cmd.Stderr = &a.stdout, &a.stderr
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.done <- a.cmd.Wait() }()
+	t.Cleanup(func() { _ = a.cmd.Process.Kill() })
+	return a
+}
+
+// get answers a path's HTTP status, waiting up to 10 s for the server.
+func (a *app) get(t *testing.T, path string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", a.port, path))
+		if err == nil {
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// exitCode waits up to 30 s for the app to exit.
+func (a *app) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-a.done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the app did not exit in 30 s\nstdout:\n%s\nstderr:\n%s", a.stdout.String(), a.stderr.String())
+		return -1
+	}
+}
+
+func i64(v int64) *int64 { return &v }
+
+func TestBadConfigLogsAndExits(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "timeout_ms")
+	if err := os.WriteFile(cfg, []byte("3s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := start(t, behaviour.App{Name: "checkout", Config: []behaviour.Input{{
+		File: cfg, Required: true, Integer: true, Min: i64(1),
+		OnInvalid: behaviour.Failure{Log: []string{"invalid TIMEOUT_MS {value}: want milliseconds"}, ExitCode: 3, After: 500 * time.Millisecond},
+	}}})
+	if code := a.exitCode(t); code != 3 {
+		t.Errorf("exit %d, want 3", code)
+	}
+	if got := a.stderr.String(); got != "invalid TIMEOUT_MS 3s: want milliseconds\n" {
+		t.Errorf("stderr %q", got)
+	}
+	if got := a.stdout.String(); got != "checkout starting\n" {
+		t.Errorf("stdout %q", got)
+	}
+}
+
+func TestWarmUpHealthAndDrain(t *testing.T) {
+	a := start(t, behaviour.App{
+		Startup:    behaviour.Startup{WarmUp: 1500 * time.Millisecond, Port: 8080, Readiness: "/ready", Liveness: "/healthz"},
+		Shutdown:   behaviour.Shutdown{Drain: 500 * time.Millisecond, ExitCode: 0},
+		RequestLog: "GET / 200 #%d", RequestLogEvery: 500 * time.Millisecond,
+	})
+	if got := a.get(t, "/ready"); got != http.StatusServiceUnavailable {
+		t.Errorf("ready while warming up: %d", got)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for a.get(t, "/ready") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("never ready after its 1.5 s warm-up")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := a.get(t, "/healthz"); got != http.StatusOK {
+		t.Errorf("liveness once warm: %d", got)
+	}
+	time.Sleep(time.Second) // some request lines
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := a.exitCode(t); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+	out := a.stdout.String()
+	if !strings.HasPrefix(out, "app starting\n") || !strings.Contains(out, "GET / 200 #") || !strings.HasSuffix(out, "received SIGTERM, draining connections\n") {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+func TestDependencyGatesReadiness(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := ln.Addr().String()
+	ln.Close() // nothing listens: the dependency is down
+	a := start(t, behaviour.App{Startup: behaviour.Startup{Port: 8080, Readiness: "/ready"}, Needs: []behaviour.Dependency{{Service: dep}}})
+	time.Sleep(500 * time.Millisecond)
+	if got := a.get(t, "/ready"); got != http.StatusServiceUnavailable {
+		t.Errorf("ready with its dependency down: %d", got)
+	}
+	ln, err = net.Listen("tcp", dep)
+	if err != nil {
+		t.Skipf("could not take the dependency's port back: %v", err)
+	}
+	defer ln.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for a.get(t, "/ready") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready 15 s after its dependency came up\nstderr:\n%s", a.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestCPUDutyCycle runs an app that should use 500 millicores and reads
+// the CPU time the process really used from /proc.
+func TestCPUDutyCycle(t *testing.T) {
+	a := start(t, behaviour.App{Resources: behaviour.Resources{IdleCPU: 500}})
+	a.get(t, "/") // up
+	used := func() time.Duration {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+	}
+	c0, t0 := used(), time.Now()
+	time.Sleep(3 * time.Second)
+	share := float64(used()-c0) / float64(time.Since(t0))
+	t.Logf("CPU share %.2f of a core (model: 0.50)", share)
+	if share < 0.25 || share > 0.9 {
+		t.Errorf("the app used %.2f of a core, want about 0.5", share)
+	}
+}
