@@ -18,10 +18,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
@@ -256,19 +259,30 @@ func (x *executor) serve() (*http.Server, error) {
 	return srv, nil
 }
 
-// burn spends the model's CPU on a duty cycle: busy for cpu/1000 of each
-// 100 ms slice.
+// burn spends the model's CPU on a duty cycle: in each 100 ms slice it
+// works until its thread has used cpu/1000 of the slice in CPU time, then
+// sleeps the rest. Counting CPU time, not wall time, keeps the use right
+// on a busy machine, where the thread waits to run.
 func (x *executor) burn(ctx context.Context) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for ctx.Err() == nil {
-		busy := time.Duration(x.cpu.Load()) * tick / 1000
-		if busy > tick {
-			busy = tick
+		sliceEnd := time.Now().Add(tick)
+		busy := min(time.Duration(x.cpu.Load())*tick/1000, tick)
+		until := threadCPU() + busy
+		for threadCPU() < until && time.Now().Before(sliceEnd.Add(tick)) {
 		}
-		end := time.Now().Add(busy)
-		for time.Now().Before(end) {
-		}
-		time.Sleep(tick - busy)
+		time.Sleep(time.Until(sliceEnd))
 	}
+}
+
+// threadCPU is the CPU time the calling thread has used.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // holdMemory allocates (and touches) memory up to n bytes; memory over a
