@@ -231,3 +231,21 @@ func TestSchemaPrintsTheEmbeddedSchema(t *testing.T) {
 		t.Errorf("not the scenario schema (%v): id %q, %d definitions", err, doc.ID, len(doc.Defs))
 	}
 }
+
+// TestReportRescoresAnOldJournal re-scores a journal written before
+// claims were judged: gameday report takes the built-in scenario's answer
+// key and says which rule scored it.
+func TestReportRescoresAnOldJournal(t *testing.T) {
+	code, out, errOut := run(t, "report", "../../verify/testdata/human.journal.json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"journal predates judged claims: using the answer key of the built-in ecr-imagepullbackoff", "scored under rule v2"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(out, "Scored under rule v2") || !strings.Contains(out, "| wrong | -3 |") {
+		t.Errorf("report:\n%s", out)
+	}
+}
