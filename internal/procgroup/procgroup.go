@@ -35,7 +35,7 @@ func Start(cmd *exec.Cmd) (*Group, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	w, err := startGuard(cmd.Process.Pid)
+	w, guardDone, err := startGuard(cmd.Process.Pid)
 	if err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
@@ -44,18 +44,25 @@ func Start(cmd *exec.Cmd) (*Group, error) {
 	g := &Group{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		g.err = cmd.Wait()
-		w.Close() // the guard kills what is left of the group
+		w.Close() // the guard kills what is left of the group, itself last
+		select {
+		case <-guardDone:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-guardDone
+		}
 		close(g.done)
 	}()
 	return g, nil
 }
 
 // startGuard starts guardScript in process group pgid and returns the
-// pipe end whose closing sets it off.
-func startGuard(pgid int) (*os.File, error) {
+// pipe end whose closing sets it off, and a channel closed once the guard
+// has exited.
+func startGuard(pgid int) (*os.File, <-chan struct{}, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer r.Close()
 	guard := exec.Command("/bin/sh", "-c", guardScript)
@@ -63,16 +70,18 @@ func startGuard(pgid int) (*os.File, error) {
 	guard.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pgid}
 	if err := guard.Start(); err != nil {
 		w.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	go func() { _ = guard.Wait() }()
-	return w, nil
+	done := make(chan struct{})
+	go func() { _ = guard.Wait(); close(done) }()
+	return w, done, nil
 }
 
 // Pid is the process group's id (its leader's pid).
 func (g *Group) Pid() int { return g.cmd.Process.Pid }
 
-// Done is closed when the command has exited.
+// Done is closed when the command has exited and the rest of its group,
+// the guard included, is gone.
 func (g *Group) Done() <-chan struct{} { return g.done }
 
 // Err is the command's exit error; valid once Done is closed.

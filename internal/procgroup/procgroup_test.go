@@ -45,6 +45,10 @@ func TestStopKillsTheGroup(t *testing.T) {
 		t.Errorf("child %d of the group survived Stop", child)
 	}
 	g.Stop(time.Second) // a second Stop returns at once
+	// Once Stop returns, nothing of the group is left, its guard included.
+	if err := syscall.Kill(-g.Pid(), 0); err == nil {
+		t.Errorf("process group %d still has members after Stop", g.Pid())
+	}
 }
 
 func TestStopEscalatesToKill(t *testing.T) {
