@@ -137,11 +137,12 @@ func WithNodeReadyTimeout(d time.Duration) Option {
 }
 
 func (g *NodeGroup) check() error {
+	sizeErr := eks.CheckSize(g.Size, 0)
 	switch {
 	case g.Name == "":
 		return errkind.Errorf(errkind.Invalid, "node group: name required")
-	case eks.CheckSize(g.Size, 0) != nil:
-		return errkind.Errorf(errkind.Invalid, "node group %s: %v", g.Name, eks.CheckSize(g.Size, 0))
+	case sizeErr != nil:
+		return errkind.Errorf(errkind.Invalid, "node group %s: %v", g.Name, sizeErr)
 	case !g.Subnet.IsValid() || !g.Subnet.Addr().Is4() || g.Subnet.Bits() > 26:
 		return errkind.Errorf(errkind.Invalid, "node group %s: subnet must be an IPv4 /26 or larger", g.Name)
 	}

@@ -44,12 +44,13 @@ type runOptions struct {
 	infra     string
 }
 
-// maxFalsePositives is --max-false-positives, nil when not given.
-func (o runOptions) maxFalsePositives() *int {
-	if o.maxFP < 0 {
+// falsePositiveLimit is a --max-false-positives value as the runner and
+// the JUnit writer take it: nil when not given (negative).
+func falsePositiveLimit(n int) *int {
+	if n < 0 {
 		return nil
 	}
-	return &o.maxFP
+	return &n
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -97,7 +98,7 @@ to the run directory.`,
 			if (o.detector != "" || o.budget > 0 || o.maxFP >= 0) && !o.headless {
 				return errkind.Errorf(errkind.Invalid, "--detector, --detection-budget and --max-false-positives go with --headless")
 			}
-			cfg.Headless, cfg.Solve, cfg.Detector, cfg.DetectionBudget, cfg.MaxFalsePositives = o.headless, o.solve, o.detector, o.budget, o.maxFalsePositives()
+			cfg.Headless, cfg.Solve, cfg.Detector, cfg.DetectionBudget, cfg.MaxFalsePositives = o.headless, o.solve, o.detector, o.budget, falsePositiveLimit(o.maxFP)
 			cfg.OnEnd = func(res runner.Result) {
 				reportRun(g, res, o.keep)
 				if o.junit != "" {
@@ -159,7 +160,7 @@ func chooseInfra(ctx context.Context, flag, emulator string, s *scenarios.Scenar
 
 // writeJUnit writes the run's JUnit report.
 func writeJUnit(path string, s *scenarios.Scenario, res runner.Result, o runOptions) error {
-	opt := report.JUnitOptions{DetectionBudget: verify.Seconds(o.budget.Seconds()), MaxFalsePositives: o.maxFalsePositives()}
+	opt := report.JUnitOptions{DetectionBudget: verify.Seconds(o.budget.Seconds()), MaxFalsePositives: falsePositiveLimit(o.maxFP)}
 	opt.DetectionObjective = s.DetectionObjective()
 	if o.headless && !o.solve {
 		opt.Attempted = map[string]bool{opt.DetectionObjective: true}

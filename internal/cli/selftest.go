@@ -383,10 +383,9 @@ func detect(ctx context.Context, g *globals, x game, root string, o selfTestOpti
 		row.Verdict, row.ExitCode = "backend: "+err.Error(), ExitCode(err)
 		return row
 	}
-	ro := runOptions{maxFP: o.maxFP}
 	res, err := runner.Run(ctx, x.s, runner.Config{
 		Provision: provision(g, infra, emulator), Root: root, Log: g.log, Progress: progress(g.streams.ErrOut),
-		Headless: true, Detector: o.detector, TimeLimit: o.timeout, DetectionBudget: o.budget, MaxFalsePositives: ro.maxFalsePositives(),
+		Headless: true, Detector: o.detector, TimeLimit: o.timeout, DetectionBudget: o.budget, MaxFalsePositives: falsePositiveLimit(o.maxFP),
 	})
 	if err != nil {
 		row.Verdict, row.ExitCode = err.Error(), ExitCode(err)
@@ -427,11 +426,10 @@ func suiteJUnit(s *scenarios.Scenario, row suiteRow, o selfTestOptions) (report.
 	if err != nil {
 		return report.JUnitRun{}, false
 	}
-	ro := runOptions{maxFP: o.maxFP}
 	id := s.DetectionObjective()
 	return report.JUnitRun{Journal: j, Result: verify.Score(j), Options: report.JUnitOptions{
 		DetectionObjective: id, DetectionBudget: verify.Seconds(o.budget.Seconds()),
-		MaxFalsePositives: ro.maxFalsePositives(), Attempted: map[string]bool{id: true}}}, true
+		MaxFalsePositives: falsePositiveLimit(o.maxFP), Attempted: map[string]bool{id: true}}}, true
 }
 
 // writeSuite prints the suite's rows as a table or JSON.
