@@ -259,20 +259,39 @@ func (x *executor) serve() (*http.Server, error) {
 	return srv, nil
 }
 
-// burn spends the model's CPU on a duty cycle: in each 100 ms slice it
-// works until its thread has used cpu/1000 of the slice in CPU time, then
-// sleeps the rest. Counting CPU time, not wall time, keeps the use right
-// on a busy machine, where the thread waits to run.
+// burn spends the model's CPU on a duty cycle (see dutyCycle) on a
+// thread of its own, so that the thread's CPU clock counts only the burn.
 func (x *executor) burn(ctx context.Context) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	d := dutyCycle{now: time.Now, cpu: threadCPU, sleep: time.Sleep}
 	for ctx.Err() == nil {
-		sliceEnd := time.Now().Add(tick)
-		busy := min(time.Duration(x.cpu.Load())*tick/1000, tick)
-		until := threadCPU() + busy
-		for threadCPU() < until && time.Now().Before(sliceEnd.Add(tick)) {
-		}
-		time.Sleep(time.Until(sliceEnd))
+		d.slice(x.cpu.Load())
+	}
+}
+
+// dutyCycle burns CPU in slices of one tick: in each it works until its
+// thread has used millicores/1000 of the tick in CPU time, then sleeps
+// the rest. Counting CPU time, not wall time, keeps the use right on a
+// busy machine, where the thread waits to run; a slice gives up after
+// two ticks of wall time, so a starved thread still follows changes of
+// the model. The clocks are fields so that tests can drive them.
+type dutyCycle struct {
+	now   func() time.Time
+	cpu   func() time.Duration
+	sleep func(time.Duration)
+}
+
+// slice runs one slice.
+func (d dutyCycle) slice(millicores int64) {
+	start := d.now()
+	end := start.Add(tick)
+	busy := min(time.Duration(max(millicores, 0))*tick/1000, tick)
+	until := d.cpu() + busy
+	for d.cpu() < until && d.now().Before(end.Add(tick)) {
+	}
+	if rest := end.Sub(d.now()); rest > 0 {
+		d.sleep(rest)
 	}
 }
 
