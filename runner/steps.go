@@ -104,109 +104,85 @@ func (r *run) steps(ctx context.Context, phase string) error {
 			return fmt.Errorf("%s step %q: %w", phase, st.Name, err)
 		}
 		r.rec.Add(verify.Event{Type: verify.EventStep, Step: st.Name, Actor: "gameday",
-			Message: fmt.Sprintf("%s done in %s", st.Action(), time.Since(t0).Round(time.Millisecond))})
+			Message: fmt.Sprintf("%s done in %s", st.Kind, time.Since(t0).Round(time.Millisecond))})
 	}
 	return nil
 }
 
 func (r *run) step(ctx context.Context, st *scenarios.Step) error {
-	e := r.env
-	switch {
-	case st.CreateNodeGroup != nil:
-		return e.CreateNodeGroup(ctx, st.CreateNodeGroup.NodeGroup)
-	case st.ScaleNodeGroup != nil:
-		return e.ScaleNodeGroup(ctx, st.ScaleNodeGroup.NodeGroup, st.ScaleNodeGroup.Size)
-	case st.CordonNodeGroup != nil:
-		return e.CordonNodeGroup(ctx, st.CordonNodeGroup.NodeGroup, true)
-	case st.DrainNodeGroup != nil:
-		return e.DrainNodeGroup(ctx, st.DrainNodeGroup.NodeGroup, st.DrainNodeGroup.Timeout.Duration)
-	case st.DeleteNodeGroup != nil:
-		return e.DeleteNodeGroup(ctx, st.DeleteNodeGroup.NodeGroup)
-	case st.AttachRolePolicy != nil:
-		return e.AttachRolePolicy(ctx, st.AttachRolePolicy.Role, st.AttachRolePolicy.Policy)
-	case st.DetachRolePolicy != nil:
-		return e.DetachRolePolicy(ctx, st.DetachRolePolicy.Role, st.DetachRolePolicy.Policy)
-	case st.PutRolePolicy != nil:
-		return e.PutRolePolicy(ctx, st.PutRolePolicy.Role, st.PutRolePolicy.Name, st.PutRolePolicy.Document)
-	case st.DeleteRolePolicy != nil:
-		return e.DeleteRolePolicy(ctx, st.DeleteRolePolicy.Role, st.DeleteRolePolicy.Name)
-	case st.Apply != nil:
-		for i := range r.s.Spec.Workloads {
-			if w := &r.s.Spec.Workloads[i]; w.Name == st.Apply.Workload {
-				return r.apply(ctx, w)
-			}
-		}
-		return errkind.Errorf(errkind.Invalid, "no workload %q", st.Apply.Workload)
-	case st.Patch != nil:
-		return r.patch(ctx, st.Patch)
-	case st.SetImage != nil:
-		return r.setImage(ctx, st.SetImage)
-	case st.Delete != nil:
-		ri, err := r.resource(schema.FromAPIVersionAndKind(st.Delete.APIVersion, st.Delete.Kind), st.Delete.Namespace)
-		if err != nil {
-			return err
-		}
-		return ri.Delete(ctx, st.Delete.Name, metav1.DeleteOptions{})
-	case st.PushImage != nil:
-		return e.PushImage(ctx, st.PushImage.Repository, st.PushImage.Tag, scenarios.DefaultImageLayers)
-	case st.DeleteImage != nil:
-		return e.DeleteImage(ctx, st.DeleteImage.Repository, st.DeleteImage.Tag)
-	case st.Wait != nil:
-		return r.wait(ctx, &st.Wait.For, st.Wait.Timeout.Duration)
-	case st.Sleep != nil:
-		select {
-		case <-time.After(st.Sleep.Duration):
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	case st.Exec != nil:
-		argv := make([]string, len(st.Exec.Command))
-		for i, a := range st.Exec.Command {
-			argv[i], _ = r.s.Expand(a)
-		}
-		cctx, cancel := context.WithTimeout(ctx, st.Exec.Timeout.Duration)
-		defer cancel()
-		cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
-		cmd.Env = append(cmd.Environ(), r.env.OperatorEnv()...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("exec %s: %w: %s", argv[0], err, lastLine(out.String()))
-		}
-		return nil
+	if st.Action == nil {
+		return errkind.Errorf(errkind.Internal, "step %q has no action", st.Name)
 	}
-	return errkind.Errorf(errkind.Internal, "step %q has no action", st.Name)
+	return st.Action.Run(ctx, stepEnv{r.env, r})
 }
 
-func (r *run) patch(ctx context.Context, p *scenarios.Patch) error {
-	ri, err := r.resource(schema.FromAPIVersionAndKind(p.Target.APIVersion, p.Target.Kind), p.Target.Namespace)
+// stepEnv is what step actions act on: the backend's node-group, IAM and
+// image operations, and the run's Kubernetes clients.
+type stepEnv struct {
+	Environment
+	r *run
+}
+
+// ApplyWorkload implements scenarios.StepEnv.
+func (e stepEnv) ApplyWorkload(ctx context.Context, name string) error {
+	for i := range e.r.s.Spec.Workloads {
+		if w := &e.r.s.Spec.Workloads[i]; w.Name == name {
+			return e.r.apply(ctx, w)
+		}
+	}
+	return errkind.Errorf(errkind.Invalid, "no workload %q", name)
+}
+
+// patchTypes maps the scenario's patch types to Kubernetes'.
+var patchTypes = map[string]types.PatchType{
+	scenarios.PatchStrategic: types.StrategicMergePatchType,
+	scenarios.PatchMerge:     types.MergePatchType,
+	scenarios.PatchJSON:      types.JSONPatchType,
+}
+
+// PatchObject implements scenarios.StepEnv.
+func (e stepEnv) PatchObject(ctx context.Context, target scenarios.ObjectRef, patchType string, body []byte) error {
+	pt, ok := patchTypes[patchType]
+	if !ok {
+		return errkind.Errorf(errkind.Invalid, "unknown patch type %q", patchType)
+	}
+	ri, err := e.r.resource(schema.FromAPIVersionAndKind(target.APIVersion, target.Kind), target.Namespace)
 	if err != nil {
 		return err
 	}
-	body, err := r.s.Expand(p.Patch)
-	if err != nil {
-		return err
-	}
-	data, err := yamlToJSON([]byte(body))
-	if err != nil {
-		return errkind.E(errkind.Invalid, fmt.Errorf("patch body: %w", err))
-	}
-	pt := map[string]types.PatchType{scenarios.PatchStrategic: types.StrategicMergePatchType, scenarios.PatchMerge: types.MergePatchType, scenarios.PatchJSON: types.JSONPatchType}[p.Type]
-	_, err = ri.Patch(ctx, p.Target.Name, pt, data, metav1.PatchOptions{FieldManager: fieldManager})
+	_, err = ri.Patch(ctx, target.Name, pt, body, metav1.PatchOptions{FieldManager: fieldManager})
 	return err
 }
 
-func (r *run) setImage(ctx context.Context, si *scenarios.SetImage) error {
-	image, err := r.s.Expand(si.Image)
+// DeleteObject implements scenarios.StepEnv.
+func (e stepEnv) DeleteObject(ctx context.Context, target scenarios.ObjectRef) error {
+	ri, err := e.r.resource(schema.FromAPIVersionAndKind(target.APIVersion, target.Kind), target.Namespace)
 	if err != nil {
 		return err
 	}
-	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
-		"containers": []map[string]string{{"name": si.Container, "image": image}}}}}})
-	_, err = r.cs.AppsV1().Deployments(si.Namespace).Patch(ctx, si.Deployment, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
-	return err
+	return ri.Delete(ctx, target.Name, metav1.DeleteOptions{})
 }
+
+// Wait implements scenarios.StepEnv.
+func (e stepEnv) Wait(ctx context.Context, c *scenarios.Condition, timeout time.Duration) error {
+	return e.r.wait(ctx, c, timeout)
+}
+
+// Command implements scenarios.StepEnv: the command runs with the
+// operator's credentials, and its last output line explains a failure.
+func (e stepEnv) Command(ctx context.Context, argv []string) error {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(cmd.Environ(), e.OperatorEnv()...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("exec %s: %w: %s", argv[0], err, lastLine(out.String()))
+	}
+	return nil
+}
+
+// Expand implements scenarios.StepEnv.
+func (e stepEnv) Expand(text string) (string, error) { return e.r.s.Expand(text) }
 
 // wait blocks until the condition holds.
 func (r *run) wait(ctx context.Context, c *scenarios.Condition, timeout time.Duration) error {

@@ -99,21 +99,8 @@ func applyDefaults(s *Scenario) {
 		if st.Phase == "" {
 			st.Phase = PhaseSetup
 		}
-		switch {
-		case st.DrainNodeGroup != nil && st.DrainNodeGroup.Timeout.IsZero():
-			st.DrainNodeGroup.Timeout.Duration = DefaultStepTimeout
-		case st.Wait != nil && st.Wait.Timeout.IsZero():
-			st.Wait.Timeout.Duration = DefaultStepTimeout
-		case st.Exec != nil && st.Exec.Timeout.IsZero():
-			st.Exec.Timeout.Duration = DefaultExecTimeout
-		case st.Patch != nil && st.Patch.Type == "":
-			st.Patch.Type = PatchStrategic
-		case st.PutRolePolicy != nil:
-			defaultPolicy(&st.PutRolePolicy.Document)
-		case st.AttachRolePolicy != nil:
-			st.AttachRolePolicy.Policy = PolicyARN(st.AttachRolePolicy.Policy)
-		case st.DetachRolePolicy != nil:
-			st.DetachRolePolicy.Policy = PolicyARN(st.DetachRolePolicy.Policy)
+		if d, ok := st.Action.(Defaulter); ok {
+			d.Default()
 		}
 	}
 	for i := range s.Spec.AlertMatchers {
@@ -210,8 +197,10 @@ func walkConditions(s *Scenario, fn func(*Condition)) {
 		}
 	}
 	for i := range s.Spec.Steps {
-		if w := s.Spec.Steps[i].Wait; w != nil {
-			walk(&w.For)
+		if h, ok := s.Spec.Steps[i].Action.(interface{ conditions() []*Condition }); ok {
+			for _, c := range h.conditions() {
+				walk(c)
+			}
 		}
 	}
 	for i := range s.Spec.Symptoms.Checks {

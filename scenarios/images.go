@@ -39,10 +39,8 @@ func (s *Scenario) Images() []string {
 		}
 	}
 	for _, st := range s.Spec.Steps {
-		if st.SetImage != nil {
-			if img, err := s.Expand(st.SetImage.Image); err == nil {
-				out = append(out, img)
-			}
+		if d, ok := st.Action.(interface{ images(*Scenario) []string }); ok {
+			out = append(out, d.images(s)...)
 		}
 	}
 	slices.Sort(out)

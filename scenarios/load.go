@@ -61,7 +61,7 @@ func Parse(data []byte, label string, fsys fs.FS, dir string) (*Scenario, error)
 	s := decodeScenario(data, errs)
 	if s != nil && len(errs.errs) == 0 {
 		applyDefaults(s)
-		v := &validator{errs: errs, s: s, fsys: fsys, dir: dir}
+		v := &Checker{errs: errs, s: s, fsys: fsys, dir: dir}
 		v.validate()
 	}
 	if err := errs.err(); err != nil {

@@ -68,7 +68,7 @@ func TestFirstIncidentTellsTheRealStory(t *testing.T) {
 	}
 	var drained bool
 	for _, st := range s.Spec.Steps {
-		if st.DrainNodeGroup != nil && st.DrainNodeGroup.NodeGroup == "ng-general-v1" && st.Phase == PhaseFault {
+		if d, ok := st.Action.(*DrainNodeGroup); ok && d.NodeGroup == "ng-general-v1" && st.Phase == PhaseFault {
 			drained = true
 		}
 	}

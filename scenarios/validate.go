@@ -12,14 +12,13 @@ import (
 	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/util/jsonpath"
 )
 
-// validator checks a decoded, defaulted scenario and resolves its
+// Checker checks a decoded, defaulted scenario and resolves its
 // manifests. Every problem is recorded; nothing stops at the first.
-type validator struct {
+type Checker struct {
 	errs *errorList
 	s    *Scenario
 	fsys fs.FS
@@ -34,6 +33,9 @@ type validator struct {
 	services    map[string]*Object // "ns/name"
 	causes      map[string]bool
 	objectives  map[string]*Objective
+	// created and applied are the node groups and workloads that steps
+	// create and apply, so far.
+	created, applied map[string]bool
 	// brokenWorkloads is set when a workload failed to load; references
 	// to its objects are then not reported as unknown, since the real
 	// problem is already reported.
@@ -58,7 +60,7 @@ var (
 	taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
 )
 
-func (v *validator) validate() {
+func (v *Checker) validate() {
 	v.metadata()
 	v.environment()
 	v.loadWorkloads()
@@ -76,7 +78,7 @@ func (v *validator) validate() {
 // one cause in the catalogue that no objective's claim names: wrong
 // claims are what cost points (see verify.ClaimCost), so a catalogue with
 // no wrong answer would make claiming every cause free.
-func (v *validator) checkDecoys() {
+func (v *Checker) checkDecoys() {
 	named := map[string]bool{}
 	var walk func(c *Condition)
 	walk = func(c *Condition) {
@@ -104,7 +106,7 @@ func (v *validator) checkDecoys() {
 	v.errs.add("spec.causes", "needs at least one wrong answer: every cause is named by an objective, so claiming them all would cost nothing; add plausible wrong causes")
 }
 
-func (v *validator) required(p, val string) bool {
+func (v *Checker) required(p, val string) bool {
 	if strings.TrimSpace(val) == "" {
 		v.errs.add(p, "required field missing")
 		return false
@@ -112,14 +114,14 @@ func (v *validator) required(p, val string) bool {
 	return true
 }
 
-func (v *validator) oneOf(p, val string, allowed []string) {
+func (v *Checker) oneOf(p, val string, allowed []string) {
 	if val != "" && !slices.Contains(allowed, val) {
 		v.errs.add(p, "must be one of %s, got %q%s", strings.Join(allowed, ", "), val, didYouMean(val, allowed))
 	}
 }
 
 // unique reports a duplicate name at p.
-func (v *validator) unique(seen map[string]bool, p, what, name string) {
+func (v *Checker) unique(seen map[string]bool, p, what, name string) {
 	if name == "" {
 		return
 	}
@@ -130,7 +132,7 @@ func (v *validator) unique(seen map[string]bool, p, what, name string) {
 }
 
 // ref reports an unknown reference with a suggestion.
-func (v *validator) ref(p, what, name string, known []string) {
+func (v *Checker) ref(p, what, name string, known []string) {
 	v.errs.add(p, "unknown %s %q%s", what, name, didYouMean(name, known))
 }
 
@@ -143,7 +145,7 @@ func keys[M ~map[string]V, V any](m M) []string {
 	return out
 }
 
-func (v *validator) metadata() {
+func (v *Checker) metadata() {
 	md := v.s.Metadata
 	if v.required("metadata.name", md.Name) && (!nameRE.MatchString(md.Name) || len(md.Name) > 63) {
 		v.errs.add("metadata.name", "must be a DNS label (lowercase letters, digits and '-', at most 63), got %q", md.Name)
@@ -153,7 +155,7 @@ func (v *validator) metadata() {
 	v.required("spec.briefing", v.s.Spec.Briefing)
 }
 
-func (v *validator) environment() {
+func (v *Checker) environment() {
 	env := &v.s.Spec.Environment
 	v.oneOf("spec.environment.infra", env.Infra, Infras)
 	if !accountRE.MatchString(env.AWS.AccountID) {
@@ -268,13 +270,13 @@ func (v *validator) environment() {
 	}
 }
 
-func (v *validator) policyARN(p, arn string) {
+func (v *Checker) policyARN(p, arn string) {
 	if !policyARNRE.MatchString(arn) {
 		v.errs.add(p, "not a managed policy ARN or AWS managed policy name: %q", arn)
 	}
 }
 
-func (v *validator) policyDocument(p string, d *PolicyDocument) {
+func (v *Checker) policyDocument(p string, d *PolicyDocument) {
 	v.oneOf(p+".Version", d.Version, []string{"2012-10-17", "2008-10-17"})
 	if len(d.Statement) == 0 {
 		v.errs.add(p+".Statement", "at least one statement required")
@@ -305,7 +307,7 @@ func (v *validator) policyDocument(p string, d *PolicyDocument) {
 }
 
 // loadWorkloads reads and parses every workload's manifests.
-func (v *validator) loadWorkloads() {
+func (v *Checker) loadWorkloads() {
 	v.workloads = map[string]*Workload{}
 	v.deployments = map[string]*Object{}
 	v.services = map[string]*Object{}
@@ -402,7 +404,7 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-func (v *validator) catalogues() {
+func (v *Checker) catalogues() {
 	v.causes = map[string]bool{}
 	seen := map[string]bool{}
 	for i, c := range v.s.Spec.Causes {
@@ -440,9 +442,8 @@ func (v *validator) catalogues() {
 	}
 }
 
-func (v *validator) steps() {
-	created := map[string]bool{}
-	applied := map[string]bool{}
+func (v *Checker) steps() {
+	v.created, v.applied = map[string]bool{}, map[string]bool{}
 	sawFault := false
 	seen := map[string]bool{}
 	for i := range v.s.Spec.Steps {
@@ -456,106 +457,28 @@ func (v *validator) steps() {
 		} else if sawFault {
 			v.errs.add(p+".phase", "setup step after a fault step; setup steps come first")
 		}
-		if !v.exactlyOne(p, stepActions(st), allStepActions, "no action", "several actions (%s): set exactly one per step") {
+		if !v.exactlyOne(p, st.actions, stepKindNames(), "no action", "several actions (%s): set exactly one per step") || st.Action == nil {
 			continue
 		}
-		switch {
-		case st.CreateNodeGroup != nil:
-			ap := p + ".createNodeGroup.nodeGroup"
-			if ng := v.nodeGroup(ap, st.CreateNodeGroup.NodeGroup); ng != nil {
-				if !ng.Deferred {
-					v.errs.add(ap, "node group %q already exists at provision time; mark it deferred: true", ng.Name)
-				}
-				if created[ng.Name] {
-					v.errs.add(ap, "node group %q is created twice", ng.Name)
-				}
-				created[ng.Name] = true
-			}
-		case st.ScaleNodeGroup != nil:
-			v.nodeGroup(p+".scaleNodeGroup.nodeGroup", st.ScaleNodeGroup.NodeGroup)
-			if err := eks.CheckSize(st.ScaleNodeGroup.Size, 0); err != nil {
-				v.errs.add(p+".scaleNodeGroup.size", "%v", strings.TrimPrefix(err.Error(), "size "))
-			}
-		case st.CordonNodeGroup != nil:
-			v.nodeGroup(p+".cordonNodeGroup.nodeGroup", st.CordonNodeGroup.NodeGroup)
-		case st.DrainNodeGroup != nil:
-			v.nodeGroup(p+".drainNodeGroup.nodeGroup", st.DrainNodeGroup.NodeGroup)
-		case st.DeleteNodeGroup != nil:
-			v.nodeGroup(p+".deleteNodeGroup.nodeGroup", st.DeleteNodeGroup.NodeGroup)
-		case st.AttachRolePolicy != nil:
-			v.rolePolicy(p+".attachRolePolicy", st.AttachRolePolicy)
-		case st.DetachRolePolicy != nil:
-			v.rolePolicy(p+".detachRolePolicy", st.DetachRolePolicy)
-		case st.PutRolePolicy != nil:
-			ap := p + ".putRolePolicy"
-			v.role(ap+".role", st.PutRolePolicy.Role)
-			v.required(ap+".name", st.PutRolePolicy.Name)
-			v.policyDocument(ap+".document", &st.PutRolePolicy.Document)
-		case st.DeleteRolePolicy != nil:
-			v.role(p+".deleteRolePolicy.role", st.DeleteRolePolicy.Role)
-			v.required(p+".deleteRolePolicy.name", st.DeleteRolePolicy.Name)
-		case st.Apply != nil:
-			ap := p + ".apply.workload"
-			if !v.required(ap, st.Apply.Workload) {
-				break
-			}
-			w := v.workloads[st.Apply.Workload]
-			switch {
-			case w == nil:
-				v.ref(ap, "workload", st.Apply.Workload, keys(v.workloads))
-			case !w.Deferred:
-				v.errs.add(ap, "workload %q is applied at setup already; mark it deferred: true", w.Name)
-			}
-			applied[st.Apply.Workload] = true
-		case st.Patch != nil:
-			ap := p + ".patch"
-			v.objectRef(ap+".target", st.Patch.Target)
-			v.oneOf(ap+".type", st.Patch.Type, []string{PatchStrategic, PatchMerge, PatchJSON})
-			if v.required(ap+".patch", st.Patch.Patch) {
-				v.expands(ap+".patch", st.Patch.Patch)
-			}
-		case st.SetImage != nil:
-			v.setImage(p+".setImage", st.SetImage)
-		case st.Delete != nil:
-			v.objectRef(p+".delete", *st.Delete)
-		case st.PushImage != nil:
-			v.imageRef(p+".pushImage", st.PushImage)
-		case st.DeleteImage != nil:
-			v.imageRef(p+".deleteImage", st.DeleteImage)
-		case st.Wait != nil:
-			v.condition(p+".wait.for", &st.Wait.For, condCtx{})
-		case st.Sleep != nil:
-			if st.Sleep.IsZero() {
-				v.errs.add(p+".sleep", "must be a positive duration")
-			}
-		case st.Exec != nil:
-			v.command(p+".exec.command", st.Exec.Command)
-		}
+		st.Action.Check(v, p+"."+st.Kind)
 	}
 	for i := range v.s.Spec.Environment.NodeGroups {
 		ng := &v.s.Spec.Environment.NodeGroups[i]
-		if ng.Deferred && !created[ng.Name] {
+		if ng.Deferred && !v.created[ng.Name] {
 			v.errs.add(fmt.Sprintf("spec.environment.nodeGroups[%d].deferred", i), "deferred node group %q is never created by a createNodeGroup step", ng.Name)
 		}
 	}
 	for i := range v.s.Spec.Workloads {
 		w := &v.s.Spec.Workloads[i]
-		if w.Deferred && !applied[w.Name] {
+		if w.Deferred && !v.applied[w.Name] {
 			v.errs.add(fmt.Sprintf("spec.workloads[%d].deferred", i), "deferred workload %q is never applied by an apply step", w.Name)
 		}
 	}
 }
 
-// allStepActions lists the step action fields, in schema order.
-var allStepActions = []string{
-	"createNodeGroup", "scaleNodeGroup", "cordonNodeGroup", "drainNodeGroup", "deleteNodeGroup",
-	"attachRolePolicy", "detachRolePolicy", "putRolePolicy", "deleteRolePolicy",
-	"apply", "patch", "setImage", "delete", "pushImage", "deleteImage", "wait", "sleep", "exec",
-}
-
 // exactlyOne reports whether exactly one of a union's fields is set, and
 // records the problem otherwise.
-func (v *validator) exactlyOne(p string, set, all []string, none, several string) bool {
+func (v *Checker) exactlyOne(p string, set, all []string, none, several string) bool {
 	switch len(set) {
 	case 0:
 		v.errs.add(p, "%s: set exactly one of %s", none, strings.Join(all, ", "))
@@ -578,25 +501,23 @@ func setNames(names []string, set ...bool) []string {
 	return out
 }
 
-// stepActions returns the names of the action fields set on a step.
-func stepActions(st *Step) []string {
-	return setNames(allStepActions,
-		st.CreateNodeGroup != nil, st.ScaleNodeGroup != nil, st.CordonNodeGroup != nil, st.DrainNodeGroup != nil, st.DeleteNodeGroup != nil,
-		st.AttachRolePolicy != nil, st.DetachRolePolicy != nil, st.PutRolePolicy != nil, st.DeleteRolePolicy != nil,
-		st.Apply != nil, st.Patch != nil, st.SetImage != nil, st.Delete != nil, st.PushImage != nil, st.DeleteImage != nil,
-		st.Wait != nil, st.Sleep != nil, st.Exec != nil,
-	)
-}
+// Errorf records a problem at the field path p, located at that field's
+// line and column.
+func (v *Checker) Errorf(p, format string, args ...any) { v.errs.add(p, format, args...) }
 
-// Action returns the name of the step's action field ("drainNodeGroup").
-func (st *Step) Action() string {
-	if a := stepActions(st); len(a) == 1 {
-		return a[0]
-	}
-	return ""
-}
+// Required records a problem at p when val is empty, and reports whether
+// it is set.
+func (v *Checker) Required(p, val string) bool { return v.required(p, val) }
 
-func (v *validator) nodeGroup(p, name string) *NodeGroup {
+// NodeGroup checks a reference, at p, to a node group of the scenario
+// and returns it, or nil (the problem recorded) when there is none.
+func (v *Checker) NodeGroup(p, name string) *NodeGroup { return v.nodeGroup(p, name) }
+
+// Condition checks a condition at p, as in a step (it may not refer to
+// objectives).
+func (v *Checker) Condition(p string, c *Condition) { v.condition(p, c, condCtx{}) }
+
+func (v *Checker) nodeGroup(p, name string) *NodeGroup {
 	if !v.required(p, name) {
 		return nil
 	}
@@ -607,20 +528,20 @@ func (v *validator) nodeGroup(p, name string) *NodeGroup {
 	return ng
 }
 
-func (v *validator) role(p, name string) {
+func (v *Checker) role(p, name string) {
 	if v.required(p, name) && v.roles[name] == nil {
 		v.ref(p, "role", name, keys(v.roles))
 	}
 }
 
-func (v *validator) rolePolicy(p string, rp *RolePolicy) {
-	v.role(p+".role", rp.Role)
-	if v.required(p+".policy", rp.Policy) {
-		v.policyARN(p+".policy", rp.Policy)
+func (v *Checker) rolePolicy(p, role, policy string) {
+	v.role(p+".role", role)
+	if v.required(p+".policy", policy) {
+		v.policyARN(p+".policy", policy)
 	}
 }
 
-func (v *validator) objectRef(p string, o ObjectRef) {
+func (v *Checker) objectRef(p string, o ObjectRef) {
 	v.required(p+".apiVersion", o.APIVersion)
 	v.required(p+".kind", o.Kind)
 	v.required(p+".name", o.Name)
@@ -629,38 +550,18 @@ func (v *validator) objectRef(p string, o ObjectRef) {
 	}
 }
 
-func (v *validator) imageRef(p string, r *ImageRef) {
-	if v.required(p+".repository", r.Repository) && v.repos[r.Repository] == nil {
-		v.ref(p+".repository", "repository", r.Repository, keys(v.repos))
+func (v *Checker) imageRef(p, repo, tag string) {
+	if v.required(p+".repository", repo) && v.repos[repo] == nil {
+		v.ref(p+".repository", "repository", repo, keys(v.repos))
 	}
-	if v.required(p+".tag", r.Tag) && !tagRE.MatchString(r.Tag) {
-		v.errs.add(p+".tag", "not a valid image tag: %q", r.Tag)
-	}
-}
-
-func (v *validator) setImage(p string, si *SetImage) {
-	v.required(p+".container", si.Container)
-	if v.required(p+".image", si.Image) {
-		v.expands(p+".image", si.Image)
-	}
-	d := v.deployment(p, si.Namespace, si.Deployment, "deployment")
-	if d == nil || si.Container == "" {
-		return
-	}
-	if dep, ok := d.typed.(*appsv1.Deployment); ok {
-		var names []string
-		for _, c := range dep.Spec.Template.Spec.Containers {
-			names = append(names, c.Name)
-		}
-		if !slices.Contains(names, si.Container) {
-			v.ref(p+".container", "container", si.Container, names)
-		}
+	if v.required(p+".tag", tag) && !tagRE.MatchString(tag) {
+		v.errs.add(p+".tag", "not a valid image tag: %q", tag)
 	}
 }
 
 // deployment checks a namespace/name reference to a Deployment in the
 // workloads; field names the name's field.
-func (v *validator) deployment(p, ns, name, field string) *Object {
+func (v *Checker) deployment(p, ns, name, field string) *Object {
 	if !v.required(p+".namespace", ns) || !v.required(p+"."+field, name) {
 		return nil
 	}
@@ -677,13 +578,13 @@ func (v *validator) deployment(p, ns, name, field string) *Object {
 	return d
 }
 
-func (v *validator) expands(p, text string) {
+func (v *Checker) expands(p, text string) {
 	if _, err := v.s.Expand(text); err != nil {
 		v.errs.add(p, "%v", err)
 	}
 }
 
-func (v *validator) regexp(p, expr string) {
+func (v *Checker) regexp(p, expr string) {
 	if expr == "" {
 		return
 	}
@@ -697,7 +598,7 @@ func (v *validator) regexp(p, expr string) {
 	}
 }
 
-func (v *validator) command(p string, argv []string) {
+func (v *Checker) command(p string, argv []string) {
 	if len(argv) == 0 || argv[0] == "" {
 		v.errs.add(p, "required field missing (a non-empty argv)")
 		return
@@ -707,7 +608,7 @@ func (v *validator) command(p string, argv []string) {
 	}
 }
 
-func (v *validator) symptoms() {
+func (v *Checker) symptoms() {
 	sy := &v.s.Spec.Symptoms
 	if len(sy.Checks) == 0 {
 		v.errs.add("spec.symptoms.checks", "at least one check is required: symptoms prove the fault happened")
@@ -721,7 +622,7 @@ func (v *validator) symptoms() {
 	}
 }
 
-func (v *validator) checkObjectives() {
+func (v *Checker) checkObjectives() {
 	if len(v.s.Spec.Objectives) == 0 {
 		v.errs.add("spec.objectives", "at least one objective is required")
 	}
@@ -753,7 +654,7 @@ func (v *validator) checkObjectives() {
 }
 
 // afterCycles reports a cycle in objectives' after lists.
-func (v *validator) afterCycles() {
+func (v *Checker) afterCycles() {
 	state := map[string]int{} // 0 new, 1 on stack, 2 done
 	var visit func(id string, stack []string) bool
 	visit = func(id string, stack []string) bool {
@@ -788,7 +689,7 @@ func (v *validator) afterCycles() {
 	}
 }
 
-func (v *validator) checkPenalties() {
+func (v *Checker) checkPenalties() {
 	seen := map[string]bool{}
 	for i := range v.s.Spec.Penalties {
 		pe := &v.s.Spec.Penalties[i]
@@ -805,7 +706,7 @@ func (v *validator) checkPenalties() {
 	}
 }
 
-func (v *validator) checkHints() {
+func (v *Checker) checkHints() {
 	for i, h := range v.s.Spec.Hints {
 		p := fmt.Sprintf("spec.hints[%d]", i)
 		v.required(p+".text", h.Text)
@@ -818,7 +719,7 @@ func (v *validator) checkHints() {
 	}
 }
 
-func (v *validator) checkSolution() {
+func (v *Checker) checkSolution() {
 	for i, st := range v.s.Spec.Solution {
 		p := fmt.Sprintf("spec.solution[%d]", i)
 		v.required(p+".description", st.Description)
@@ -840,7 +741,7 @@ func conditionSet(c *Condition) []string {
 		c.Nodes != nil, c.NodeGroup != nil, c.Event != nil, c.IAM != nil, c.Finding != nil, c.Object != nil, c.Exec != nil)
 }
 
-func (v *validator) condition(p string, c *Condition, ctx condCtx) {
+func (v *Checker) condition(p string, c *Condition, ctx condCtx) {
 	if !v.exactlyOne(p, conditionSet(c), conditionFields, "empty condition", "several conditions (%s) in one: combine them with all or any") {
 		return
 	}
@@ -981,7 +882,7 @@ func (v *validator) condition(p string, c *Condition, ctx condCtx) {
 	}
 }
 
-func (v *validator) namespace(p, ns string) bool {
+func (v *Checker) namespace(p, ns string) bool {
 	if !v.required(p, ns) {
 		return false
 	}
@@ -992,7 +893,7 @@ func (v *validator) namespace(p, ns string) bool {
 	return true
 }
 
-func (v *validator) count(p string, c Count) {
+func (v *Checker) count(p string, c Count) {
 	if c.AtLeast != nil && *c.AtLeast < 0 {
 		v.errs.add(p+".atLeast", "must not be negative")
 	}

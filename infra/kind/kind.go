@@ -48,20 +48,7 @@ func ClusterName(runID string) string { return "gameday-" + runID }
 // Capacity is how many nodes a node group needs in the cluster: its size,
 // or the largest size a scaleNodeGroup step asks for. kind cannot add
 // nodes to a running cluster, so they all exist from the start.
-func Capacity(s *scenarios.Scenario, group string) int {
-	n := 0
-	for _, ng := range s.Spec.Environment.NodeGroups {
-		if ng.Name == group {
-			n = ng.Size
-		}
-	}
-	for _, st := range s.Spec.Steps {
-		if sc := st.ScaleNodeGroup; sc != nil && sc.NodeGroup == group && sc.Size > n {
-			n = sc.Size
-		}
-	}
-	return n
-}
+func Capacity(s *scenarios.Scenario, group string) int { return s.PeakSize(group) }
 
 // Config returns the kind configuration for a scenario: one control-plane
 // node, and Capacity workers for every node group, labelled as EKS

@@ -109,8 +109,8 @@ func TestCapacity(t *testing.T) {
 	s := &scenarios.Scenario{}
 	s.Spec.Environment.NodeGroups = []scenarios.NodeGroup{{Name: "a", Size: 2}, {Name: "b", Size: 1, Deferred: true}}
 	s.Spec.Steps = []scenarios.Step{
-		{Name: "scale a up", ScaleNodeGroup: &scenarios.ScaleNodeGroup{NodeGroup: "a", Size: 4}},
-		{Name: "scale a in", ScaleNodeGroup: &scenarios.ScaleNodeGroup{NodeGroup: "a", Size: 1}},
+		{Name: "scale a up", Kind: "scaleNodeGroup", Action: &scenarios.ScaleNodeGroup{NodeGroup: "a", Size: 4}},
+		{Name: "scale a in", Kind: "scaleNodeGroup", Action: &scenarios.ScaleNodeGroup{NodeGroup: "a", Size: 1}},
 	}
 	tests := []struct {
 		group string

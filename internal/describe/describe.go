@@ -115,7 +115,7 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 
 	p.section("FAULT")
 	for i, st := range spec.Steps {
-		p.f("  %d. [%s] %s (%s)\n", i+1, st.Phase, st.Name, st.Action())
+		p.f("  %d. [%s] %s (%s)\n", i+1, st.Phase, st.Name, st.Kind)
 	}
 	p.section("SYMPTOMS (must all hold within " + spec.Symptoms.Timeout.String() + ")")
 	for _, c := range spec.Symptoms.Checks {

@@ -21,7 +21,10 @@ var required = regexp.MustCompile(`(^|\. )Required\.`)
 // by their doc comments, unknown fields refused (the loader is strict),
 // and the fields whose doc says "Required." required. consts fixes the
 // root's named fields to values (apiVersion, kind), and requires them.
-func JSONSchema(fsys fs.FS, dir, root, id string, consts map[string]string) ([]byte, error) {
+//
+// A union's members become properties too, exactly one of which must be
+// set.
+func JSONSchema(fsys fs.FS, dir, root, id string, consts map[string]string, unions Unions) ([]byte, error) {
 	types, err := load(fsys, dir)
 	if err != nil {
 		return nil, err
@@ -62,7 +65,23 @@ func JSONSchema(fsys fs.FS, dir, root, id string, consts map[string]string) ([]b
 				}
 			}
 		}
+		var oneOf []any
+		for _, m := range unions[name] {
+			e, doc := memberType(types, m)
+			p := fieldSchema(e, types)
+			p["description"] = oneParagraph(doc)
+			props[m.Key] = p
+			oneOf = append(oneOf, map[string]any{"required": []string{m.Key}})
+			for _, ref := range typeNames(e) {
+				if t := types[ref]; t != nil && structType(t) != nil {
+					queue = append(queue, ref)
+				}
+			}
+		}
 		def := map[string]any{"type": "object", "description": oneParagraph(t.Doc), "properties": props, "additionalProperties": false}
+		if len(oneOf) > 0 {
+			def["oneOf"] = oneOf
+		}
 		if len(req) > 0 {
 			def["required"] = req
 		}

@@ -13,12 +13,29 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/gameday-sre/gameday/scenarios"
 )
+
+// Member is one key of a union type: a type whose YAML mapping holds,
+// besides its own fields, exactly one of several registered keys (a
+// step's action). The key's value is of the Go type Type.
+type Member struct {
+	// Key is the YAML key.
+	Key string
+	// Type is the Go type name of the key's value.
+	Type string
+}
+
+// Unions maps a union type's name to its members, in the order the
+// reference lists them.
+type Unions map[string][]Member
 
 // Markdown parses the Go files of the package in dir (as read from fsys)
 // and renders every type reachable from root as a Markdown section with a
-// table of its YAML fields.
-func Markdown(fsys fs.FS, dir, root string) (string, error) {
+// table of its YAML fields, and, for the types in unions, one row a
+// member.
+func Markdown(fsys fs.FS, dir, root string, unions Unions) (string, error) {
 	types, err := load(fsys, dir)
 	if err != nil {
 		return "", err
@@ -48,6 +65,15 @@ func Markdown(fsys fs.FS, dir, root string) (string, error) {
 			typ := typeString(f.Type)
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", yf.name, typ, strings.ReplaceAll(oneParagraph(f.Doc.Text()), "|", "\\|"))
 			for _, ref := range typeNames(f.Type) {
+				if types[ref] != nil && !seen[ref] {
+					queue = append(queue, ref)
+				}
+			}
+		}
+		for _, m := range unions[name] {
+			e, doc := memberType(types, m)
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.Key, typeString(e), strings.ReplaceAll(oneParagraph(doc), "|", "\\|"))
+			for _, ref := range typeNames(e) {
 				if types[ref] != nil && !seen[ref] {
 					queue = append(queue, ref)
 				}
@@ -91,6 +117,20 @@ func load(fsys fs.FS, dir string) (map[string]*doc.Type, error) {
 		types[t.Name] = t
 	}
 	return types, nil
+}
+
+// memberType is the type expression a union member's value is written as,
+// with the member type's doc comment: a struct that only embeds one type
+// (type Sleep struct{ Duration }) is written as that type.
+func memberType(types map[string]*doc.Type, m Member) (ast.Expr, string) {
+	t := types[m.Type]
+	if t == nil {
+		return &ast.Ident{Name: m.Type}, ""
+	}
+	if st := structType(t); st != nil && len(st.Fields.List) == 1 && len(st.Fields.List[0].Names) == 0 {
+		return st.Fields.List[0].Type, t.Doc
+	}
+	return &ast.Ident{Name: m.Type}, t.Doc
 }
 
 // yamlFields returns a struct's fields that have a YAML name, with that
@@ -167,3 +207,13 @@ func typeNames(e ast.Expr) []string {
 }
 
 func oneParagraph(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// ScenarioUnions are the scenario schema's unions, read from the
+// registries of package scenarios: a step's action keys.
+func ScenarioUnions() Unions {
+	var steps []Member
+	for _, k := range scenarios.StepKinds() {
+		steps = append(steps, Member{Key: k.Name, Type: k.Type})
+	}
+	return Unions{"Step": steps}
+}
