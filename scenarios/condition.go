@@ -1,11 +1,26 @@
 package scenarios
 
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/gameday-sre/gameday/internal/iampolicy"
+)
+
 // Condition is a typed predicate over the cluster, the AWS account and the
-// run's findings. Exactly one field is set. All, Any and Not combine other
-// conditions; each other field is a leaf checked by package verify.
-//
-// New leaf kinds are added as new optional fields, so the schema grows
-// without breaking existing scenarios.
+// run's findings. Exactly one key is set: all, any or not combine other
+// conditions; every other key is a leaf kind.
 type Condition struct {
 	// All holds when every listed condition holds.
 	All []Condition `yaml:"all"`
@@ -14,27 +29,203 @@ type Condition struct {
 	// Not holds when its condition does not.
 	Not *Condition `yaml:"not"`
 
-	// Pods counts pods that match every given predicate.
-	Pods *PodsCondition `yaml:"pods"`
-	// Deployment checks one Deployment.
-	Deployment *DeploymentCondition `yaml:"deployment"`
-	// Endpoints counts a Service's ready endpoint addresses (from
-	// EndpointSlices).
-	Endpoints *EndpointsCondition `yaml:"endpoints"`
-	// Nodes counts nodes that match every given predicate.
-	Nodes *NodesCondition `yaml:"nodes"`
-	// NodeGroup checks a node group's existence and size.
-	NodeGroup *NodeGroupCondition `yaml:"nodeGroup"`
-	// Event counts Kubernetes events that match.
-	Event *EventCondition `yaml:"event"`
-	// IAM checks an IAM role's policies.
-	IAM *IAMCondition `yaml:"iam"`
-	// Finding holds when a root-cause claim matching it was recorded.
-	Finding *FindingCondition `yaml:"finding"`
-	// Object checks any Kubernetes object by JSONPath.
-	Object *ObjectCondition `yaml:"object"`
-	// Exec runs a command and checks its exit code (escape hatch).
-	Exec *ExecCondition `yaml:"exec"`
+	// Kind is the leaf's YAML key ("pods"); set by the loader.
+	Kind string `yaml:"-"`
+	// Leaf is the decoded leaf condition; set by the loader.
+	Leaf ConditionKind `yaml:"-"`
+
+	// set are the keys the document set, sorted.
+	set []string
+}
+
+// ConditionKind is one kind of leaf condition. A kind is a type in a file
+// of its own (cond_*.go here) that registers itself with
+// RegisterCondition; it may also implement Defaulter.
+type ConditionKind interface {
+	// Check validates the condition, whose YAML path is p, recording
+	// every problem through c.
+	Check(c *Checker, p string)
+	// Eval reports whether the condition holds in w, and what was
+	// observed, for messages.
+	Eval(ctx context.Context, w World) (bool, string)
+}
+
+// World is the state conditions read: the cluster through informer
+// caches, the AWS account, and the run's claims and objectives. Package
+// verify provides it.
+type World interface {
+	// Pods lists the cluster's pods.
+	Pods() []*corev1.Pod
+	// Deployment returns one Deployment.
+	Deployment(namespace, name string) (*appsv1.Deployment, bool)
+	// EndpointSlices lists the cluster's EndpointSlices.
+	EndpointSlices() []*discoveryv1.EndpointSlice
+	// Nodes lists the cluster's nodes.
+	Nodes() []*corev1.Node
+	// Events lists the cluster's events.
+	Events() []*corev1.Event
+	// Object gets any object; the bool is false when it does not exist.
+	Object(ctx context.Context, ref ObjectRef) (map[string]any, bool, error)
+	// Restarted is when a Deployment's pods were last restarted (its
+	// restartedAt annotation changed) after handover.
+	Restarted(namespace, name string) (time.Time, bool)
+	// Achieved is when an objective was achieved.
+	Achieved(objective string) (time.Time, bool)
+	// NodeGroupSize is a node group's desired size and whether it exists.
+	NodeGroupSize(ctx context.Context, name string) (size int, exists bool, err error)
+	// RolePolicies are a role's attached managed policy ARNs and all its
+	// policy documents.
+	RolePolicies(ctx context.Context, role string) (attached []string, docs []iampolicy.Named, err error)
+	// RightClaim finds the first right claim matching q, describing it.
+	RightClaim(q *FindingCondition) (string, bool)
+	// Claims counts the claims made so far.
+	Claims() int
+	// Regexp compiles a validated regular expression with the scenario
+	// variables inserted quoted.
+	Regexp(expr string) *regexp.Regexp
+	// Run runs a command with the scenario variables expanded and
+	// returns its exit code (-1 when it did not exit).
+	Run(ctx context.Context, argv []string, timeout time.Duration) int
+}
+
+// ConditionKindInfo describes a registered kind of leaf condition.
+type ConditionKindInfo struct {
+	// Name is the condition's YAML key.
+	Name string
+	// Type is the Go type name of the condition.
+	Type string
+	new  func() ConditionKind
+}
+
+var (
+	condKindsMu sync.RWMutex
+	condKinds   = map[string]ConditionKindInfo{}
+)
+
+// combinators are the keys of a condition that combine others.
+var combinators = []string{"all", "any", "not"}
+
+// RegisterCondition makes a leaf condition kind known under its YAML key.
+// It panics if the name is taken or newKind does not return a pointer.
+func RegisterCondition(name string, newKind func() ConditionKind) {
+	k := newKind()
+	t := reflect.TypeOf(k)
+	if t == nil || t.Kind() != reflect.Pointer {
+		panic(fmt.Sprintf("scenarios: condition kind %q: must be a pointer, got %T", name, k))
+	}
+	condKindsMu.Lock()
+	defer condKindsMu.Unlock()
+	if _, dup := condKinds[name]; dup || slices.Contains(combinators, name) {
+		panic(fmt.Sprintf("scenarios: condition kind %q registered twice", name))
+	}
+	condKinds[name] = ConditionKindInfo{Name: name, Type: t.Elem().Name(), new: newKind}
+}
+
+// ConditionKinds lists the registered leaf condition kinds by name.
+func ConditionKinds() []ConditionKindInfo {
+	condKindsMu.RLock()
+	defer condKindsMu.RUnlock()
+	out := make([]ConditionKindInfo, 0, len(condKinds))
+	for _, k := range condKinds {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func conditionKind(name string) (ConditionKindInfo, bool) {
+	condKindsMu.RLock()
+	defer condKindsMu.RUnlock()
+	k, ok := condKinds[name]
+	return k, ok
+}
+
+// conditionKeys are every key a condition may hold: the combinators,
+// then the leaf kinds.
+func conditionKeys() []string {
+	keys := slices.Clone(combinators)
+	for _, k := range ConditionKinds() {
+		keys = append(keys, k.Name)
+	}
+	return keys
+}
+
+// decodeNode decodes the combinators as fields and a leaf key through
+// the registry.
+func (c *Condition) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorAt(n, path, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := d.deref(n.Content[i]), n.Content[i+1]
+		if k == nil {
+			return
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.errorAt(k, path, "expected a field name, got %s", kindName(k))
+			continue
+		}
+		fp := joinPath(path, k.Value)
+		if seen[k.Value] {
+			d.errorAt(k, fp, "duplicate field %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "all":
+			d.decode(val, reflectValue(&c.All), fp)
+			if c.All == nil {
+				c.All = []Condition{}
+			}
+		case "any":
+			d.decode(val, reflectValue(&c.Any), fp)
+			if c.Any == nil {
+				c.Any = []Condition{}
+			}
+		case "not":
+			d.decode(val, reflectValue(&c.Not), fp)
+			if c.Not == nil {
+				c.Not = &Condition{}
+			}
+		default:
+			kind, ok := conditionKind(k.Value)
+			if !ok {
+				d.errorAt(k, fp, "unknown field %q%s", k.Value, didYouMean(k.Value, conditionKeys()))
+				continue
+			}
+			leaf := kind.new()
+			d.decode(val, reflect.ValueOf(leaf).Elem(), fp)
+			if c.Leaf == nil {
+				c.Kind, c.Leaf = k.Value, leaf
+			}
+		}
+		c.set = append(c.set, k.Value)
+	}
+	keys := conditionKeys()
+	slices.SortFunc(c.set, func(a, b string) int { return slices.Index(keys, a) - slices.Index(keys, b) })
+}
+
+// countHolds reports whether n is within c.
+func countHolds(n int, c Count) bool {
+	if c.AtLeast == nil && c.AtMost == nil {
+		return n >= 1
+	}
+	return (c.AtLeast == nil || n >= *c.AtLeast) && (c.AtMost == nil || n <= *c.AtMost)
+}
+
+// countText says c in words.
+func countText(c Count) string {
+	switch {
+	case c.AtLeast != nil && c.AtMost != nil:
+		return fmt.Sprintf("%d..%d", *c.AtLeast, *c.AtMost)
+	case c.AtLeast != nil:
+		return fmt.Sprintf("at least %d", *c.AtLeast)
+	case c.AtMost != nil:
+		return fmt.Sprintf("at most %d", *c.AtMost)
+	}
+	return "at least 1"
 }
 
 // Count bounds a number. With neither bound set it means "at least 1".
@@ -45,177 +236,10 @@ type Count struct {
 	AtMost *int `yaml:"atMost"`
 }
 
-// PodsCondition counts pods in a namespace.
-type PodsCondition struct {
-	// Namespace of the pods. Required.
-	Namespace string `yaml:"namespace"`
-	// Selector is a label selector (matchLabels form).
-	Selector map[string]string `yaml:"selector"`
-	// NodeGroup restricts to pods bound to nodes of this group.
-	NodeGroup string `yaml:"nodeGroup"`
-	// Phase is Pending, Running, Succeeded, Failed or Unknown.
-	Phase string `yaml:"phase"`
-	// WaitingReason matches any container's waiting reason
-	// (ErrImagePull, ImagePullBackOff, CrashLoopBackOff, ...); several
-	// reasons separated by | match any of them
-	// (ErrImagePull|ImagePullBackOff).
-	WaitingReason string `yaml:"waitingReason"`
-	// Ready matches the pod's Ready condition.
-	Ready *bool `yaml:"ready"`
-	// RestartsAtLeast matches pods with a container restarted at least this
-	// often.
-	RestartsAtLeast *int `yaml:"restartsAtLeast"`
-	// Count bounds the number of matching pods. Default at least 1.
-	Count Count `yaml:"count"`
-}
-
-// DeploymentCondition checks one Deployment. Every set predicate must hold.
-type DeploymentCondition struct {
-	// Namespace of the Deployment. Required.
-	Namespace string `yaml:"namespace"`
-	// Name of the Deployment. Required.
-	Name string `yaml:"name"`
-	// Exists checks that the Deployment exists (or, false, that it does
-	// not). The other predicates imply exists: true.
-	Exists *bool `yaml:"exists"`
-	// Available: all desired replicas are available.
-	Available *bool `yaml:"available"`
-	// RolledOut: the latest revision is fully rolled out (updated,
-	// available, no old replicas left), as `kubectl rollout status` says.
-	RolledOut *bool `yaml:"rolledOut"`
-	// Restarted: the pod template's kubectl.kubernetes.io/restartedAt
-	// annotation changed since handover.
-	Restarted *bool `yaml:"restarted"`
-	// RestartedAfter names an objective; holds when a restart (as above)
-	// happened after that objective was achieved.
-	RestartedAfter string `yaml:"restartedAfter"`
-	// ImagePullSecrets: the pod template has imagePullSecrets.
-	ImagePullSecrets *bool `yaml:"imagePullSecrets"`
-	// ImageMatches is a regular expression every container image of the
-	// pod template must match. Scenario variables are inserted quoted, so
-	// "^${ECR_REGISTRY}/" matches the registry host literally.
-	ImageMatches string `yaml:"imageMatches"`
-}
-
-// EndpointsCondition counts ready addresses behind a Service.
-type EndpointsCondition struct {
-	// Namespace of the Service. Required.
-	Namespace string `yaml:"namespace"`
-	// Service name. Required.
-	Service string `yaml:"service"`
-	// Ready bounds the number of ready addresses. Default at least 1.
-	Ready Count `yaml:"ready"`
-}
-
-// NodesCondition counts nodes.
-type NodesCondition struct {
-	// NodeGroup restricts to nodes of this group.
-	NodeGroup string `yaml:"nodeGroup"`
-	// Ready matches the node's Ready condition.
-	Ready *bool `yaml:"ready"`
-	// Schedulable matches !spec.unschedulable.
-	Schedulable *bool `yaml:"schedulable"`
-	// ConditionType with ConditionStatus matches a node condition, for
-	// example DiskPressure True.
-	ConditionType string `yaml:"conditionType"`
-	// ConditionStatus is True, False or Unknown. Default True.
-	ConditionStatus string `yaml:"conditionStatus"`
-	// Count bounds the number of matching nodes. Default at least 1.
-	Count Count `yaml:"count"`
-}
-
-// NodeGroupCondition checks a node group.
-type NodeGroupCondition struct {
-	// Name of the node group. Required.
-	Name string `yaml:"name"`
-	// Exists checks that the group exists (or, false, that it was
-	// deleted).
-	Exists *bool `yaml:"exists"`
-	// Size bounds the group's desired size.
-	Size *Count `yaml:"size"`
-}
-
-// EventCondition counts Kubernetes events.
-type EventCondition struct {
-	// Namespace of the events. Required.
-	Namespace string `yaml:"namespace"`
-	// InvolvedKind is the involved object's kind, for example Pod.
-	InvolvedKind string `yaml:"involvedKind"`
-	// InvolvedName is a regular expression on the involved object's name.
-	InvolvedName string `yaml:"involvedName"`
-	// Type is Normal or Warning.
-	Type string `yaml:"type"`
-	// Reason is the event reason, for example Failed or BackOff.
-	Reason string `yaml:"reason"`
-	// Message is a regular expression on the event message.
-	Message string `yaml:"message"`
-	// Count bounds the number of matching events (by occurrences).
-	// Default at least 1.
-	Count Count `yaml:"count"`
-}
-
-// IAMCondition checks an IAM role. Every set predicate must hold.
-type IAMCondition struct {
-	// Role name. Required.
-	Role string `yaml:"role"`
-	// HasPolicy: this managed policy (ARN or AWS managed name) is attached.
-	HasPolicy string `yaml:"hasPolicy"`
-	// HasAnyPolicy: at least one of these managed policies is attached.
-	HasAnyPolicy []string `yaml:"hasAnyPolicy"`
-	// Allows: the role's attached and inline policies allow every listed
-	// action on Resource (explicit deny wins).
-	Allows *Permission `yaml:"allows"`
-	// GrantsWildcard: some Allow statement of the role lists this action
-	// pattern literally (for example "ecr:*" or "*").
-	GrantsWildcard string `yaml:"grantsWildcard"`
-}
-
 // Permission is a set of actions on a resource.
 type Permission struct {
 	// Actions are concrete action names. At least one.
 	Actions []string `yaml:"actions"`
 	// Resource is a resource ARN. Default "*".
 	Resource string `yaml:"resource"`
-}
-
-// FindingCondition matches root-cause claims recorded during the run.
-type FindingCondition struct {
-	// Cause is a cause id from spec.causes. Required.
-	Cause string `yaml:"cause"`
-	// Resource is a regular expression the claim's resource must match;
-	// scenario variables are inserted quoted. Empty matches any.
-	Resource string `yaml:"resource"`
-	// Source is operator, detector or any. Default any.
-	Source string `yaml:"source"`
-}
-
-// ObjectCondition checks any Kubernetes object.
-type ObjectCondition struct {
-	// APIVersion of the object, for example v1. Required.
-	APIVersion string `yaml:"apiVersion"`
-	// Kind of the object, for example ConfigMap. Required.
-	Kind string `yaml:"kind"`
-	// Namespace is empty for cluster-scoped objects.
-	Namespace string `yaml:"namespace"`
-	// Name of the object. Required.
-	Name string `yaml:"name"`
-	// Exists checks existence (default true).
-	Exists *bool `yaml:"exists"`
-	// JSONPath selects a value, in kubectl's JSONPath syntax
-	// ("{.data.LOG_LEVEL}").
-	JSONPath string `yaml:"jsonPath"`
-	// Equals compares the selected value as a string.
-	Equals *string `yaml:"equals"`
-	// Matches is a regular expression on the selected value.
-	Matches string `yaml:"matches"`
-}
-
-// ExecCondition runs a command.
-type ExecCondition struct {
-	// Command is the argv. Scenario variables are expanded. Required.
-	Command []string `yaml:"command"`
-	// ExitCode is the exit code that makes the condition hold. Default 0.
-	ExitCode int `yaml:"exitCode"`
-	// Timeout bounds one run. Default 10s.
-	Timeout Duration `yaml:"timeout"`
 }

@@ -118,21 +118,8 @@ func applyDefaults(s *Scenario) {
 		}
 	}
 	walkConditions(s, func(c *Condition) {
-		switch {
-		case c.IAM != nil:
-			c.IAM.HasPolicy = expandPolicy(c.IAM.HasPolicy)
-			for i, p := range c.IAM.HasAnyPolicy {
-				c.IAM.HasAnyPolicy[i] = PolicyARN(p)
-			}
-			if c.IAM.Allows != nil && c.IAM.Allows.Resource == "" {
-				c.IAM.Allows.Resource = "*"
-			}
-		case c.Finding != nil && c.Finding.Source == "":
-			c.Finding.Source = SourceAny
-		case c.Nodes != nil && c.Nodes.ConditionType != "" && c.Nodes.ConditionStatus == "":
-			c.Nodes.ConditionStatus = "True"
-		case c.Exec != nil && c.Exec.Timeout.IsZero():
-			c.Exec.Timeout.Duration = DefaultCheckTimeout
+		if d, ok := c.Leaf.(Defaulter); ok {
+			d.Default()
 		}
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/util/jsonpath"
 )
 
 // Checker checks a decoded, defaulted scenario and resolves its
@@ -33,6 +32,9 @@ type Checker struct {
 	services    map[string]*Object // "ns/name"
 	causes      map[string]bool
 	objectives  map[string]*Objective
+	// inObjectives is set while checking a condition of an objective or a
+	// penalty, which may refer to objectives.
+	inObjectives bool
 	// created and applied are the node groups and workloads that steps
 	// create and apply, so far.
 	created, applied map[string]bool
@@ -82,8 +84,8 @@ func (v *Checker) checkDecoys() {
 	named := map[string]bool{}
 	var walk func(c *Condition)
 	walk = func(c *Condition) {
-		if c.Finding != nil {
-			named[c.Finding.Cause] = true
+		if f, ok := c.Leaf.(*FindingCondition); ok {
+			named[f.Cause] = true
 		}
 		for i := range c.All {
 			walk(&c.All[i])
@@ -734,15 +736,8 @@ type condCtx struct {
 	objectives bool
 }
 
-var conditionFields = []string{"all", "any", "not", "pods", "deployment", "endpoints", "nodes", "nodeGroup", "event", "iam", "finding", "object", "exec"}
-
-func conditionSet(c *Condition) []string {
-	return setNames(conditionFields, c.All != nil, c.Any != nil, c.Not != nil, c.Pods != nil, c.Deployment != nil, c.Endpoints != nil,
-		c.Nodes != nil, c.NodeGroup != nil, c.Event != nil, c.IAM != nil, c.Finding != nil, c.Object != nil, c.Exec != nil)
-}
-
 func (v *Checker) condition(p string, c *Condition, ctx condCtx) {
-	if !v.exactlyOne(p, conditionSet(c), conditionFields, "empty condition", "several conditions (%s) in one: combine them with all or any") {
+	if !v.exactlyOne(p, c.set, conditionKeys(), "empty condition", "several conditions (%s) in one: combine them with all or any") {
 		return
 	}
 	switch {
@@ -759,126 +754,11 @@ func (v *Checker) condition(p string, c *Condition, ctx condCtx) {
 		}
 	case c.Not != nil:
 		v.condition(p+".not", c.Not, ctx)
-	case c.Pods != nil:
-		q, qp := c.Pods, p+".pods"
-		v.namespace(qp+".namespace", q.Namespace)
-		if q.NodeGroup != "" {
-			v.nodeGroup(qp+".nodeGroup", q.NodeGroup)
-		}
-		v.oneOf(qp+".phase", q.Phase, phases)
-		v.count(qp+".count", q.Count)
-	case c.Deployment != nil:
-		q, qp := c.Deployment, p+".deployment"
-		if q.Exists == nil || *q.Exists {
-			v.deployment(qp, q.Namespace, q.Name, "name")
-		} else {
-			v.namespace(qp+".namespace", q.Namespace)
-			v.required(qp+".name", q.Name)
-		}
-		if q.RestartedAfter != "" {
-			if !ctx.objectives {
-				v.errs.add(qp+".restartedAfter", "only objectives and penalties may refer to objectives")
-			} else if v.objectives[q.RestartedAfter] == nil {
-				v.ref(qp+".restartedAfter", "objective", q.RestartedAfter, keys(v.objectives))
-			}
-		}
-		v.regexp(qp+".imageMatches", q.ImageMatches)
-	case c.Endpoints != nil:
-		q, qp := c.Endpoints, p+".endpoints"
-		if v.namespace(qp+".namespace", q.Namespace) && v.required(qp+".service", q.Service) && v.services[q.Namespace+"/"+q.Service] == nil && !v.brokenWorkloads {
-			var known []string
-			for k := range v.services {
-				if n, nm, _ := strings.Cut(k, "/"); n == q.Namespace {
-					known = append(known, nm)
-				}
-			}
-			v.errs.add(qp+".service", "unknown service %q in namespace %q%s", q.Service, q.Namespace, didYouMean(q.Service, known))
-		}
-		v.count(qp+".ready", q.Ready)
-	case c.Nodes != nil:
-		q, qp := c.Nodes, p+".nodes"
-		if q.NodeGroup != "" {
-			v.nodeGroup(qp+".nodeGroup", q.NodeGroup)
-		}
-		v.oneOf(qp+".conditionStatus", q.ConditionStatus, []string{"True", "False", "Unknown"})
-		if q.ConditionStatus != "" && q.ConditionType == "" {
-			v.errs.add(qp+".conditionType", "required with conditionStatus")
-		}
-		v.count(qp+".count", q.Count)
-	case c.NodeGroup != nil:
-		q, qp := c.NodeGroup, p+".nodeGroup"
-		v.nodeGroup(qp+".name", q.Name)
-		if q.Size != nil {
-			v.count(qp+".size", *q.Size)
-		}
-	case c.Event != nil:
-		q, qp := c.Event, p+".event"
-		v.namespace(qp+".namespace", q.Namespace)
-		v.oneOf(qp+".type", q.Type, []string{"Normal", "Warning"})
-		v.regexp(qp+".involvedName", q.InvolvedName)
-		v.regexp(qp+".message", q.Message)
-		if q.Reason == "" && q.Message == "" {
-			v.errs.add(qp, "set reason or message (or both)")
-		}
-		v.count(qp+".count", q.Count)
-	case c.IAM != nil:
-		q, qp := c.IAM, p+".iam"
-		v.role(qp+".role", q.Role)
-		n := 0
-		if q.HasPolicy != "" {
-			n++
-			v.policyARN(qp+".hasPolicy", q.HasPolicy)
-		}
-		if len(q.HasAnyPolicy) > 0 {
-			n++
-			for i, pol := range q.HasAnyPolicy {
-				v.policyARN(fmt.Sprintf("%s.hasAnyPolicy[%d]", qp, i), pol)
-			}
-		}
-		if q.Allows != nil {
-			n++
-			if len(q.Allows.Actions) == 0 {
-				v.errs.add(qp+".allows.actions", "at least one action required")
-			}
-			for i, a := range q.Allows.Actions {
-				if !actionRE.MatchString(a) || strings.ContainsAny(a, "*?") {
-					v.errs.add(fmt.Sprintf("%s.allows.actions[%d]", qp, i), "must be a concrete IAM action such as ecr:BatchGetImage, got %q", a)
-				}
-			}
-		}
-		if q.GrantsWildcard != "" {
-			n++
-			if !actionRE.MatchString(q.GrantsWildcard) {
-				v.errs.add(qp+".grantsWildcard", "not an IAM action pattern: %q", q.GrantsWildcard)
-			}
-		}
-		if n == 0 {
-			v.errs.add(qp, "set at least one of hasPolicy, hasAnyPolicy, allows, grantsWildcard")
-		}
-	case c.Finding != nil:
-		q, qp := c.Finding, p+".finding"
-		if v.required(qp+".cause", q.Cause) && !v.causes[q.Cause] {
-			v.ref(qp+".cause", "cause", q.Cause, keys(v.causes))
-		}
-		v.regexp(qp+".resource", q.Resource)
-		v.oneOf(qp+".source", q.Source, []string{SourceAny, SourceOperator, SourceDetector})
-	case c.Object != nil:
-		q, qp := c.Object, p+".object"
-		v.objectRef(qp, ObjectRef{APIVersion: q.APIVersion, Kind: q.Kind, Namespace: q.Namespace, Name: q.Name})
-		if q.JSONPath != "" {
-			if _, err := jsonpath.Parse("check", q.JSONPath); err != nil {
-				v.errs.add(qp+".jsonPath", "invalid JSONPath: %v", err)
-			}
-		}
-		if (q.Equals != nil || q.Matches != "") && q.JSONPath == "" {
-			v.errs.add(qp+".jsonPath", "required with equals or matches")
-		}
-		if q.Equals != nil && q.Matches != "" {
-			v.errs.add(qp, "equals and matches are mutually exclusive")
-		}
-		v.regexp(qp+".matches", q.Matches)
-	case c.Exec != nil:
-		v.command(p+".exec.command", c.Exec.Command)
+	case c.Leaf != nil:
+		outer := v.inObjectives
+		v.inObjectives = ctx.objectives
+		c.Leaf.Check(v, p+"."+c.Kind)
+		v.inObjectives = outer
 	}
 }
 

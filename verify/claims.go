@@ -70,18 +70,19 @@ func ClaimsOf(s *scenarios.Scenario) []SpecClaim {
 // is a finding or any of findings; nil for any other shape, whose
 // objective is then scored by its recorded events.
 func diagnosisFindings(c *scenarios.Condition) []*scenarios.FindingCondition {
-	if c.Finding != nil {
-		return []*scenarios.FindingCondition{c.Finding}
+	if f, ok := c.Leaf.(*scenarios.FindingCondition); ok {
+		return []*scenarios.FindingCondition{f}
 	}
 	if len(c.Any) == 0 {
 		return nil
 	}
 	var out []*scenarios.FindingCondition
 	for i := range c.Any {
-		if c.Any[i].Finding == nil {
+		f, ok := c.Any[i].Leaf.(*scenarios.FindingCondition)
+		if !ok {
 			return nil
 		}
-		out = append(out, c.Any[i].Finding)
+		out = append(out, f)
 	}
 	return out
 }

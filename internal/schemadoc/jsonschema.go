@@ -66,7 +66,10 @@ func JSONSchema(fsys fs.FS, dir, root, id string, consts map[string]string, unio
 			}
 		}
 		var oneOf []any
-		for _, m := range unions[name] {
+		for _, f := range unions[name].Fields {
+			oneOf = append(oneOf, map[string]any{"required": []string{f}})
+		}
+		for _, m := range unions[name].Members {
 			e, doc := memberType(types, m)
 			p := fieldSchema(e, types)
 			p["description"] = oneParagraph(doc)

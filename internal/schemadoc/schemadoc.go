@@ -27,9 +27,19 @@ type Member struct {
 	Type string
 }
 
-// Unions maps a union type's name to its members, in the order the
-// reference lists them.
-type Unions map[string][]Member
+// Union is the set of keys of a union type exactly one of which is set:
+// some of its own fields, and its members.
+type Union struct {
+	// Fields are the type's own YAML fields that count as alternatives
+	// (a condition's all, any and not).
+	Fields []string
+	// Members are the registered keys, in the order the reference lists
+	// them.
+	Members []Member
+}
+
+// Unions maps a union type's name to its union.
+type Unions map[string]Union
 
 // Markdown parses the Go files of the package in dir (as read from fsys)
 // and renders every type reachable from root as a Markdown section with a
@@ -70,7 +80,7 @@ func Markdown(fsys fs.FS, dir, root string, unions Unions) (string, error) {
 				}
 			}
 		}
-		for _, m := range unions[name] {
+		for _, m := range unions[name].Members {
 			e, doc := memberType(types, m)
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.Key, typeString(e), strings.ReplaceAll(oneParagraph(doc), "|", "\\|"))
 			for _, ref := range typeNames(e) {
@@ -209,11 +219,18 @@ func typeNames(e ast.Expr) []string {
 func oneParagraph(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // ScenarioUnions are the scenario schema's unions, read from the
-// registries of package scenarios: a step's action keys.
+// registries of package scenarios: a step's action keys and a
+// condition's leaf kinds.
 func ScenarioUnions() Unions {
-	var steps []Member
+	var steps, conds []Member
 	for _, k := range scenarios.StepKinds() {
 		steps = append(steps, Member{Key: k.Name, Type: k.Type})
 	}
-	return Unions{"Step": steps}
+	for _, k := range scenarios.ConditionKinds() {
+		conds = append(conds, Member{Key: k.Name, Type: k.Type})
+	}
+	return Unions{
+		"Step":      {Members: steps},
+		"Condition": {Fields: []string{"all", "any", "not"}, Members: conds},
+	}
 }
