@@ -243,3 +243,13 @@ type Permission struct {
 	// Resource is a resource ARN. Default "*".
 	Resource string `yaml:"resource"`
 }
+
+// registerConditionForTest registers a kind for the length of a test.
+func registerConditionForTest(t interface{ Cleanup(func()) }, name string, newKind func() ConditionKind) {
+	RegisterCondition(name, newKind)
+	t.Cleanup(func() {
+		condKindsMu.Lock()
+		delete(condKinds, name)
+		condKindsMu.Unlock()
+	})
+}

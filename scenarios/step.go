@@ -196,3 +196,13 @@ func (st *Step) decodeNode(d *decoder, n *yaml.Node, path string) {
 		st.Kind, st.Action = "", nil
 	}
 }
+
+// registerStepForTest registers a kind for the length of a test.
+func registerStepForTest(t interface{ Cleanup(func()) }, name string, newAction func() StepAction) {
+	RegisterStep(name, newAction)
+	t.Cleanup(func() {
+		stepKindsMu.Lock()
+		delete(stepKinds, name)
+		stepKindsMu.Unlock()
+	})
+}

@@ -40,8 +40,6 @@ func (a *bellStep) Run(ctx context.Context, env StepEnv) error {
 	return nil
 }
 
-func init() { RegisterStep("ringBell", func() StepAction { return &bellStep{} }) }
-
 // bellEnv records the cordons a step asks for.
 type bellEnv struct {
 	StepEnv
@@ -64,6 +62,7 @@ func withSteps(t *testing.T, steps string) []byte {
 }
 
 func TestThrowAwayStepKind(t *testing.T) {
+	registerStepForTest(t, "ringBell", func() StepAction { return &bellStep{} })
 	tests := []struct {
 		name    string
 		steps   string

@@ -1,0 +1,285 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/iampolicy"
+	"github.com/gameday-sre/gameday/scenarios"
+)
+
+// fakeCloud is an AWS account with fixed roles and node groups.
+type fakeCloud struct {
+	attached map[string][]string
+	docs     map[string][]iampolicy.Named
+	groups   map[string]int
+	calls    int
+}
+
+func (c *fakeCloud) RolePolicies(_ context.Context, role string) ([]string, []iampolicy.Named, error) {
+	c.calls++
+	if _, ok := c.attached[role]; !ok {
+		return nil, nil, errors.New("NoSuchEntity")
+	}
+	return c.attached[role], c.docs[role], nil
+}
+
+func (c *fakeCloud) NodegroupSize(_ context.Context, name string) (int, bool, error) {
+	c.calls++
+	n, ok := c.groups[name]
+	return n, ok, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func leaf(kind string, k scenarios.ConditionKind) scenarios.Condition {
+	return scenarios.Condition{Kind: kind, Leaf: k}
+}
+
+// cluster is what the fake clientset starts with.
+func cluster() []runtime.Object {
+	node := func(name, group string, ready, unschedulable bool, extra ...corev1.NodeCondition) *corev1.Node {
+		st := corev1.ConditionFalse
+		if ready {
+			st = corev1.ConditionTrue
+		}
+		return &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{eks.NodeGroupLabel: group}},
+			Spec:       corev1.NodeSpec{Unschedulable: unschedulable},
+			Status:     corev1.NodeStatus{Conditions: append([]corev1.NodeCondition{{Type: corev1.NodeReady, Status: st}}, extra...)},
+		}
+	}
+	pod := func(name, node, reason string, ready bool, restarts int32) *corev1.Pod {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "prod", Labels: map[string]string{"app": "checkout"}},
+			Spec:       corev1.PodSpec{NodeName: node},
+			Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+		}
+		cs := corev1.ContainerStatus{Name: "app", RestartCount: restarts}
+		if reason != "" {
+			p.Status.Phase = corev1.PodPending
+			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: reason}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
+		rs := corev1.ConditionFalse
+		if ready {
+			rs = corev1.ConditionTrue
+		}
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: rs}}
+		return p
+	}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "prod", Generation: 2},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr(int32(3)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/checkout:1.9.0"}}}}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 3, UpdatedReplicas: 3, AvailableReplicas: 1,
+			Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionFalse}}},
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "checkout-x", Namespace: "prod", Labels: map[string]string{discoveryv1.LabelServiceName: "checkout"}},
+		Endpoints: []discoveryv1.Endpoint{
+			{Addresses: []string{"10.0.1.5"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)}},
+			{Addresses: []string{"10.0.2.7"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(false)}},
+		},
+	}
+	event := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "e1", Namespace: "prod"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "checkout-new-1"},
+		Type:           "Warning", Reason: "Failed", Count: 4,
+		Message: `Failed to pull image "x": pull access denied, repository does not exist or may require authorization`,
+	}
+	return []runtime.Object{
+		node("ip-10-0-1-10", "ng-general-v1", true, true),
+		node("ip-10-0-2-10", "ng-general-v2", true, false, corev1.NodeCondition{Type: "DiskPressure", Status: corev1.ConditionTrue}),
+		node("ip-10-0-2-11", "ng-general-v2", false, false),
+		pod("checkout-old-1", "ip-10-0-1-10", "", true, 0),
+		pod("checkout-new-1", "ip-10-0-2-10", "ImagePullBackOff", false, 0),
+		pod("checkout-new-2", "ip-10-0-2-11", "ErrImagePull", false, 3),
+		dep, slice, event,
+	}
+}
+
+// newTestEvaluator is an evaluator over fake clients, started, with the
+// seed scenario's answer key.
+func newTestEvaluator(t *testing.T, cloud Cloud) (*Evaluator, *fake.Clientset) {
+	t.Helper()
+	s, err := scenarios.LoadBuiltin("ecr-imagepullbackoff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(cluster()...)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "checkout-config", Namespace: "prod"}, Data: map[string]string{"TIMEOUT_MS": "3s"}}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructuredObject{Object: u}
+	obj.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"})
+	sch := runtime.NewScheme()
+	_ = corev1.AddToScheme(sch)
+	dyn := dynfake.NewSimpleDynamicClient(sch, obj)
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, meta.RESTScopeNamespace)
+	achieved := map[string]time.Time{"fix": time.Now().Add(-time.Minute)}
+	e := NewEvaluator(s, cs, dyn, mapper, cloud, func(id string) (time.Time, bool) { at, ok := achieved[id]; return at, ok })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); e.Shutdown() })
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e, cs
+}
+
+func TestConditionKinds(t *testing.T) {
+	ecrRead := iampolicy.Named{Name: "AmazonEC2ContainerRegistryReadOnly"}
+	doc, err := iampolicy.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:GetAuthorizationToken"],"Resource":"*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecrRead.Document = doc
+	cloud := &fakeCloud{
+		attached: map[string][]string{
+			"eks-node-general-v1": {"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"},
+			"eks-node-general-v2": {"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"},
+		},
+		docs:   map[string][]iampolicy.Named{"eks-node-general-v1": {ecrRead}},
+		groups: map[string]int{"ng-general-v1": 2, "ng-general-v2": 2},
+	}
+	e, _ := newTestEvaluator(t, cloud)
+	e.AddFinding(Finding{Cause: "image-tag-missing", Resource: "shop/checkout", Source: scenarios.SourceOperator})
+	e.AddFinding(Finding{Cause: "node-role-missing-ecr-read", Resource: "arn:aws:iam::123456789012:role/eks-node-general-v2", Source: scenarios.SourceOperator})
+
+	tests := []struct {
+		name string
+		c    scenarios.Condition
+		want bool
+		obs  string // a substring of what was observed
+	}{
+		{"pods by waiting reason", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", WaitingReason: "ErrImagePull|ImagePullBackOff", Count: scenarios.Count{AtLeast: ptr(2)}}), true, "2 of 3 pods"},
+		{"pods by one reason", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", WaitingReason: "ImagePullBackOff", Count: scenarios.Count{AtLeast: ptr(2)}}), false, "1 of 3 pods"},
+		{"pods on a node group", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", NodeGroup: "ng-general-v1", Ready: ptr(true)}), true, "1 of 3"},
+		{"pods restarted", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", RestartsAtLeast: ptr(3)}), true, "1 of 3"},
+		{"pods in another namespace", leaf("pods", &scenarios.PodsCondition{Namespace: "dev"}), false, "0 of 0"},
+		{"deployment unavailable", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Available: ptr(false)}), true, "1/3 available"},
+		{"deployment available", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Available: ptr(true)}), false, "1/3 available"},
+		{"deployment not rolled out", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", RolledOut: ptr(true)}), false, "rolled out false"},
+		{"deployment image from ECR", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", ImageMatches: "^${ECR_REGISTRY}/"}), true, ""},
+		{"deployment image elsewhere", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", ImageMatches: "^docker.io/"}), false, "image 123456789012"},
+		{"deployment missing", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "cart", Exists: ptr(false)}), true, "exists: false"},
+		{"deployment not restarted", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Restarted: ptr(true)}), false, "restarted since handover: false"},
+		{"endpoints ready", leaf("endpoints", &scenarios.EndpointsCondition{Namespace: "prod", Service: "checkout", Ready: scenarios.Count{AtLeast: ptr(2)}}), false, "1 ready endpoints"},
+		{"endpoints at most", leaf("endpoints", &scenarios.EndpointsCondition{Namespace: "prod", Service: "checkout", Ready: scenarios.Count{AtMost: ptr(1)}}), true, "(want at most 1)"},
+		{"nodes cordoned", leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v1", Schedulable: ptr(false)}), true, "1 nodes"},
+		{"nodes ready", leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v2", Ready: ptr(true), Count: scenarios.Count{AtLeast: ptr(2)}}), false, "1 nodes"},
+		{"no node of the old group is not ready", leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v1", Ready: ptr(false)}), false, "0 nodes"},
+		{"nodes under disk pressure", leaf("nodes", &scenarios.NodesCondition{ConditionType: "DiskPressure", ConditionStatus: "True"}), true, "1 nodes"},
+		{"node group size", leaf("nodeGroup", &scenarios.NodeGroupCondition{Name: "ng-general-v2", Size: &scenarios.Count{AtLeast: ptr(3)}}), false, "size 2"},
+		{"node group deleted", leaf("nodeGroup", &scenarios.NodeGroupCondition{Name: "ng-gone", Exists: ptr(false)}), true, "exists: false"},
+		{"events by occurrences", leaf("event", &scenarios.EventCondition{Namespace: "prod", Reason: "Failed", Message: "pull access denied", Count: scenarios.Count{AtLeast: ptr(4)}}), true, "4 matching"},
+		{"events by name", leaf("event", &scenarios.EventCondition{Namespace: "prod", InvolvedName: "^checkout-old", Reason: "Failed"}), false, "0 matching"},
+		{"role has policy", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-general-v2", HasPolicy: "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}), false, "has AmazonEKSWorkerNodePolicy"},
+		{"role allows pulls", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-general-v1", Allows: &scenarios.Permission{Actions: []string{"ecr:BatchGetImage"}, Resource: "*"}}), true, ""},
+		{"role missing", leaf("iam", &scenarios.IAMCondition{Role: "nope", HasPolicy: "x"}), false, "NoSuchEntity"},
+		{"right claim", leaf("finding", &scenarios.FindingCondition{Cause: "node-role-missing-ecr-read", Resource: "(^|/)eks-node-general-v2$", Source: scenarios.SourceAny}), true, "finding node-role-missing-ecr-read"},
+		{"a wrong claim never holds", leaf("finding", &scenarios.FindingCondition{Cause: "image-tag-missing", Source: scenarios.SourceAny}), false, "among 2"},
+		{"claim from another source", leaf("finding", &scenarios.FindingCondition{Cause: "node-role-missing-ecr-read", Source: scenarios.SourceDetector}), false, ""},
+		{"object by JSONPath", leaf("object", &scenarios.ObjectCondition{APIVersion: "v1", Kind: "ConfigMap", Namespace: "prod", Name: "checkout-config", JSONPath: "{.data.TIMEOUT_MS}", Matches: "^[0-9]+$"}), false, `"3s"`},
+		{"object equals", leaf("object", &scenarios.ObjectCondition{APIVersion: "v1", Kind: "ConfigMap", Namespace: "prod", Name: "checkout-config", JSONPath: "{.data.TIMEOUT_MS}", Equals: ptr("3s")}), true, ""},
+		{"object gone", leaf("object", &scenarios.ObjectCondition{APIVersion: "v1", Kind: "ConfigMap", Namespace: "prod", Name: "other", Exists: ptr(false)}), true, "exists: false"},
+		{"exec exit code", leaf("exec", &scenarios.ExecCondition{Command: []string{"sh", "-c", "exit 3"}, ExitCode: 3, Timeout: scenarios.Duration{Duration: 5 * time.Second}}), true, "exited 3"},
+		{"all", scenarios.Condition{All: []scenarios.Condition{
+			leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v1"}),
+			leaf("endpoints", &scenarios.EndpointsCondition{Namespace: "prod", Service: "checkout", Ready: scenarios.Count{AtLeast: ptr(3)}}),
+		}}, false, "1 ready endpoints"},
+		{"any", scenarios.Condition{Any: []scenarios.Condition{
+			leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-none"}),
+			leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v1"}),
+		}}, true, ""},
+		{"not", scenarios.Condition{Not: ptr(leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-none"}))}, true, "not (0 nodes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, obs := e.Eval(context.Background(), &tt.c, NewRound())
+			if got != tt.want || !strings.Contains(obs, tt.obs) {
+				t.Errorf("Eval = %v, %q; want %v, observing %q", got, obs, tt.want, tt.obs)
+			}
+		})
+	}
+}
+
+// TestRoundCachesAWS checks that one round asks AWS once per role and
+// node group however many conditions read them.
+func TestRoundCachesAWS(t *testing.T) {
+	cloud := &fakeCloud{attached: map[string][]string{"r": {"p"}}, groups: map[string]int{"g": 1}}
+	e, _ := newTestEvaluator(t, cloud)
+	c := scenarios.Condition{All: []scenarios.Condition{
+		leaf("iam", &scenarios.IAMCondition{Role: "r", HasPolicy: "p"}),
+		leaf("iam", &scenarios.IAMCondition{Role: "r", HasAnyPolicy: []string{"p"}}),
+		leaf("nodeGroup", &scenarios.NodeGroupCondition{Name: "g"}),
+		leaf("nodeGroup", &scenarios.NodeGroupCondition{Name: "g", Exists: ptr(true)}),
+	}}
+	r := NewRound()
+	for range 3 {
+		if ok, obs := e.Eval(context.Background(), &c, r); !ok {
+			t.Fatalf("does not hold: %s", obs)
+		}
+	}
+	if cloud.calls != 2 {
+		t.Errorf("%d AWS calls in one round, want 2", cloud.calls)
+	}
+}
+
+// TestRestartCountsAfterHandover changes the restartedAt annotation, as
+// kubectl rollout restart does, and checks restarted and restartedAfter.
+func TestRestartCountsAfterHandover(t *testing.T) {
+	e, cs := newTestEvaluator(t, &fakeCloud{})
+	e.SetHandover(time.Now())
+	ctx := context.Background()
+	d, err := cs.AppsV1().Deployments("prod").Get(ctx, "checkout", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Spec.Template.Annotations = map[string]string{restartAnnotation: time.Now().Format(time.RFC3339)}
+	if _, err := cs.AppsV1().Deployments("prod").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Restarted: ptr(true)})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, obs := e.Eval(ctx, &restarted, NewRound())
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for the informer to see the restart: %s", obs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	after := leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", RestartedAfter: "fix"})
+	if ok, obs := e.Eval(ctx, &after, NewRound()); !ok {
+		t.Errorf("restart after the fix not seen: %s", obs)
+	}
+	notYet := leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", RestartedAfter: "root-cause"})
+	if ok, _ := e.Eval(ctx, &notYet, NewRound()); ok {
+		t.Error("restartedAfter holds for an objective not achieved")
+	}
+}
+
+// unstructuredObject is an unstructured object for the fake dynamic
+// client.
+type unstructuredObject = unstructured.Unstructured
