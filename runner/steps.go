@@ -17,8 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
@@ -30,7 +30,7 @@ const fieldManager = "gameday"
 // steps.
 func (r *run) setup(ctx context.Context) error {
 	for _, ns := range r.s.Spec.Environment.Namespaces {
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{rundir.RunIDLabel: r.cfg.RunID}}}
+		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{eks.RunIDLabel: r.cfg.RunID}}}
 		if _, err := r.cs.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return errkind.E(errkind.Infra, fmt.Errorf("create namespace %s: %w", ns, err))
 		}
@@ -58,7 +58,7 @@ func (r *run) apply(ctx context.Context, w *scenarios.Workload) error {
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[rundir.RunIDLabel] = r.cfg.RunID
+		labels[eks.RunIDLabel] = r.cfg.RunID
 		u.SetLabels(labels)
 		if o.Namespace != "" {
 			u.SetNamespace(o.Namespace)

@@ -21,8 +21,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	ecrreg "github.com/gameday-sre/gameday/infra/ecr"
+	gdeks "github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/internal/iampolicy"
-	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 
@@ -79,7 +79,7 @@ func (a *Account) trustPolicy(services []string) string {
 }
 
 func (a *Account) tags() []iamtypes.Tag {
-	return []iamtypes.Tag{{Key: aws.String(rundir.RunIDLabel), Value: aws.String(a.runID)}}
+	return []iamtypes.Tag{{Key: aws.String(gdeks.RunIDLabel), Value: aws.String(a.runID)}}
 }
 
 // Setup creates the scenario's roles, the EKS cluster with its initial
@@ -106,7 +106,7 @@ func (a *Account) Setup(ctx context.Context, env scenarios.Environment) error {
 		Version:            aws.String(env.Cluster.Version),
 		RoleArn:            aws.String(a.RoleARN(clusterRole.Name)),
 		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: a.subnets},
-		Tags:               map[string]string{rundir.RunIDLabel: a.runID},
+		Tags:               map[string]string{gdeks.RunIDLabel: a.runID},
 	})
 	if err != nil {
 		return fmt.Errorf("create EKS cluster %s: %w", env.Cluster.Name, err)
@@ -121,7 +121,7 @@ func (a *Account) Setup(ctx context.Context, env scenarios.Environment) error {
 	for _, r := range env.ECR.Repositories {
 		_, err := a.ecr.CreateRepository(ctx, &ecr.CreateRepositoryInput{
 			RepositoryName: aws.String(r.Name),
-			Tags:           []ecrtypes.Tag{{Key: aws.String(rundir.RunIDLabel), Value: aws.String(a.runID)}},
+			Tags:           []ecrtypes.Tag{{Key: aws.String(gdeks.RunIDLabel), Value: aws.String(a.runID)}},
 		})
 		if err != nil {
 			return fmt.Errorf("create ECR repository %s: %w", r.Name, err)
@@ -217,7 +217,7 @@ func (a *Account) CreateNodegroup(ctx context.Context, ng scenarios.NodeGroup) e
 		ScalingConfig: &ekstypes.NodegroupScalingConfig{
 			MinSize: aws.Int32(0), MaxSize: aws.Int32(int32(max(ng.Size, 1) * 2)), DesiredSize: aws.Int32(int32(ng.Size)),
 		},
-		Tags: map[string]string{rundir.RunIDLabel: a.runID},
+		Tags: map[string]string{gdeks.RunIDLabel: a.runID},
 	}
 	for _, t := range ng.Taints {
 		in.Taints = append(in.Taints, ekstypes.Taint{Key: aws.String(t.Key), Value: aws.String(t.Value), Effect: taintEffect(t.Effect)})

@@ -15,8 +15,8 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/rundir"
 )
 
 // Pinned emulator images. LocalStack's images from 2026-03-23 on need
@@ -79,7 +79,7 @@ func motoContainerOptions(account, runID string) []testcontainers.ContainerCusto
 			"MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
 			"MOTO_ACCOUNT_ID":                account,
 		}),
-		testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}),
+		testcontainers.WithLabels(map[string]string{eks.RunIDLabel: runID}),
 		testcontainers.WithWaitStrategyAndDeadline(2*time.Minute, wait.ForHTTP("/moto-api/").WithPort("5000/tcp")),
 	}
 }
@@ -118,7 +118,7 @@ func localStackOptions(runID string) []testcontainers.ContainerCustomizer {
 	}
 	return []testcontainers.ContainerCustomizer{
 		testcontainers.WithEnv(env),
-		testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}),
+		testcontainers.WithLabels(map[string]string{eks.RunIDLabel: runID}),
 	}
 }
 

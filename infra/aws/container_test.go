@@ -11,7 +11,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/infra/eks"
 )
 
 // request applies customizers to an empty request, as testcontainers-go
@@ -35,7 +35,7 @@ func TestMotoContainerOptions(t *testing.T) {
 	if got := req.Env["MOTO_ACCOUNT_ID"]; got != "111122223333" {
 		t.Errorf("MOTO_ACCOUNT_ID = %q", got)
 	}
-	if req.Labels[rundir.RunIDLabel] != "run-1" {
+	if req.Labels[eks.RunIDLabel] != "run-1" {
 		t.Errorf("labels %v lack the run id", req.Labels)
 	}
 	if len(req.ExposedPorts) != 1 || req.ExposedPorts[0] != "5000/tcp" {
@@ -52,7 +52,7 @@ func TestLocalStackOptions(t *testing.T) {
 	if _, ok := req.Env["LOCALSTACK_AUTH_TOKEN"]; ok {
 		t.Error("empty token passed through")
 	}
-	if req.Labels[rundir.RunIDLabel] != "run-2" {
+	if req.Labels[eks.RunIDLabel] != "run-2" {
 		t.Errorf("labels %v", req.Labels)
 	}
 	t.Setenv("LOCALSTACK_AUTH_TOKEN", "ls-token")

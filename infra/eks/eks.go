@@ -24,6 +24,12 @@ const (
 	EksctlNodeGroupName = "alpha.eksctl.io/nodegroup-name"
 )
 
+// RunIDLabel is the label (and AWS tag) that marks everything gameday
+// creates for a run, on every backend: Kubernetes objects and nodes,
+// Docker containers, IAM, EKS and ECR resources. Clean-up finds leftovers
+// by it.
+const RunIDLabel = "gameday.dev/run-id"
+
 // Defaults of a node group that does not say.
 const (
 	DefaultInstanceType = "m5.large"

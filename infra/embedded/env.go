@@ -458,7 +458,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 	name := nodeName(ip, e.opts.region)
 	g := gr.spec
 	labels := eks.NodeLabels(eks.NodeGroup{Name: g.Name, InstanceType: g.InstanceType, CapacityType: g.CapacityType, Zone: g.Zone, Labels: g.Labels},
-		e.opts.region, map[string]string{rundir.RunIDLabel: e.RunID})
+		e.opts.region, map[string]string{eks.RunIDLabel: e.RunID})
 	node := Node{Name: name, NodeGroup: g.Name, IP: ip, InstanceID: newInstanceID()}
 	// Short: the kubelet makes unix sockets below it (see tempBase).
 	root := filepath.Join(e.tmp, "n", strconv.FormatInt(e.nodeSeq.Add(1), 10))
@@ -597,45 +597,6 @@ func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
 	return e.waitNodesReady(ctx, e.opts.readyWait)
 }
 
-// CordonNodeGroup marks the group's nodes unschedulable (or schedulable
-// again with unschedulable false).
-func (e *Env) CordonNodeGroup(ctx context.Context, name string, unschedulable bool) error {
-	if _, err := e.group(name); err != nil {
-		return err
-	}
-	return nodeops.Cordon(ctx, e.client, name, unschedulable)
-}
-
-// DrainNodeGroup cordons the group and evicts its pods, honouring
-// PodDisruptionBudgets.
-func (e *Env) DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error {
-	if _, err := e.group(name); err != nil {
-		return err
-	}
-	return nodeops.Drain(ctx, e.client, name, timeout, e.opts.log)
-}
-
-// DeleteNodeGroup drains the group, stops its nodes and deletes them.
-func (e *Env) DeleteNodeGroup(ctx context.Context, name string) error {
-	gr, err := e.group(name)
-	if err != nil {
-		return err
-	}
-	if err := nodeops.Drain(ctx, e.client, name, 2*time.Minute, e.opts.log); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	nodes := gr.nodes
-	gr.nodes = nil
-	delete(e.groups, name)
-	e.mu.Unlock()
-	var errs []error
-	for _, n := range nodes {
-		errs = append(errs, e.removeNode(ctx, n))
-	}
-	return errors.Join(errs...)
-}
-
 // NodeGroups returns the names of the node groups that exist.
 func (e *Env) NodeGroups() []string {
 	e.mu.Lock()
@@ -749,7 +710,7 @@ func (e *Env) stopCloudController() {
 }
 
 func (e *Env) initialiseNodes(ctx context.Context) {
-	list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: rundir.RunIDLabel + "=" + e.RunID})
+	list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: eks.RunIDLabel + "=" + e.RunID})
 	if err != nil {
 		return
 	}

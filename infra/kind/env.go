@@ -27,10 +27,10 @@ import (
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/ecr"
 	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/scenarios"
 )
 
 // Network is the Docker network kind puts its nodes on.
@@ -67,39 +67,41 @@ func Check(ctx context.Context) error {
 	return dockerhost.CheckCLI()
 }
 
-// Env is a scenario's environment on kind: a kind cluster whose nodes
-// pull the scenario's images from gameday's registry through containerd,
-// beside the AWS plane.
+// Name is the backend's name (--infra kind).
+const Name = "kind"
+
+func init() {
+	environment.Register(Name, environment.Backend{Check: Check, Requires: "Docker", Start: startBackend, Network: true})
+}
+
+// Env is a scenario's cluster on kind: its nodes pull the scenario's
+// images from gameday's registry through containerd, and the registry
+// tells them apart by the pull's source address.
 type Env struct {
-	*cloud.Cloud
 	// Name is the kind cluster's name.
 	Name string
 	// AdminKubeconfig is gameday's own kubeconfig (kind's admin).
 	AdminKubeconfig string
-	// OperatorKubeconfig is the operator's kubeconfig.
-	OperatorKubeconfig string
 	// Resolver maps pull source addresses to nodes.
 	Resolver *Resolver
 
-	admin    *rest.Config
-	client   kubernetes.Interface
-	auditLog string
+	dir, runID         string
+	log                *slog.Logger
+	eng                engine
+	nodes              []nodes.Node
+	admin              *rest.Config
+	client             kubernetes.Interface
+	operatorKubeconfig string
+	auditLog           string
 }
 
-// Start provisions the scenario's environment on kind: the AWS plane,
-// the kind cluster (every node group's nodes, see Config), the registry
-// on the kind network's gateway with each node's containerd sent to it,
-// the operator's kubeconfig, and the audit log streamed into the run
-// directory. The returned stop function is never nil; it deletes the
-// cluster and stops everything, on every path.
-func Start(ctx context.Context, s *scenarios.Scenario, opts ...cloud.Option) (*Env, func(context.Context) error, error) {
+// startBackend provisions the kind cluster (every node group's nodes,
+// see Config), the operator's kubeconfig, and the audit log streamed into
+// the run directory. The returned stop function is never nil; it deletes
+// the cluster and stops everything, on every path.
+func startBackend(ctx context.Context, p environment.Params) (environment.Cluster, func(context.Context) error, error) {
 	stops := &cloud.Stops{}
 	if err := Check(ctx); err != nil {
-		return nil, stops.Stop, err
-	}
-	c, stopCloud, err := cloud.Start(ctx, s, opts...)
-	stops.Add(stopCloud)
-	if err != nil {
 		return nil, stops.Stop, err
 	}
 	eng, err := dockerhost.Connect()
@@ -107,8 +109,11 @@ func Start(ctx context.Context, s *scenarios.Scenario, opts ...cloud.Option) (*E
 		return nil, stops.Stop, errkind.E(errkind.Infra, err)
 	}
 	stops.Add(func(context.Context) error { return eng.Close() })
-	e, err := start(ctx, c, NewProvider(c.Log), eng, stops)
-	return e, stops.Stop, err
+	e, err := start(ctx, p, NewProvider(p.Log), eng, stops)
+	if err != nil {
+		return nil, stops.Stop, err
+	}
+	return e, stops.Stop, nil
 }
 
 // engine is what the backend needs of the Docker engine.
@@ -118,30 +123,35 @@ type engine interface {
 	imageSaver
 }
 
-// start does everything after the AWS plane is up: see Start.
-func start(ctx context.Context, c *cloud.Cloud, p Provider, eng engine, stops *cloud.Stops) (*Env, error) {
-	e := &Env{
-		Cloud:              c,
-		Name:               ClusterName(c.RunID),
-		AdminKubeconfig:    filepath.Join(c.Dir, "admin.kubeconfig"),
-		OperatorKubeconfig: filepath.Join(c.Dir, "operator.kubeconfig"),
-		auditLog:           filepath.Join(c.Dir, "audit.log"),
-		Resolver:           NewResolver(),
+// start creates and connects the cluster: see startBackend.
+func start(ctx context.Context, p environment.Params, prov Provider, eng engine, stops *cloud.Stops) (*Env, error) {
+	log := p.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	if err := e.createCluster(p, stops); err != nil {
+	e := &Env{
+		Name:               ClusterName(p.RunID),
+		AdminKubeconfig:    filepath.Join(p.Dir, "admin.kubeconfig"),
+		Resolver:           NewResolver(),
+		dir:                p.Dir,
+		runID:              p.RunID,
+		log:                log,
+		eng:                eng,
+		operatorKubeconfig: filepath.Join(p.Dir, "operator.kubeconfig"),
+		auditLog:           filepath.Join(p.Dir, "audit.log"),
+	}
+	if err := e.createCluster(prov, stops, p.NodeGroups, p.Region); err != nil {
 		return nil, err
 	}
-	ns, err := e.connect(ctx, p)
+	ns, err := e.connect(ctx, prov)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.serveImages(ctx, eng, ns); err != nil {
-		return nil, err
-	}
-	if err := operator.Bind(ctx, e.client, c.RunID, "cluster-admin"); err != nil {
+	e.nodes = ns
+	if err := operator.Bind(ctx, e.client, p.RunID, "cluster-admin"); err != nil {
 		return nil, errkind.E(errkind.Infra, err)
 	}
-	if err := operator.IssueKubeconfig(ctx, e.client, e.admin, c.RunID, e.Name, e.OperatorKubeconfig); err != nil {
+	if err := operator.IssueKubeconfig(ctx, e.client, e.admin, p.RunID, e.Name, e.operatorKubeconfig); err != nil {
 		return nil, errkind.E(errkind.Infra, err)
 	}
 	cp, err := controlPlane(ns)
@@ -158,14 +168,14 @@ func start(ctx context.Context, c *cloud.Cloud, p Provider, eng engine, stops *c
 
 // createCluster creates the kind cluster (Config) with the audit policy
 // mounted; stops deletes it, even when creation fails half-way.
-func (e *Env) createCluster(p Provider, stops *cloud.Stops) error {
-	policyDir := filepath.Join(e.Dir, "audit-policy")
+func (e *Env) createCluster(p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string) error {
+	policyDir := filepath.Join(e.dir, "audit-policy")
 	if err := writeAuditPolicy(policyDir); err != nil {
 		return err
 	}
 	image := NodeImageRef()
-	cfg := Config(e.Scenario, e.RunID, policyDir)
-	e.Log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(cfg.Nodes))
+	cfg := Config(groups, region, e.runID, policyDir)
+	e.log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(cfg.Nodes))
 	t0 := time.Now()
 	stops.Add(func(context.Context) error {
 		if err := p.Delete(e.Name, e.AdminKubeconfig); err != nil {
@@ -184,7 +194,7 @@ func (e *Env) createCluster(p Provider, stops *cloud.Stops) error {
 	if err != nil {
 		return errkind.E(errkind.Infra, fmt.Errorf("create kind cluster %s: %w", e.Name, err))
 	}
-	e.Log.Info("kind cluster created", "name", e.Name, "elapsed", time.Since(t0).Round(time.Second))
+	e.log.Info("kind cluster created", "name", e.Name, "elapsed", time.Since(t0).Round(time.Second))
 	return nil
 }
 
@@ -211,33 +221,34 @@ func (e *Env) connect(ctx context.Context, p Provider) ([]nodes.Node, error) {
 	return ns, nil
 }
 
-// serveImages starts the registry on the kind network's gateway with the
-// scenario's images built on the base (so that they run), sends every
-// node's containerd to it for the ECR host, and loads the scenario's
-// public images into the workers from the local engine.
-func (e *Env) serveImages(ctx context.Context, eng engine, ns []nodes.Node) error {
-	base, err := appBase(ctx, eng, AppBaseRef(), e.Dir)
+// RegistryOptions implements environment.NetworkPuller: the registry
+// listens on the kind network's gateway and tells nodes apart by source
+// address, and the scenario's images are built on the app base so that
+// they run.
+func (e *Env) RegistryOptions(ctx context.Context) ([]ecr.Option, []ecr.BuildOption, error) {
+	base, err := appBase(ctx, e.eng, AppBaseRef(), e.dir)
 	if err != nil {
+		return nil, nil, err
+	}
+	gateway, err := e.eng.Gateway(ctx, Network)
+	if err != nil {
+		return nil, nil, errkind.E(errkind.Infra, err)
+	}
+	// A Docker Desktop engine's gateway is not an address of this host.
+	e.log.Info("registry on the kind network's gateway (needs a Linux Docker engine)", "gateway", gateway)
+	return []ecr.Option{ecr.WithAddr(net.JoinHostPort(gateway.String(), "0")), ecr.WithIdentity(e.Resolver.Identity)},
+		[]ecr.BuildOption{ecr.WithBase(base)}, nil
+}
+
+// UseRegistry implements environment.NetworkPuller: every node's
+// containerd is sent to the registry for the ECR host, and the scenario's
+// public images are loaded into the workers from the local engine.
+func (e *Env) UseRegistry(ctx context.Context, reg *ecr.Server, images []string) error {
+	if err := configureNodes(ctx, e.nodes, HostsTOMLPath(reg.Host), HostsTOML(reg.Host, reg.URL)); err != nil {
 		return err
 	}
-	e.ImageOptions = append(e.ImageOptions, ecr.WithBase(base))
-	gateway, err := eng.Gateway(ctx, Network)
-	if err != nil {
-		return errkind.E(errkind.Infra, err)
-	}
-	groupOf := func(node string) (string, bool) {
-		n, ok := e.Resolver.ByName(node)
-		return n.Group, ok && n.Group != ""
-	}
-	if err := e.ServeRegistry(ctx, groupOf, ecr.WithAddr(net.JoinHostPort(gateway.String(), "0")), ecr.WithIdentity(e.Resolver.Identity)); err != nil {
-		return fmt.Errorf("registry on the kind network's gateway %s (needs a Linux Docker engine; Docker Desktop is not supported): %w", gateway, err)
-	}
-	host, mirror := e.Registry.Host, e.Registry.URL
-	if err := configureNodes(ctx, ns, HostsTOMLPath(host), HostsTOML(host, mirror)); err != nil {
-		return err
-	}
-	e.Log.Info("nodes pull from gameday's registry", "host", host, "registry", mirror)
-	return preload(ctx, eng, workers(ns), e.Scenario.Images(), host, e.Dir, e.Log)
+	e.log.Info("nodes pull from gameday's registry", "host", reg.Host, "registry", reg.URL)
+	return preload(ctx, e.eng, workers(e.nodes), images, reg.Host, e.dir, e.log)
 }
 
 // writeAuditPolicy writes the audit policy for the control-plane node to
@@ -351,66 +362,32 @@ func streamAudit(ctx context.Context, cp nodes.Node, dst string) (func(context.C
 	}, nil
 }
 
-// Admin returns gameday's own Kubernetes client config.
+// Admin implements environment.Cluster.
 func (e *Env) Admin() *rest.Config { return rest.CopyConfig(e.admin) }
 
-// OperatorEnv returns the environment that points kubectl and the aws CLI
-// at the environment as the operator.
-func (e *Env) OperatorEnv() []string {
-	return append([]string{"KUBECONFIG=" + e.OperatorKubeconfig}, e.AWS.OperatorEnv()...)
-}
+// OperatorKubeconfig implements environment.Cluster.
+func (e *Env) OperatorKubeconfig() string { return e.operatorKubeconfig }
 
-// AuditLog returns the host copy of the API server's audit log.
+// AuditLog implements environment.Cluster: the host copy of the API
+// server's audit log.
 func (e *Env) AuditLog() string { return e.auditLog }
 
-// CreateNodeGroup creates a deferred node group in EKS and brings its
-// nodes (created with the cluster, tainted) into service.
-func (e *Env) CreateNodeGroup(ctx context.Context, name string) error {
-	ng, err := e.NodeGroup(name)
-	if err != nil {
-		return err
-	}
-	if err := e.Account.CreateNodegroup(ctx, ng); err != nil {
-		return err
-	}
-	return setInService(ctx, e.client, name, ng.Size, time.Minute, e.Log)
+// NodeGroupOf implements environment.Cluster.
+func (e *Env) NodeGroupOf(node string) (string, bool) {
+	n, ok := e.Resolver.ByName(node)
+	return n.Group, ok && n.Group != ""
 }
 
-// ScaleNodeGroup changes a node group's size in EKS and puts that many of
-// its nodes in service (kind cannot add nodes: Capacity made enough).
-func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
-	ns, err := nodeops.Nodes(ctx, e.client, name)
-	if err != nil {
-		return err
-	}
-	if err := checkCapacity(name, size, len(ns)); err != nil {
-		return err // before EKS is told anything
-	}
-	if err := e.Account.ScaleNodegroup(ctx, name, size); err != nil {
-		return err
-	}
-	return setInService(ctx, e.client, name, size, 5*time.Minute, e.Log)
-}
-
-// DeleteNodeGroup drains a node group's nodes, takes them out of service
-// and deletes the group from EKS. kind cannot remove nodes: they stay,
+// SetNodeGroupSize implements environment.Cluster: kind cannot add or
+// remove nodes, so the first size nodes of the group (created with the
+// cluster, see Config) are put in service and the rest drained,
 // cordoned and tainted.
-func (e *Env) DeleteNodeGroup(ctx context.Context, name string) error {
-	if err := setInService(ctx, e.client, name, 0, 5*time.Minute, e.Log); err != nil {
-		return err
-	}
-	return e.Account.DeleteNodegroup(ctx, name)
+func (e *Env) SetNodeGroupSize(ctx context.Context, g environment.NodeGroup, size int) error {
+	return setInService(ctx, e.client, g.Name, size, setSizeTimeout, e.log)
 }
 
-// CordonNodeGroup (un)cordons a node group's nodes.
-func (e *Env) CordonNodeGroup(ctx context.Context, name string, unschedulable bool) error {
-	return nodeops.Cordon(ctx, e.client, name, unschedulable)
-}
-
-// DrainNodeGroup drains a node group's nodes.
-func (e *Env) DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error {
-	return nodeops.Drain(ctx, e.client, name, timeout, e.Log)
-}
+// setSizeTimeout bounds the drain of each node taken out of service.
+const setSizeTimeout = 5 * time.Minute
 
 // setInService makes the first size nodes of a group (by name) usable and
 // takes the rest out: drained, cordoned and tainted with PendingTaint.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
@@ -276,10 +277,10 @@ func TestStartDeletesClusterWhenCreateFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cloud.Cloud{Scenario: s, Dir: t.TempDir(), RunID: "r1", Log: slog.New(slog.DiscardHandler)}
+	params := environment.Params{Dir: t.TempDir(), RunID: "r1", Region: "us-east-1", NodeGroups: environment.NodeGroups(s)}
 	p := &failingProvider{}
 	stops := &cloud.Stops{}
-	_, err = start(context.Background(), c, p, nil, stops)
+	_, err = start(context.Background(), params, p, nil, stops)
 	if err == nil || !strings.Contains(err.Error(), "create kind cluster gameday-r1") || errkind.Of(err) != errkind.Infra {
 		t.Fatalf("err = %v", err)
 	}
@@ -289,7 +290,7 @@ func TestStartDeletesClusterWhenCreateFails(t *testing.T) {
 	if len(p.deleted) != 1 || p.deleted[0] != "gameday-r1" {
 		t.Errorf("deleted %v, want the half-made cluster gameday-r1", p.deleted)
 	}
-	policy, err := os.ReadFile(filepath.Join(c.Dir, "audit-policy", "audit-policy.yaml"))
+	policy, err := os.ReadFile(filepath.Join(params.Dir, "audit-policy", "audit-policy.yaml"))
 	if err != nil || !bytes.Contains(policy, []byte(`users: ["operator"]`)) {
 		t.Errorf("audit policy for the node: %q, %v", policy, err)
 	}

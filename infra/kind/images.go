@@ -3,8 +3,6 @@ package kind
 import (
 	"os"
 	"strings"
-
-	"github.com/gameday-sre/gameday/scenarios"
 )
 
 // NodeImageRef is the node image a cluster is created from:
@@ -15,13 +13,12 @@ func NodeImageRef() string { return envOr("GAMEDAY_KIND_NODE_IMAGE", NodeImage) 
 // GAMEDAY_APP_BASE_IMAGE when set, else AppBaseImage.
 func AppBaseRef() string { return envOr("GAMEDAY_APP_BASE_IMAGE", AppBaseImage) }
 
-// LocalImages lists the images a kind run of s takes from the local
-// Docker engine on a host that cannot pull: the node image, the base of
-// the ECR images, and the scenario's public images (the ECR images
-// gameday builds and serves itself).
-func LocalImages(s *scenarios.Scenario) []string {
-	aws := s.Spec.Environment.AWS
-	return append([]string{NodeImageRef(), AppBaseRef()}, publicImages(s.Images(), scenarios.ECRRegistry(aws.AccountID, aws.Region))...)
+// LocalImages lists the images a kind run takes from the local Docker
+// engine on a host that cannot pull: the node image, the base of the ECR
+// images, and the scenario's public images (those of images not at the
+// ECR host ecrHost, which gameday builds and serves itself).
+func LocalImages(images []string, ecrHost string) []string {
+	return append([]string{NodeImageRef(), AppBaseRef()}, publicImages(images, ecrHost)...)
 }
 
 // publicImages drops the images served by gameday's registry at ecrHost:

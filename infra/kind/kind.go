@@ -18,8 +18,7 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
 	"github.com/gameday-sre/gameday/infra/eks"
-	"github.com/gameday-sre/gameday/internal/rundir"
-	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/infra/environment"
 )
 
 // NodeImage is the kind node image gameday creates clusters from.
@@ -45,23 +44,18 @@ const AuditLogPath = auditLogDir + "/audit.log"
 // ClusterName is the kind cluster name of a run.
 func ClusterName(runID string) string { return "gameday-" + runID }
 
-// Capacity is how many nodes a node group needs in the cluster: its size,
-// or the largest size a scaleNodeGroup step asks for. kind cannot add
-// nodes to a running cluster, so they all exist from the start.
-func Capacity(s *scenarios.Scenario, group string) int { return s.PeakSize(group) }
-
-// Config returns the kind configuration for a scenario: one control-plane
-// node, and Capacity workers for every node group, labelled as EKS
-// labels its nodes. Nodes not in service at the start (deferred groups',
-// and those beyond a group's size) are tainted with PendingTaint. The
-// API server writes an audit log of the operator's requests, with the
-// policy read from hostAudit (a host directory holding
-// audit-policy.yaml).
-func Config(s *scenarios.Scenario, runID, hostAudit string) *v1alpha4.Cluster {
-	env := s.Spec.Environment
+// Config returns the kind configuration for a scenario's node groups in
+// region: one control-plane node, and Capacity workers for every node
+// group (kind cannot add nodes to a running cluster, so they all exist
+// from the start), labelled as EKS labels its nodes. Nodes not in
+// service at the start (a group's beyond its Size, all of a group the
+// fault creates) are tainted with PendingTaint. The API server writes an
+// audit log of the operator's requests, with the policy read from
+// hostAudit (a host directory holding audit-policy.yaml).
+func Config(groups []environment.NodeGroup, region, runID, hostAudit string) *v1alpha4.Cluster {
 	cp := v1alpha4.Node{
 		Role:   v1alpha4.ControlPlaneRole,
-		Labels: map[string]string{rundir.RunIDLabel: runID},
+		Labels: map[string]string{eks.RunIDLabel: runID},
 		ExtraMounts: []v1alpha4.Mount{{
 			HostPath: hostAudit, ContainerPath: auditPolicyDir, Readonly: true,
 		}},
@@ -94,14 +88,14 @@ apiServer:
       pathType: DirectoryOrCreate
 `, auditPolicyDir, AuditLogPath, auditLogDir)},
 	}
-	for _, ng := range env.NodeGroups {
-		for i := range Capacity(s, ng.Name) {
-			n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: Labels(ng, env.AWS.Region, runID)}
+	for _, ng := range groups {
+		for i := range max(ng.Capacity, ng.Size) {
+			n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: Labels(ng, region, runID)}
 			var taints []string
 			for _, t := range ng.Taints {
 				taints = append(taints, fmt.Sprintf("    - {key: %q, value: %q, effect: %s}\n", t.Key, t.Value, t.Effect))
 			}
-			if ng.Deferred || i >= ng.Size {
+			if i >= ng.Size {
 				taints = append(taints, fmt.Sprintf("    - {key: %q, value: %q, effect: NoSchedule}\n", PendingTaint, ng.Name))
 			}
 			if len(taints) > 0 {
@@ -115,9 +109,9 @@ apiServer:
 
 // Labels are a node group's node labels, as EKS sets them (the same on
 // every backend: eks.NodeLabels).
-func Labels(ng scenarios.NodeGroup, region, runID string) map[string]string {
+func Labels(ng environment.NodeGroup, region, runID string) map[string]string {
 	return eks.NodeLabels(eks.NodeGroup{Name: ng.Name, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType, Zone: ng.Zone, Labels: ng.Labels},
-		region, map[string]string{rundir.RunIDLabel: runID})
+		region, map[string]string{eks.RunIDLabel: runID})
 }
 
 // HostsTOML is the containerd registry configuration that sends pulls of

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/infra/eks"
 )
 
 // Leftover is something a run that is no longer live left in Docker: a
@@ -87,13 +87,13 @@ func Leftovers(ctx context.Context, p ClusterLister, cs ContainerStore, state fu
 			return nil
 		}})
 	}
-	ctrs, err := cs.Labelled(ctx, rundir.RunIDLabel)
+	ctrs, err := cs.Labelled(ctx, eks.RunIDLabel)
 	if err != nil {
 		return nil, nil, err
 	}
 	sort.Slice(ctrs, func(i, j int) bool { return ctrs[i].Name < ctrs[j].Name })
 	for _, c := range ctrs {
-		add(Leftover{What: "container", Name: c.Name, RunID: c.Labels[rundir.RunIDLabel], remove: func(ctx context.Context) error {
+		add(Leftover{What: "container", Name: c.Name, RunID: c.Labels[eks.RunIDLabel], remove: func(ctx context.Context) error {
 			return cs.Remove(ctx, c.ID)
 		}})
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/infra/eks"
 )
 
 type fakeClusters struct {
@@ -29,7 +29,7 @@ type fakeContainers struct {
 }
 
 func (f *fakeContainers) Labelled(_ context.Context, label string) ([]dockerhost.Container, error) {
-	if label != rundir.RunIDLabel {
+	if label != eks.RunIDLabel {
 		return nil, errors.New("unexpected label " + label)
 	}
 	return f.list, f.err
@@ -52,9 +52,9 @@ func TestLeftovers(t *testing.T) {
 	newFakes := func() (*fakeClusters, *fakeContainers) {
 		return &fakeClusters{names: []string{"gameday-crashed", "kind", "gameday-live", "my-gameday-x", "gameday-", "gameday-elsewhere"}},
 			&fakeContainers{list: []dockerhost.Container{
-				{ID: "c2", Name: "moto-live", Labels: map[string]string{rundir.RunIDLabel: "live"}},
-				{ID: "c1", Name: "moto-crashed", Labels: map[string]string{rundir.RunIDLabel: "crashed"}},
-				{ID: "c3", Name: "moto-elsewhere", Labels: map[string]string{rundir.RunIDLabel: "elsewhere"}},
+				{ID: "c2", Name: "moto-live", Labels: map[string]string{eks.RunIDLabel: "live"}},
+				{ID: "c1", Name: "moto-crashed", Labels: map[string]string{eks.RunIDLabel: "crashed"}},
+				{ID: "c3", Name: "moto-elsewhere", Labels: map[string]string{eks.RunIDLabel: "elsewhere"}},
 			}}
 	}
 	describe := func(ls []Leftover) []string {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
@@ -176,28 +177,38 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	c, stopCloud, err := cloud.Start(ctx, s, cloud.WithDir(dir), cloud.WithRunID("kindtest"),
-		cloud.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil))))
-	stops := &cloud.Stops{}
-	stops.Add(stopCloud)
-	defer func() {
-		if err := stops.Stop(context.Background()); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &embeddedProvider{adminKubeconfig: cl.AdminKubeconfig, dst: filepath.Join(dir, "admin.kubeconfig"), nodes: ns}
 	base, err := random.Image(1024, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	eng := fakeEngine{gateway: netip.MustParseAddr("127.0.0.1"), ref: AppBaseImage, saved: dockerSave(t, AppBaseImage, base)}
-	e, err := start(ctx, c, p, eng, stops)
+	// kind's own code behind the shared composer, with the provider and
+	// the engine stood in for.
+	environment.Register("kind-on-embedded", environment.Backend{Network: true,
+		Start: func(ctx context.Context, params environment.Params) (environment.Cluster, func(context.Context) error, error) {
+			stops := &cloud.Stops{}
+			k, err := start(ctx, params, p, eng, stops)
+			if err != nil {
+				return nil, stops.Stop, err
+			}
+			return k, stops.Stop, nil
+		}})
+	e, stop, err := environment.Start(ctx, s, "kind-on-embedded", cloud.WithDir(dir), cloud.WithRunID("kindtest"),
+		cloud.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil))))
+	stopped := false
+	defer func() {
+		if stopped {
+			return
+		}
+		if err := stop(context.Background()); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
 	if err != nil {
 		t.Fatal(err)
 	}
+	k := e.Cluster.(*Env)
 
 	t.Run("containerd sent to the registry on every node", func(t *testing.T) {
 		host := scenarios.ECRRegistry(env.AWS.AccountID, env.AWS.Region)
@@ -233,7 +244,7 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 	})
 
 	t.Run("operator certificate from the CSR signer", func(t *testing.T) {
-		cfg, err := clientcmd.BuildConfigFromFlags("", e.OperatorKubeconfig)
+		cfg, err := clientcmd.BuildConfigFromFlags("", e.Cluster.OperatorKubeconfig())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +292,7 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, n := range cl.Nodes("ng-general-v2") {
-			node, err := e.client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			node, err := k.client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
 			if err != nil || nodeops.HasTaint(node, PendingTaint) || node.Spec.Unschedulable {
 				t.Errorf("%s not in service after createNodeGroup: %v %v", n.Name, node.Spec.Taints, err)
 			}
@@ -304,7 +315,8 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 		}
 	})
 
-	if err := stops.Stop(context.Background()); err != nil {
+	stopped = true
+	if err := stop(context.Background()); err != nil {
 		t.Errorf("stop: %v", err)
 	}
 	if !p.deleted {

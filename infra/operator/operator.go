@@ -11,7 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/x509/pkix"
 	"fmt"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -50,7 +50,7 @@ rules:
 // Bind binds clusterRole to the operator.
 func Bind(ctx context.Context, cs kubernetes.Interface, runID, clusterRole string) error {
 	crb := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "gameday-operator", Labels: map[string]string{rundir.RunIDLabel: runID}},
+		ObjectMeta: metav1.ObjectMeta{Name: "gameday-operator", Labels: map[string]string{eks.RunIDLabel: runID}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: User}},
 	}
@@ -79,7 +79,7 @@ func IssueKubeconfig(ctx context.Context, cs kubernetes.Interface, admin *rest.C
 		return fmt.Errorf("operator csr: %w", err)
 	}
 	req := &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: "gameday-operator-" + runID, Labels: map[string]string{rundir.RunIDLabel: runID}},
+		ObjectMeta: metav1.ObjectMeta{Name: "gameday-operator-" + runID, Labels: map[string]string{eks.RunIDLabel: runID}},
 		Spec: certificatesv1.CertificateSigningRequestSpec{
 			Request:           der,
 			SignerName:        certificatesv1.KubeAPIServerClientSignerName,

@@ -8,7 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -85,7 +85,7 @@ func TestIssueKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Labels[rundir.RunIDLabel] != "r1" {
+	if req.Labels[eks.RunIDLabel] != "r1" {
 		t.Errorf("csr labels = %v, want the run id", req.Labels)
 	}
 	if !slices.Contains(req.Spec.Usages, certificatesv1.UsageClientAuth) {
@@ -152,7 +152,7 @@ func TestBind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if crb.RoleRef.Name != "view" || crb.Subjects[0].Name != User || crb.Labels[rundir.RunIDLabel] != "r1" {
+	if crb.RoleRef.Name != "view" || crb.Subjects[0].Name != User || crb.Labels[eks.RunIDLabel] != "r1" {
 		t.Errorf("binding = %+v", crb)
 	}
 }

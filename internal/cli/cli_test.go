@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/golden"
 	"github.com/gameday-sre/gameday/scenarios"
@@ -247,5 +249,16 @@ func TestReportRescoresAnOldJournal(t *testing.T) {
 	}
 	if !strings.Contains(out, "Scored under rule v2") || !strings.Contains(out, "| wrong | -3 |") {
 		t.Errorf("report:\n%s", out)
+	}
+}
+
+// TestEveryInfraIsRegistered checks that each backend a scenario or the
+// config file may name is linked into the binary.
+func TestEveryInfraIsRegistered(t *testing.T) {
+	have := environment.Backends()
+	for _, name := range scenarios.Infras {
+		if !slices.Contains(have, name) {
+			t.Errorf("backend %q is not registered (have %v)", name, have)
+		}
 	}
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
+	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/kind"
-	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
@@ -57,7 +57,7 @@ func checkNoDockerLeft(t *testing.T, runID string) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	ctrs, err := eng.Labelled(context.Background(), rundir.RunIDLabel+"="+runID)
+	ctrs, err := eng.Labelled(context.Background(), eks.RunIDLabel+"="+runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestIntegrationKindAutopilot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	requireKind(t, slices.Concat(kind.LocalImages(s), aws.ContainerImages(aws.KindMotoContainer))...)
+	requireKind(t, slices.Concat(kind.LocalImages(s.Images(), scenarios.ECRRegistry(s.Spec.Environment.AWS.AccountID, s.Spec.Environment.AWS.Region)), aws.ContainerImages(aws.KindMotoContainer))...)
 	home := t.TempDir()
 	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container", "--autopilot")
 	code := p.exitCode(t)
@@ -128,7 +128,7 @@ func TestIntegrationKindCleanup(t *testing.T) {
 		cluster.CreateWithKubeconfigPath(t.TempDir()+"/kubeconfig")); err != nil {
 		t.Fatal(err)
 	}
-	ctr, err := testcontainers.Run(ctx, aws.ContainerImages(aws.KindMotoContainer)[0], testcontainers.WithLabels(map[string]string{rundir.RunIDLabel: runID}))
+	ctr, err := testcontainers.Run(ctx, aws.ContainerImages(aws.KindMotoContainer)[0], testcontainers.WithLabels(map[string]string{eks.RunIDLabel: runID}))
 	defer testcontainers.TerminateContainer(ctr)
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/cloud"
-	"github.com/gameday-sre/gameday/infra/kind"
-	"github.com/gameday-sre/gameday/infra/stack"
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/internal/config"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
@@ -24,10 +23,7 @@ import (
 	"github.com/gameday-sre/gameday/verify"
 )
 
-var (
-	_ runner.Environment = (*stack.Stack)(nil)
-	_ runner.Environment = (*kind.Env)(nil)
-)
+var _ runner.Environment = (*environment.Env)(nil)
 
 // runOptions are the flags of `gameday run`.
 type runOptions struct {
@@ -145,15 +141,12 @@ func chooseInfra(ctx context.Context, flag, emulator string, s *scenarios.Scenar
 	if err != nil {
 		return "", "", err
 	}
-	if c.Value != scenarios.InfraKind {
-		return c.Value, emulator, nil
-	}
-	if err := kind.Check(ctx); err != nil {
-		who := "--infra kind"
+	if err := environment.Check(ctx, c.Value); err != nil {
+		who := "--infra " + c.Value
 		if c.Source != "--infra" {
-			who = "kind (chosen by " + c.Source + ")"
+			who = c.Value + " (chosen by " + c.Source + ")"
 		}
-		return "", "", errkind.Errorf(errkind.Infra, "%s needs Docker: %v; or use --infra embedded (no Docker needed)", who, err)
+		return "", "", errkind.Errorf(errkind.Infra, "%s %v; or use --infra embedded (no Docker needed)", who, err)
 	}
 	return c.Value, emulator, nil
 }
@@ -175,18 +168,11 @@ func provision(g *globals, infra, emulator string) runner.Provision {
 			cloud.WithAWSCallLog(func(c aws.Call) {
 				onCall(runner.AWSCall{Time: c.Time, User: c.User, Service: c.Service, Action: c.Action, Params: c.Params, Status: c.Status})
 			})}
-		if infra == scenarios.InfraKind {
-			e, stop, err := kind.Start(ctx, s, opts...)
-			if err != nil {
-				return nil, stop, err
-			}
-			return e, stop, nil
-		}
-		st, stop, err := stack.Start(ctx, s, opts...)
+		e, stop, err := environment.Start(ctx, s, infra, opts...)
 		if err != nil {
 			return nil, stop, err
 		}
-		return st, stop, nil
+		return e, stop, nil
 	}
 }
 

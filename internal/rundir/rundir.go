@@ -18,11 +18,6 @@ import (
 	"time"
 )
 
-// RunIDLabel is the label (and AWS tag) that marks everything gameday
-// creates with its run: Kubernetes objects and nodes, containers, IAM
-// and EKS resources.
-const RunIDLabel = "gameday.dev/run-id"
-
 // Root returns the state root: $GAMEDAY_HOME, else
 // $XDG_STATE_HOME/gameday, else ~/.local/state/gameday.
 func Root() (string, error) {

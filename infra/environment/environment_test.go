@@ -1,4 +1,4 @@
-package stack
+package environment_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/cloud"
+	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/internal/leakcheck"
 	"github.com/gameday-sre/gameday/scenarios"
 )
@@ -27,7 +29,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func startStack(t *testing.T, file string, opts ...cloud.Option) *Stack {
+// env is an environment under test.
+type env struct{ *environment.Env }
+
+func startEnv(t *testing.T, file string, opts ...cloud.Option) env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: starts a control plane and moto (skipped with -short)")
@@ -38,8 +43,8 @@ func startStack(t *testing.T, file string, opts ...cloud.Option) *Stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts = append([]cloud.Option{cloud.WithDir(t.TempDir()), cloud.WithRunID("stacktest"), cloud.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil)))}, opts...)
-	st, stop, err := Start(ctx, s, opts...)
+	opts = append([]cloud.Option{cloud.WithDir(t.TempDir()), cloud.WithRunID("envtest"), cloud.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil)))}, opts...)
+	st, stop, err := environment.Start(ctx, s, embedded.Name, opts...)
 	t.Cleanup(func() {
 		if err := stop(context.Background()); err != nil {
 			t.Errorf("stop: %v", err)
@@ -57,11 +62,11 @@ func startStack(t *testing.T, file string, opts ...cloud.Option) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return env{st}
 }
 
 // run runs a command with the operator's environment.
-func (st *Stack) run(t *testing.T, name string, args ...string) (string, error) {
+func (st env) run(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), st.OperatorEnv()...)
@@ -82,12 +87,12 @@ func pod(name, group, image string) *corev1.Pod {
 }
 
 // waitPod polls a pod until cond holds, returning what it saw last.
-func waitPod(t *testing.T, st *Stack, name string, timeout time.Duration, what string, cond func(*corev1.Pod) bool) {
+func waitPod(t *testing.T, st env, name string, timeout time.Duration, what string, cond func(*corev1.Pod) bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
-		p, err := st.Cluster.Client().CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+		p, err := st.Client().CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
 		if err == nil {
 			if cond(p) {
 				return
@@ -115,13 +120,13 @@ func running(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning }
 func TestIntegrationNodeRoleDecidesPulls(t *testing.T) {
 	var mu sync.Mutex
 	var calls []aws.Call
-	st := startStack(t, "testdata/two-roles.yaml", cloud.WithAWSCallLog(func(c aws.Call) {
+	st := startEnv(t, "testdata/two-roles.yaml", cloud.WithAWSCallLog(func(c aws.Call) {
 		mu.Lock()
 		calls = append(calls, c)
 		mu.Unlock()
 	}))
 	ctx := context.Background()
-	cs := st.Cluster.Client().CoreV1().Pods("default")
+	cs := st.Client().CoreV1().Pods("default")
 	image := st.Registry.Host + "/shop/checkout:1.9.0"
 	create := func(p *corev1.Pod) {
 		t.Helper()
@@ -198,7 +203,7 @@ func TestIntegrationNodeRoleDecidesPulls(t *testing.T) {
 		want := `Failed to pull image "` + bad + `": failed to pull and unpack image "` + bad + `": failed to resolve reference "` + bad + `": ` + bad + `: not found`
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			evs, err := st.Cluster.Client().CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=wrong-tag"})
+			evs, err := st.Client().CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=wrong-tag"})
 			if err != nil {
 				t.Fatal(err)
 			}

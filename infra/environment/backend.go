@@ -1,0 +1,168 @@
+package environment
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+
+	"github.com/gameday-sre/gameday/infra/ecr"
+	"github.com/gameday-sre/gameday/internal/errkind"
+)
+
+// NodeGroup is an EKS managed node group as a backend builds it,
+// converted from the scenario: backends never see a scenario.
+type NodeGroup struct {
+	// Name is the node group name.
+	Name string
+	// InstanceType, CapacityType and Zone are what the nodes' EKS labels
+	// say (eks.NodeLabels).
+	InstanceType, CapacityType, Zone string
+	// Subnet is where the nodes' (and pods') addresses come from.
+	Subnet netip.Prefix
+	// Labels are the group's own labels, over the EKS labels.
+	Labels map[string]string
+	// Taints are the group's node taints.
+	Taints []corev1.Taint
+	// Size is how many nodes are in service at start: 0 for a group the
+	// fault creates.
+	Size int
+	// Capacity is the most nodes the group has during the run (a backend
+	// that cannot add nodes later creates them all at start).
+	Capacity int
+}
+
+// Params are what a backend's Start gets.
+type Params struct {
+	// Dir is the run directory (kubeconfigs, audit log, component logs).
+	Dir string
+	// RunID labels everything the backend creates (eks.RunIDLabel).
+	RunID string
+	// Region is the AWS region the nodes are in.
+	Region string
+	// Log receives progress.
+	Log *slog.Logger
+	// NodeGroups are every node group of the scenario.
+	NodeGroups []NodeGroup
+	// Pull pulls an image from the ECR registry as a node, for backends
+	// whose nodes pull in process: it returns the image's size. It waits
+	// for nothing: before the registry serves, it fails.
+	Pull func(ctx context.Context, node, image string) (uint64, error)
+}
+
+// Cluster is a running backend: the Kubernetes side of an environment.
+// Everything else (the AWS plane, the registry, EKS bookkeeping, cordon
+// and drain, the operator's environment) is composed once, in Start.
+type Cluster interface {
+	// Admin is gameday's own Kubernetes identity.
+	Admin() *rest.Config
+	// OperatorKubeconfig is the path of the operator's kubeconfig.
+	OperatorKubeconfig() string
+	// AuditLog is the path of the API server's audit log.
+	AuditLog() string
+	// NodeGroupOf says which node group a node is in.
+	NodeGroupOf(node string) (string, bool)
+	// SetNodeGroupSize puts size nodes of group g in service, creating
+	// the group or taking nodes out (drained first) as needed.
+	SetNodeGroupSize(ctx context.Context, g NodeGroup, size int) error
+}
+
+// NetworkPuller is implemented by the clusters of a Network backend,
+// whose nodes pull from the registry over a network (a container
+// runtime), not in process.
+type NetworkPuller interface {
+	// RegistryOptions are how the registry must serve for the nodes to
+	// reach it, and how images must be built for the nodes to run them.
+	RegistryOptions(ctx context.Context) ([]ecr.Option, []ecr.BuildOption, error)
+	// UseRegistry points the nodes at the running registry and preloads
+	// the scenario's public images.
+	UseRegistry(ctx context.Context, reg *ecr.Server, publicImages []string) error
+}
+
+// Timed is implemented by clusters that say when their parts were ready,
+// since their Start began ("control plane", "nodes").
+type Timed interface {
+	StartTimes() map[string]time.Duration
+}
+
+// Backend starts clusters of one kind.
+type Backend struct {
+	// Check fails, before anything is created, when the backend cannot
+	// run on this machine; nil means it always can.
+	Check func(ctx context.Context) error
+	// Requires names what Check looks for ("Docker"), for messages.
+	Requires string
+	// Start starts a cluster. The returned stop function is never nil
+	// and undoes everything, on every path.
+	Start func(ctx context.Context, p Params) (Cluster, func(context.Context) error, error)
+	// Network says the nodes pull over a network: the registry then
+	// starts once the cluster is up, as its NetworkPuller says. Otherwise
+	// the registry starts beside the cluster and nodes pull through
+	// Params.Pull.
+	Network bool
+}
+
+var (
+	backendsMu sync.RWMutex
+	backends   = map[string]Backend{}
+)
+
+// Register makes a backend known by name (--infra name). It panics when
+// the name is taken or Start is nil.
+func Register(name string, b Backend) {
+	backendsMu.Lock()
+	defer backendsMu.Unlock()
+	if _, dup := backends[name]; dup || b.Start == nil {
+		panic(fmt.Sprintf("environment: backend %q registered twice or without Start", name))
+	}
+	backends[name] = b
+}
+
+// Backends lists the registered backends' names.
+func Backends() []string {
+	backendsMu.RLock()
+	defer backendsMu.RUnlock()
+	names := make([]string, 0, len(backends))
+	for n := range backends {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// lookup finds a backend by name.
+func lookup(name string) (Backend, error) {
+	backendsMu.RLock()
+	b, ok := backends[name]
+	backendsMu.RUnlock()
+	if !ok {
+		return Backend{}, errkind.Errorf(errkind.Invalid, "unknown backend %q (have %s)", name, strings.Join(Backends(), ", "))
+	}
+	return b, nil
+}
+
+// Check fails when the named backend cannot run on this machine, saying
+// what it needs ("needs Docker: ...").
+func Check(ctx context.Context, name string) error {
+	b, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	if b.Check == nil {
+		return nil
+	}
+	if err := b.Check(ctx); err != nil {
+		if b.Requires != "" {
+			return fmt.Errorf("needs %s: %w", b.Requires, err)
+		}
+		return fmt.Errorf("cannot run here: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,289 @@
+// Package environment composes a scenario's environment once, for every
+// backend: the AWS plane and the ECR registry (infra/cloud), the EKS
+// bookkeeping of node groups, cordon and drain (infra/nodeops), and the
+// operator's environment. A backend (embedded, kind) is a small Cluster
+// registered by name; it gets converted node groups, never a scenario.
+//
+// Node-group operations run in one order: EKS first, then the cluster.
+package environment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/gameday-sre/gameday/infra/cloud"
+	"github.com/gameday-sre/gameday/infra/ecr"
+	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/infra/nodeops"
+	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/scenarios"
+)
+
+// deleteDrainTimeout bounds the drain of a node group being deleted.
+const deleteDrainTimeout = 2 * time.Minute
+
+// Env is a running environment for one scenario.
+type Env struct {
+	*cloud.Cloud
+	// Cluster is the backend's Kubernetes side.
+	Cluster Cluster
+
+	client    kubernetes.Interface
+	groups    map[string]NodeGroup
+	startedAt map[string]time.Duration
+}
+
+// NodeGroups converts a scenario's node groups for the backends.
+func NodeGroups(s *scenarios.Scenario) []NodeGroup {
+	var out []NodeGroup
+	for _, ng := range s.Spec.Environment.NodeGroups {
+		var taints []corev1.Taint
+		for _, t := range ng.Taints {
+			taints = append(taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
+		}
+		subnet, _ := netip.ParsePrefix(ng.Subnet) // validated at load
+		g := NodeGroup{
+			Name: ng.Name, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType, Zone: ng.Zone,
+			Subnet: subnet, Labels: ng.Labels, Taints: taints, Size: ng.Size, Capacity: s.PeakSize(ng.Name),
+		}
+		if ng.Deferred {
+			g.Size = 0
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// Start provisions the scenario's environment on the named backend: the
+// AWS plane (emulator and account) and the cluster start at the same
+// time, as neither needs the other until a node pulls an image; then the
+// registry serves the scenario's images where the nodes reach it. The
+// returned stop function is never nil and undoes everything; the cluster
+// goes before the AWS plane.
+func Start(ctx context.Context, s *scenarios.Scenario, backend string, opts ...cloud.Option) (env *Env, stop func(context.Context) error, err error) {
+	t0 := time.Now()
+	stops := &cloud.Stops{}
+	b, err := lookup(backend)
+	if err != nil {
+		return nil, stops.Stop, err
+	}
+	p, err := cloud.ParamsOf(opts...)
+	if err != nil {
+		return nil, stops.Stop, err
+	}
+	env = &Env{groups: map[string]NodeGroup{}, startedAt: map[string]time.Duration{}}
+	groups := NodeGroups(s)
+	for _, g := range groups {
+		env.groups[g.Name] = g
+	}
+	var (
+		registry atomic.Pointer[ecr.Puller]
+		cluster  atomic.Pointer[Cluster]
+	)
+	// The registry asks the cluster for a pulling node's group; the
+	// cluster may not be up yet when the registry starts.
+	groupOf := func(node string) (string, bool) {
+		if c := cluster.Load(); c != nil {
+			return (*c).NodeGroupOf(node)
+		}
+		return "", false
+	}
+	params := Params{
+		Dir: p.Dir, RunID: p.RunID, Region: s.Spec.Environment.AWS.Region, Log: p.Log, NodeGroups: groups,
+		Pull: func(ctx context.Context, node, image string) (uint64, error) {
+			r := registry.Load()
+			if r == nil {
+				return 0, errors.New("the registry is not serving yet")
+			}
+			return r.Pull(ctx, node, image)
+		},
+	}
+
+	// The first failure cancels the other half; it is the one reported.
+	startCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg                     sync.WaitGroup
+		once                   sync.Once
+		firstErr               error
+		c                      *cloud.Cloud
+		cl                     Cluster
+		stopCloud, stopCluster func(context.Context) error
+		clusterOffset, awsAt   time.Duration
+	)
+	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		var err error
+		if c, stopCloud, err = cloud.Start(startCtx, s, opts...); err == nil && !b.Network {
+			if err = c.ServeRegistry(startCtx, groupOf); err == nil {
+				registry.Store(&ecr.Puller{Server: c.Registry})
+			}
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		awsAt = time.Since(t0)
+	}()
+	go func() {
+		defer wg.Done()
+		clusterOffset = time.Since(t0)
+		var err error
+		if cl, stopCluster, err = b.Start(startCtx, params); err != nil {
+			fail(err)
+		}
+	}()
+	wg.Wait()
+	// Stops run last added first: the cluster goes before the AWS plane
+	// (and the registry, which the AWS plane's stop stops).
+	stops.Add(stopCloud)
+	stops.Add(stopCluster)
+	if ctx.Err() != nil {
+		return nil, stops.Stop, ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, stops.Stop, firstErr
+	}
+	env.Cloud, env.Cluster = c, cl
+	cluster.Store(&cl)
+	if env.client, err = kubernetes.NewForConfig(cl.Admin()); err != nil {
+		return nil, stops.Stop, errkind.E(errkind.Infra, err)
+	}
+	if b.Network {
+		if err := env.serveRegistry(ctx, s); err != nil {
+			return nil, stops.Stop, err
+		}
+		awsAt = time.Since(t0)
+	}
+	env.startedAt["aws"] = awsAt
+	if t, ok := cl.(Timed); ok {
+		for part, d := range t.StartTimes() {
+			env.startedAt[part] = clusterOffset + d
+		}
+	}
+	return env, stops.Stop, nil
+}
+
+// serveRegistry starts the registry where a Network backend's nodes
+// reach it, with the scenario's images built to run there, and points
+// the nodes at it.
+func (e *Env) serveRegistry(ctx context.Context, s *scenarios.Scenario) error {
+	np, ok := e.Cluster.(NetworkPuller)
+	if !ok {
+		return errkind.Errorf(errkind.Internal, "a network backend's cluster %T is no NetworkPuller", e.Cluster)
+	}
+	regOpts, build, err := np.RegistryOptions(ctx)
+	if err != nil {
+		return err
+	}
+	e.ImageOptions = append(e.ImageOptions, build...)
+	if err := e.ServeRegistry(ctx, e.Cluster.NodeGroupOf, regOpts...); err != nil {
+		return err
+	}
+	return np.UseRegistry(ctx, e.Registry, s.Images())
+}
+
+// StartTimes says when each part of the environment was ready, since
+// Start began: "aws" (emulator, account, registry and images), and the
+// backend's parts ("control plane", "nodes").
+func (e *Env) StartTimes() map[string]time.Duration { return e.startedAt }
+
+// Admin returns gameday's own Kubernetes client config.
+func (e *Env) Admin() *rest.Config { return e.Cluster.Admin() }
+
+// AuditLog returns the path of the API server's audit log.
+func (e *Env) AuditLog() string { return e.Cluster.AuditLog() }
+
+// Client returns an admin clientset.
+func (e *Env) Client() kubernetes.Interface { return e.client }
+
+// OperatorEnv returns the environment that points kubectl and the aws CLI
+// at the environment as the operator.
+func (e *Env) OperatorEnv() []string {
+	return append([]string{"KUBECONFIG=" + e.Cluster.OperatorKubeconfig()}, e.AWS.OperatorEnv()...)
+}
+
+// group returns a node group's converted spec.
+func (e *Env) group(name string) (NodeGroup, error) {
+	g, ok := e.groups[name]
+	if !ok {
+		return NodeGroup{}, errkind.Errorf(errkind.Invalid, "no node group %q in the scenario", name)
+	}
+	return g, nil
+}
+
+// CreateNodeGroup creates a (deferred) node group in EKS, then brings its
+// nodes into service.
+func (e *Env) CreateNodeGroup(ctx context.Context, name string) error {
+	ng, err := e.NodeGroup(name)
+	if err != nil {
+		return err
+	}
+	g, err := e.group(name)
+	if err != nil {
+		return err
+	}
+	if err := e.Account.CreateNodegroup(ctx, ng); err != nil {
+		return err
+	}
+	return e.Cluster.SetNodeGroupSize(ctx, g, ng.Size)
+}
+
+// ScaleNodeGroup changes a node group's size in EKS, then in the cluster.
+func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
+	g, err := e.group(name)
+	if err != nil {
+		return err
+	}
+	if err := eks.CheckSize(size, 0); err != nil {
+		return errkind.Errorf(errkind.Invalid, "node group %s: %v", name, err)
+	}
+	if err := e.Account.ScaleNodegroup(ctx, name, size); err != nil {
+		return err
+	}
+	return e.Cluster.SetNodeGroupSize(ctx, g, size)
+}
+
+// DeleteNodeGroup deletes a node group from EKS, then drains its nodes
+// and takes them out of the cluster.
+func (e *Env) DeleteNodeGroup(ctx context.Context, name string) error {
+	g, err := e.group(name)
+	if err != nil {
+		return err
+	}
+	if err := e.Account.DeleteNodegroup(ctx, name); err != nil {
+		return err
+	}
+	if err := nodeops.Drain(ctx, e.client, name, deleteDrainTimeout, e.Log); err != nil {
+		return fmt.Errorf("delete node group %s: %w", name, err)
+	}
+	return e.Cluster.SetNodeGroupSize(ctx, g, 0)
+}
+
+// CordonNodeGroup (un)cordons a node group's nodes.
+func (e *Env) CordonNodeGroup(ctx context.Context, name string, unschedulable bool) error {
+	if _, err := e.group(name); err != nil {
+		return err
+	}
+	return nodeops.Cordon(ctx, e.client, name, unschedulable)
+}
+
+// DrainNodeGroup cordons a node group and evicts its pods, honouring
+// PodDisruptionBudgets.
+func (e *Env) DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error {
+	if _, err := e.group(name); err != nil {
+		return err
+	}
+	return nodeops.Drain(ctx, e.client, name, timeout, e.Log)
+}
