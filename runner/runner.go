@@ -42,33 +42,10 @@ type Environment interface {
 	OperatorEnv() []string
 	// AuditLog is the API server's audit log of the operator's requests.
 	AuditLog() string
-	NodeGroupOps
-	IAMOps
-	ImageOps
+	scenarios.NodeGroupOps
+	scenarios.IAMOps
+	scenarios.ImageOps
 	verify.Cloud
-}
-
-// NodeGroupOps change EKS managed node groups.
-type NodeGroupOps interface {
-	CreateNodeGroup(ctx context.Context, name string) error
-	ScaleNodeGroup(ctx context.Context, name string, size int) error
-	CordonNodeGroup(ctx context.Context, name string, unschedulable bool) error
-	DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error
-	DeleteNodeGroup(ctx context.Context, name string) error
-}
-
-// IAMOps change roles.
-type IAMOps interface {
-	AttachRolePolicy(ctx context.Context, role, policyARN string) error
-	DetachRolePolicy(ctx context.Context, role, policyARN string) error
-	PutRolePolicy(ctx context.Context, role, name string, doc scenarios.PolicyDocument) error
-	DeleteRolePolicy(ctx context.Context, role, name string) error
-}
-
-// ImageOps change ECR images.
-type ImageOps interface {
-	PushImage(ctx context.Context, repo, tag string, layers int) error
-	DeleteImage(ctx context.Context, repo, tag string) error
 }
 
 // AWSCall is an AWS API call seen by the environment's AWS endpoint.

@@ -43,7 +43,7 @@ type nodesWorld struct {
 func (w nodesWorld) Nodes() []*corev1.Node { return w.nodes }
 
 func TestThrowAwayConditionKind(t *testing.T) {
-	registerConditionForTest(t, "nodeCount", func() ConditionKind { return &nodeCountCondition{} })
+	conditionKinds.registerForTest(t, "nodeCount", func() ConditionKind { return &nodeCountCondition{} })
 	tests := []struct {
 		name  string
 		when  string

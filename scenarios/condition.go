@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
-	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -88,91 +86,29 @@ type World interface {
 	Run(ctx context.Context, argv []string, timeout time.Duration) int
 }
 
-// ConditionKindInfo describes a registered kind of leaf condition.
-type ConditionKindInfo struct {
-	// Name is the condition's YAML key.
-	Name string
-	// Type is the Go type name of the condition.
-	Type string
-	new  func() ConditionKind
-}
-
-var (
-	condKindsMu sync.RWMutex
-	condKinds   = map[string]ConditionKindInfo{}
-)
-
 // combinators are the keys of a condition that combine others.
 var combinators = []string{"all", "any", "not"}
 
+// conditionKinds are the registered leaf condition kinds.
+var conditionKinds = newRegistry[ConditionKind]("condition", combinators...)
+
 // RegisterCondition makes a leaf condition kind known under its YAML key.
 // It panics if the name is taken or newKind does not return a pointer.
-func RegisterCondition(name string, newKind func() ConditionKind) {
-	k := newKind()
-	t := reflect.TypeOf(k)
-	if t == nil || t.Kind() != reflect.Pointer {
-		panic(fmt.Sprintf("scenarios: condition kind %q: must be a pointer, got %T", name, k))
-	}
-	condKindsMu.Lock()
-	defer condKindsMu.Unlock()
-	if _, dup := condKinds[name]; dup || slices.Contains(combinators, name) {
-		panic(fmt.Sprintf("scenarios: condition kind %q registered twice", name))
-	}
-	condKinds[name] = ConditionKindInfo{Name: name, Type: t.Elem().Name(), new: newKind}
-}
+func RegisterCondition(name string, newKind func() ConditionKind) { conditionKinds.add(name, newKind) }
 
 // ConditionKinds lists the registered leaf condition kinds by name.
-func ConditionKinds() []ConditionKindInfo {
-	condKindsMu.RLock()
-	defer condKindsMu.RUnlock()
-	out := make([]ConditionKindInfo, 0, len(condKinds))
-	for _, k := range condKinds {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func conditionKind(name string) (ConditionKindInfo, bool) {
-	condKindsMu.RLock()
-	defer condKindsMu.RUnlock()
-	k, ok := condKinds[name]
-	return k, ok
-}
+func ConditionKinds() []Kind { return conditionKinds.list() }
 
 // conditionKeys are every key a condition may hold: the combinators,
 // then the leaf kinds.
 func conditionKeys() []string {
-	keys := slices.Clone(combinators)
-	for _, k := range ConditionKinds() {
-		keys = append(keys, k.Name)
-	}
-	return keys
+	return append(slices.Clone(combinators), conditionKinds.names()...)
 }
 
 // decodeNode decodes the combinators as fields and a leaf key through
 // the registry.
 func (c *Condition) decodeNode(d *decoder, n *yaml.Node, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorAt(n, path, "expected a mapping, got %s", kindName(n))
-		return
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := d.deref(n.Content[i]), n.Content[i+1]
-		if k == nil {
-			return
-		}
-		if k.Kind != yaml.ScalarNode {
-			d.errorAt(k, path, "expected a field name, got %s", kindName(k))
-			continue
-		}
-		fp := joinPath(path, k.Value)
-		if seen[k.Value] {
-			d.errorAt(k, fp, "duplicate field %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
+	d.mapping(n, path, func(k, val *yaml.Node, fp string) {
 		switch k.Value {
 		case "all":
 			d.decode(val, reflectValue(&c.All), fp)
@@ -190,19 +126,18 @@ func (c *Condition) decodeNode(d *decoder, n *yaml.Node, path string) {
 				c.Not = &Condition{}
 			}
 		default:
-			kind, ok := conditionKind(k.Value)
+			leaf, ok := conditionKinds.make(k.Value)
 			if !ok {
 				d.errorAt(k, fp, "unknown field %q%s", k.Value, didYouMean(k.Value, conditionKeys()))
-				continue
+				return
 			}
-			leaf := kind.new()
 			d.decode(val, reflect.ValueOf(leaf).Elem(), fp)
 			if c.Leaf == nil {
 				c.Kind, c.Leaf = k.Value, leaf
 			}
 		}
 		c.set = append(c.set, k.Value)
-	}
+	})
 	keys := conditionKeys()
 	slices.SortFunc(c.set, func(a, b string) int { return slices.Index(keys, a) - slices.Index(keys, b) })
 }
@@ -242,14 +177,4 @@ type Permission struct {
 	Actions []string `yaml:"actions"`
 	// Resource is a resource ARN. Default "*".
 	Resource string `yaml:"resource"`
-}
-
-// registerConditionForTest registers a kind for the length of a test.
-func registerConditionForTest(t interface{ Cleanup(func()) }, name string, newKind func() ConditionKind) {
-	RegisterCondition(name, newKind)
-	t.Cleanup(func() {
-		condKindsMu.Lock()
-		delete(condKinds, name)
-		condKindsMu.Unlock()
-	})
 }

@@ -143,14 +143,28 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorAt(n, path, "expected a mapping, got %s", kindName(n))
-		return
-	}
 	fields := structFields(v.Type())
 	names := make([]string, 0, len(fields))
 	for name := range fields {
 		names = append(names, name)
+	}
+	d.mapping(n, path, func(k, val *yaml.Node, fp string) {
+		idx, ok := fields[k.Value]
+		if !ok {
+			d.errorAt(k, fp, "unknown field %q%s", k.Value, didYouMean(k.Value, names))
+			return
+		}
+		d.decode(val, v.Field(idx), fp)
+	})
+}
+
+// mapping calls field for each key of mapping n with its value and field
+// path, recording what is not a mapping, a key that is not a scalar, and
+// a duplicate key.
+func (d *decoder) mapping(n *yaml.Node, path string, field func(k, val *yaml.Node, fp string)) {
+	if n.Kind != yaml.MappingNode {
+		d.errorAt(n, path, "expected a mapping, got %s", kindName(n))
+		return
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -163,17 +177,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		fp := joinPath(path, k.Value)
-		idx, ok := fields[k.Value]
-		if !ok {
-			d.errorAt(k, fp, "unknown field %q%s", k.Value, didYouMean(k.Value, names))
-			continue
-		}
 		if seen[k.Value] {
 			d.errorAt(k, fp, "duplicate field %q", k.Value)
 			continue
 		}
 		seen[k.Value] = true
-		d.decode(val, v.Field(idx), fp)
+		field(k, val, fp)
 	}
 }
 

@@ -2,11 +2,8 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"slices"
-	"sort"
-	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -47,8 +44,8 @@ type Defaulter interface {
 	Default()
 }
 
-// StepEnv is what a step action acts on; the runner provides it.
-type StepEnv interface {
+// NodeGroupOps change EKS managed node groups, in EKS and the cluster.
+type NodeGroupOps interface {
 	// CreateNodeGroup brings up a deferred node group.
 	CreateNodeGroup(ctx context.Context, name string) error
 	// ScaleNodeGroup changes a node group's size.
@@ -59,6 +56,10 @@ type StepEnv interface {
 	DrainNodeGroup(ctx context.Context, name string, timeout time.Duration) error
 	// DeleteNodeGroup removes a node group and its nodes.
 	DeleteNodeGroup(ctx context.Context, name string) error
+}
+
+// IAMOps change IAM roles.
+type IAMOps interface {
 	// AttachRolePolicy attaches a managed policy to a role.
 	AttachRolePolicy(ctx context.Context, role, policyARN string) error
 	// DetachRolePolicy detaches a managed policy from a role.
@@ -67,10 +68,21 @@ type StepEnv interface {
 	PutRolePolicy(ctx context.Context, role, name string, doc PolicyDocument) error
 	// DeleteRolePolicy removes an inline policy.
 	DeleteRolePolicy(ctx context.Context, role, name string) error
+}
+
+// ImageOps change ECR images.
+type ImageOps interface {
 	// PushImage pushes a new tag to a repository.
 	PushImage(ctx context.Context, repo, tag string, layers int) error
 	// DeleteImage deletes a tag from a repository.
 	DeleteImage(ctx context.Context, repo, tag string) error
+}
+
+// StepEnv is what a step action acts on; the runner provides it.
+type StepEnv interface {
+	NodeGroupOps
+	IAMOps
+	ImageOps
 	// ApplyWorkload server-side applies a workload's objects.
 	ApplyWorkload(ctx context.Context, name string) error
 	// PatchObject patches one object with a patch of the given type
@@ -87,122 +99,43 @@ type StepEnv interface {
 	Expand(text string) (string, error)
 }
 
-// StepKind describes a registered kind of step action.
-type StepKind struct {
-	// Name is the action's YAML key.
-	Name string
-	// Type is the Go type name of the action, whose doc comment and
-	// fields document it.
-	Type string
-	new  func() StepAction
-}
-
-var (
-	stepKindsMu sync.RWMutex
-	stepKinds   = map[string]StepKind{}
-)
+// stepKinds are the registered step action kinds.
+var stepKinds = newRegistry[StepAction]("step", "name", "phase")
 
 // RegisterStep makes a step action kind known under its YAML key. It
-// panics if the name is taken or newAction does not return a pointer, as
-// two kinds of one name are a programming error.
-func RegisterStep(name string, newAction func() StepAction) {
-	a := newAction()
-	t := reflect.TypeOf(a)
-	if t == nil || t.Kind() != reflect.Pointer {
-		panic(fmt.Sprintf("scenarios: step kind %q: action must be a pointer, got %T", name, a))
-	}
-	stepKindsMu.Lock()
-	defer stepKindsMu.Unlock()
-	if _, dup := stepKinds[name]; dup || name == "name" || name == "phase" {
-		panic(fmt.Sprintf("scenarios: step kind %q registered twice", name))
-	}
-	stepKinds[name] = StepKind{Name: name, Type: t.Elem().Name(), new: newAction}
-}
+// panics if the name is taken or newAction does not return a pointer.
+func RegisterStep(name string, newAction func() StepAction) { stepKinds.add(name, newAction) }
 
 // StepKinds lists the registered step action kinds by name.
-func StepKinds() []StepKind {
-	stepKindsMu.RLock()
-	defer stepKindsMu.RUnlock()
-	out := make([]StepKind, 0, len(stepKinds))
-	for _, k := range stepKinds {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func stepKind(name string) (StepKind, bool) {
-	stepKindsMu.RLock()
-	defer stepKindsMu.RUnlock()
-	k, ok := stepKinds[name]
-	return k, ok
-}
-
-func stepKindNames() []string {
-	var names []string
-	for _, k := range StepKinds() {
-		names = append(names, k.Name)
-	}
-	return names
-}
+func StepKinds() []Kind { return stepKinds.list() }
 
 // decodeNode decodes name and phase as fields and the one action key
 // through the registry.
 func (st *Step) decodeNode(d *decoder, n *yaml.Node, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorAt(n, path, "expected a mapping, got %s", kindName(n))
-		return
-	}
-	seen := map[string]bool{}
 	var actions []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := d.deref(n.Content[i]), n.Content[i+1]
-		if k == nil {
-			return
-		}
-		if k.Kind != yaml.ScalarNode {
-			d.errorAt(k, path, "expected a field name, got %s", kindName(k))
-			continue
-		}
-		fp := joinPath(path, k.Value)
-		if seen[k.Value] {
-			d.errorAt(k, fp, "duplicate field %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
+	d.mapping(n, path, func(k, val *yaml.Node, fp string) {
 		switch k.Value {
 		case "name":
 			d.decode(val, reflectValue(&st.Name), fp)
-			continue
+			return
 		case "phase":
 			d.decode(val, reflectValue(&st.Phase), fp)
-			continue
+			return
 		}
-		kind, ok := stepKind(k.Value)
+		a, ok := stepKinds.make(k.Value)
 		if !ok {
-			d.errorAt(k, fp, "unknown field %q%s", k.Value, didYouMean(k.Value, append([]string{"name", "phase"}, stepKindNames()...)))
-			continue
+			d.errorAt(k, fp, "unknown field %q%s", k.Value, didYouMean(k.Value, append([]string{"name", "phase"}, stepKinds.names()...)))
+			return
 		}
 		actions = append(actions, k.Value)
-		a := kind.new()
 		d.decode(val, reflect.ValueOf(a).Elem(), fp)
 		if len(actions) == 1 {
 			st.Kind, st.Action = k.Value, a
 		}
-	}
+	})
 	slices.Sort(actions)
 	st.actions = actions
 	if len(actions) > 1 {
 		st.Kind, st.Action = "", nil
 	}
-}
-
-// registerStepForTest registers a kind for the length of a test.
-func registerStepForTest(t interface{ Cleanup(func()) }, name string, newAction func() StepAction) {
-	RegisterStep(name, newAction)
-	t.Cleanup(func() {
-		stepKindsMu.Lock()
-		delete(stepKinds, name)
-		stepKindsMu.Unlock()
-	})
 }

@@ -62,7 +62,7 @@ func withSteps(t *testing.T, steps string) []byte {
 }
 
 func TestThrowAwayStepKind(t *testing.T) {
-	registerStepForTest(t, "ringBell", func() StepAction { return &bellStep{} })
+	stepKinds.registerForTest(t, "ringBell", func() StepAction { return &bellStep{} })
 	tests := []struct {
 		name    string
 		steps   string

@@ -459,7 +459,7 @@ func (v *Checker) steps() {
 		} else if sawFault {
 			v.errs.add(p+".phase", "setup step after a fault step; setup steps come first")
 		}
-		if !v.exactlyOne(p, st.actions, stepKindNames(), "no action", "several actions (%s): set exactly one per step") || st.Action == nil {
+		if !v.exactlyOne(p, st.actions, stepKinds.names(), "no action", "several actions (%s): set exactly one per step") || st.Action == nil {
 			continue
 		}
 		st.Action.Check(v, p+"."+st.Kind)
