@@ -113,6 +113,10 @@ type apiserverConfig struct {
 	auditLog    string
 	auditPolicy string
 	listener    net.Listener
+	// egress is the EgressSelectorConfiguration file (the kubelet router).
+	egress string
+	// kubeletClient is the API server's identity towards kubelets.
+	kubeletClient *identity
 }
 
 func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) {
@@ -142,6 +146,10 @@ func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) 
 		"--audit-log-format=json",
 		"--audit-log-mode=blocking",
 		"--event-ttl=2h",
+		"--egress-selector-config-file=" + c.egress,
+		"--kubelet-client-certificate=" + c.kubeletClient.certFile,
+		"--kubelet-client-key=" + c.kubeletClient.keyFile,
+		"--kubelet-certificate-authority=" + c.pki.caFile(),
 	}
 	if err := parseFlags("kube-apiserver", s.Flags().FlagSets, args); err != nil {
 		return nil, err

@@ -3,8 +3,12 @@ package embedded
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -265,6 +269,53 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 			return true, ""
 		})
 		t.Logf("kubectl describe pods:\n%s", out[strings.LastIndex(out, "Events:"):])
+	})
+
+	t.Run("the kubelet API answers through the API server, and only to authorised callers", func(t *testing.T) {
+		// kubectl logs goes API server → egress router → the node's kubelet.
+		out := kubectl(t, env.OperatorKubeconfig, "logs", "-n", "default", "-l", "app=web", "--tail=5", "--timestamps")
+		if n := strings.Count(out, " web starting"); n != 3 {
+			t.Errorf("kubectl logs of 3 web pods has %d start lines:\n%s", n, out)
+		}
+		nodes, err := nodeops.Nodes(ctx, cs, "ng-a")
+		if err != nil || len(nodes) == 0 {
+			t.Fatalf("ng-a nodes: %v", err)
+		}
+		env.router.mu.Lock()
+		addr := env.router.routes[net.JoinHostPort(nodes[0].Name, "10250")]
+		env.router.mu.Unlock()
+		if addr == "" {
+			t.Fatalf("no route to %s's kubelet", nodes[0].Name)
+		}
+		nobody, err := env.pki.issue("nobody", "nobody", nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(env.pki.caPEM)
+		get := func(id *identity) int {
+			tc := &tls.Config{RootCAs: roots, ServerName: nodes[0].Name}
+			if id != nil {
+				c, err := tls.X509KeyPair(id.certPEM, id.keyPEM)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.Certificates = []tls.Certificate{c}
+			}
+			hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+			resp, err := hc.Get("https://" + addr + "/pods")
+			if err != nil {
+				t.Fatalf("GET /pods: %v", err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if got := get(nil); got != http.StatusUnauthorized {
+			t.Errorf("no client certificate: %d, want 401", got)
+		}
+		if got := get(nobody); got != http.StatusForbidden {
+			t.Errorf("a user without nodes/proxy: %d, want 403", got)
+		}
 	})
 
 	t.Run("rollout restart makes a new ReplicaSet that becomes available", func(t *testing.T) {

@@ -174,6 +174,7 @@ type Env struct {
 	Ready struct{ ControlPlane, Nodes time.Duration }
 
 	opts   options
+	router *kubeletRouter
 	admin  *rest.Config
 	client kubernetes.Interface
 	pki    *pki
@@ -318,9 +319,23 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		ln.Close()
 		return nil, stop, err
 	}
+	router, egress, err := startKubeletRouter(tmp)
+	if err != nil {
+		ln.Close()
+		return nil, stop, err
+	}
+	e.router = router
+	cleanups = append(cleanups, router.close)
+	// The API server reaches kubelets as a member of system:masters, which
+	// the kubelets' webhook authoriser allows, as kubeadm's does.
+	kubeletClient, err := e.pki.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil)
+	if err != nil {
+		ln.Close()
+		return nil, stop, err
+	}
 	apiserver, err := startAPIServer(life, apiserverConfig{
 		etcd: etcdURL, pki: e.pki, serving: serving, saKey: saKey, saPub: saPub,
-		auditLog: e.AuditLog, auditPolicy: policy, listener: ln,
+		auditLog: e.AuditLog, auditPolicy: policy, listener: ln, egress: egress, kubeletClient: kubeletClient,
 	})
 	if err != nil {
 		ln.Close()
@@ -466,7 +481,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 		return err
 	}
 	n, err := startNode(e.life, nodeSpec{
-		node: node, server: e.Server, pki: e.pki, rootDir: root, labels: labels, taints: g.Taints,
+		node: node, server: e.Server, pki: e.pki, router: e.router, rootDir: root, labels: labels, taints: g.Taints,
 		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
 		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.podIPs, puller: g.Puller,
 	})

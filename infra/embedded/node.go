@@ -3,30 +3,41 @@ package embedded
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	cadvisorapi "github.com/google/cadvisor/info/v1"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	fakeruntime "k8s.io/cri-api/pkg/apis/testing"
 	"k8s.io/klog/v2"
 	kubeletapp "k8s.io/kubernetes/cmd/kubelet/app"
 	kubeletoptions "k8s.io/kubernetes/cmd/kubelet/app/options"
+	"k8s.io/kubernetes/pkg/kubelet"
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	cadvisortest "k8s.io/kubernetes/pkg/kubelet/cadvisor/testing"
 	"k8s.io/kubernetes/pkg/kubelet/cm"
 	probetest "k8s.io/kubernetes/pkg/kubelet/prober/testing"
+	kubeletserver "k8s.io/kubernetes/pkg/kubelet/server"
+	serverstats "k8s.io/kubernetes/pkg/kubelet/server/stats"
 	"k8s.io/kubernetes/pkg/kubemark"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // clusterDNS is the kube-dns Service IP in the 172.20.0.0/16 service
@@ -181,6 +192,66 @@ func (r *runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 	return id, nil
 }
 
+// CreateContainer creates the container with its log file where the
+// kubelet reads it: the sandbox's log directory and the container's log
+// path, as containerd does.
+func (r *runtime) CreateContainer(ctx context.Context, sandboxID string, config *runtimeapi.ContainerConfig, sandboxConfig *runtimeapi.PodSandboxConfig) (string, error) {
+	id, err := r.FakeRuntimeService.CreateContainer(ctx, sandboxID, config, sandboxConfig)
+	if err != nil || sandboxConfig.GetLogDirectory() == "" || config.GetLogPath() == "" {
+		return id, err
+	}
+	logPath := filepath.Join(sandboxConfig.GetLogDirectory(), config.GetLogPath())
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return "", fmt.Errorf("create container log directory: %w", err)
+	}
+	r.FakeRuntimeService.Lock()
+	if c := r.FakeRuntimeService.Containers[id]; c != nil {
+		c.LogPath = logPath
+	}
+	r.FakeRuntimeService.Unlock()
+	return id, nil
+}
+
+// StartContainer starts the container, which runs the default behaviour
+// of an image with none declared (behaviour.App{}): it logs its start
+// line and stays up.
+func (r *runtime) StartContainer(ctx context.Context, id string) error {
+	if err := r.FakeRuntimeService.StartContainer(ctx, id); err != nil {
+		return err
+	}
+	r.FakeRuntimeService.Lock()
+	c := r.FakeRuntimeService.Containers[id]
+	var logPath, name string
+	if c != nil {
+		logPath, name = c.LogPath, c.GetMetadata().GetName()
+	}
+	r.FakeRuntimeService.Unlock()
+	if logPath == "" {
+		return nil
+	}
+	lines, _ := behaviour.App{Name: name}.Run(behaviour.Inputs{}, -1, 0)
+	return appendCRILog(logPath, time.Now(), lines)
+}
+
+// appendCRILog appends lines, written start+line.At, to a container log
+// in the CRI format the kubelet reads: "<RFC 3339 time> <stream> F
+// <text>".
+func appendCRILog(path string, start time.Time, lines []behaviour.Line) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("container log: %w", err)
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "%s %s F %s\n", start.Add(l.At).UTC().Format(time.RFC3339Nano), l.Stream, l.Text)
+	}
+	_, err = f.WriteString(b.String())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Version reports containerd, as on EKS nodes.
 func (r *runtime) Version(ctx context.Context, apiVersion string) (*runtimeapi.VersionResponse, error) {
 	return &runtimeapi.VersionResponse{Version: "0.1.0", RuntimeName: "containerd", RuntimeVersion: "1.7.27", RuntimeApiVersion: "v1"}, nil
@@ -245,6 +316,8 @@ type hollowNode struct {
 	cancel  context.CancelFunc
 	conns   *connTracker
 	runtime *runtime
+	api     *http.Server // the kubelet API, on a listener gameday owns
+	router  *kubeletRouter
 }
 
 // nodeSpec is what startNode needs.
@@ -252,6 +325,7 @@ type nodeSpec struct {
 	node         Node
 	server       string
 	pki          *pki
+	router       *kubeletRouter
 	rootDir      string
 	labels       map[string]string
 	taints       []v1.Taint
@@ -318,9 +392,22 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 		}
 	}
 	flags.CloudProvider = "external" // gameday sets addresses, as the AWS cloud controller does
-	cfg.EnableServer = false         // no kubelet API listener
+	// The kubelet API is served by serveAPI, on a listener gameday owns:
+	// the kubelet's own server exits the process when it cannot bind and
+	// outlives cancellation. Port is what the node reports.
+	cfg.EnableServer = false
 	cfg.ReadOnlyPort = 0
 	cfg.Address = "127.0.0.1"
+	cfg.Port = KubeletPort
+	// Callers are authenticated and authorised as a real kubelet does it:
+	// client certificates from the cluster CA, and SubjectAccessReviews.
+	cfg.Authentication.Anonymous.Enabled = false
+	cfg.Authentication.X509.ClientCAFile = s.pki.caFile()
+	cfg.Authentication.Webhook.Enabled = true
+	cfg.Authentication.Webhook.CacheTTL.Duration = 2 * time.Minute
+	cfg.Authorization.Mode = kubeletconfig.KubeletAuthorizationModeWebhook
+	cfg.Authorization.Webhook.CacheAuthorizedTTL.Duration = 5 * time.Minute
+	cfg.Authorization.Webhook.CacheUnauthorizedTTL.Duration = 30 * time.Second
 	cfg.ProviderID = s.providerID
 	cfg.SerializeImagePulls = false // as on EKS AMIs
 	cfg.NodeStatusUpdateFrequency.Duration = 10 * time.Second
@@ -345,6 +432,9 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	hk.KubeletDeps.ProbeManager = stateProber{}
 	hk.KubeletDeps.EventClient = client.CoreV1()
 
+	var klet *kubelet.Kubelet
+	hk.KubeletDeps.Options = append(hk.KubeletDeps.Options, func(k *kubelet.Kubelet) { klet = k })
+
 	kctx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
 	server := &kubeletoptions.KubeletServer{KubeletFlags: *hk.KubeletFlags, KubeletConfiguration: *hk.KubeletConfiguration}
@@ -352,7 +442,52 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 		n.stop()
 		return nil, fmt.Errorf("start kubelet %s: %w", s.node.Name, err)
 	}
+	if s.router != nil {
+		if err := n.serveAPI(kctx, s, klet, client, &server.KubeletConfiguration); err != nil {
+			n.stop()
+			return nil, fmt.Errorf("kubelet API of %s: %w", s.node.Name, err)
+		}
+	}
 	return n, nil
+}
+
+// serveAPI serves the kubelet's API (logs, exec, attach, port-forward,
+// stats) over TLS with a serving certificate from the cluster CA, on a
+// loopback listener, and routes the node's name and address there.
+func (n *hollowNode) serveAPI(ctx context.Context, s nodeSpec, klet *kubelet.Kubelet, client kubernetes.Interface, cfg *kubeletconfig.KubeletConfiguration) error {
+	if klet == nil {
+		return errors.New("the kubelet was not built")
+	}
+	ip := s.node.IP.String()
+	serving, err := s.pki.issue("kubelet-"+s.node.Name, s.node.Name, nil, []net.IP{net.ParseIP(ip)}, []string{s.node.Name})
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(serving.certPEM, serving.keyPEM)
+	if err != nil {
+		return err
+	}
+	auth, _, err := kubeletapp.BuildAuth(types.NodeName(s.node.Name), client, *cfg)
+	if err != nil {
+		return err
+	}
+	analyzer := serverstats.NewResourceAnalyzer(ctx, klet, cfg.VolumeStatsAggPeriod.Duration, &record.FakeRecorder{})
+	handler := kubeletserver.NewServer(ctx, klet, analyzer, nil, nil, auth, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	n.api = &http.Server{
+		Handler:           &handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		// The kubelet's own server asks for a client certificate and
+		// lets its authenticator verify it.
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12},
+	}
+	n.router = s.router
+	s.router.add(ln.Addr().String(), s.node.Name, ip)
+	go func() { _ = n.api.Serve(tls.NewListener(ln, n.api.TLSConfig)) }()
+	return nil
 }
 
 // stop cancels the kubelet and cuts its connections. Some kubelet loops
@@ -360,6 +495,10 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 func (n *hollowNode) stop() {
 	if n.cancel != nil {
 		n.cancel()
+	}
+	if n.api != nil {
+		n.router.remove(n.Name, n.IP.String())
+		_ = n.api.Close()
 	}
 	n.conns.close()
 }

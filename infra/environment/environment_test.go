@@ -170,6 +170,16 @@ func TestIntegrationNodeRoleDecidesPulls(t *testing.T) {
 		}
 	})
 
+	t.Run("kubectl logs reaches the kubelet, which says why there are none", func(t *testing.T) {
+		out, err := st.run(t, "kubectl", "logs", "on-a", "-n", "default")
+		want := `container "app" in pod "on-a" is waiting to start: trying and failing to pull image`
+		if err == nil || !strings.Contains(out, want) {
+			t.Errorf("kubectl logs on-a: %v\n%s\nwant %q", err, out, want)
+		}
+		out, err = st.run(t, "kubectl", "logs", "on-b", "-n", "default")
+		t.Logf("kubectl logs on-b (running): %v\n%s", err, out)
+	})
+
 	t.Run("attaching the policy with the aws CLI fixes the group", func(t *testing.T) {
 		out, err := st.run(t, "aws", "iam", "attach-role-policy", "--role-name", "node-a", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
 		if err != nil {
