@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -29,6 +30,9 @@ type nodeDecoder interface {
 }
 
 var (
+	// durationType is time.Duration, written as a Go duration string in
+	// types that are not scenario wire types (the behaviour model's).
+	durationType        = reflect.TypeFor[time.Duration]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	nodeDecoderType     = reflect.TypeFor[nodeDecoder]()
 )
@@ -92,6 +96,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
 			d.errorAt(n, path, "%v", err)
+		}
+		return
+	}
+	if v.Type() == durationType {
+		var dur Duration
+		if n.Kind != yaml.ScalarNode {
+			d.errorAt(n, path, "expected a duration, got %s", kindName(n))
+		} else if err := dur.UnmarshalText([]byte(n.Value)); err != nil {
+			d.errorAt(n, path, "%v", err)
+		} else {
+			v.SetInt(int64(dur.Duration))
 		}
 		return
 	}

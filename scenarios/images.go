@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
+
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -45,4 +47,20 @@ func (s *Scenario) Images() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// Behaviours maps the reference of every ECR image that declares a
+// behaviour ("<registry>/<repository>:<tag>") to it.
+func (s *Scenario) Behaviours() map[string]behaviour.App {
+	env := s.Spec.Environment
+	host := ECRRegistry(env.AWS.AccountID, env.AWS.Region)
+	out := map[string]behaviour.App{}
+	for _, r := range env.ECR.Repositories {
+		for _, img := range r.Images {
+			if img.Behaviour != nil {
+				out[host+"/"+r.Name+":"+img.Tag] = *img.Behaviour
+			}
+		}
+	}
+	return out
 }

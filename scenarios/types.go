@@ -5,6 +5,8 @@ package scenarios
 // reference is generated from the same words. Fields are never repurposed:
 // a field whose meaning must change is deprecated and a new one added.
 
+import "github.com/gameday-sre/gameday/scenarios/behaviour"
+
 // APIVersion is the only scenario API version this build reads.
 const APIVersion = "gameday.dev/v1alpha1"
 
@@ -246,6 +248,10 @@ type Image struct {
 	Tag string `yaml:"tag"`
 	// Layers is the number of layers. Default 2.
 	Layers int `yaml:"layers"`
+	// Behaviour is how the image's app behaves when it runs: what it
+	// reads, how it starts, what it needs and uses, how it stops. Without
+	// one the app starts at once, stays up and logs one start line.
+	Behaviour *behaviour.App `yaml:"behaviour"`
 }
 
 // Workload is a set of Kubernetes manifests.

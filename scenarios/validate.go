@@ -257,6 +257,12 @@ func (v *Checker) environment() {
 			if img.Layers < 1 || img.Layers > 8 {
 				v.errs.add(ip+".layers", "must be between 1 and 8, got %d", img.Layers)
 			}
+			if img.Behaviour != nil {
+				for _, problem := range img.Behaviour.Validate() {
+					field, msg, _ := strings.Cut(problem, ": ")
+					v.errs.add(ip+".behaviour."+field, "%s", msg)
+				}
+			}
 		}
 	}
 

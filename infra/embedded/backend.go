@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // Name is the backend's name (--infra embedded).
@@ -33,7 +34,12 @@ func startBackend(ctx context.Context, p environment.Params) (environment.Cluste
 			groups = append(groups, c.nodeGroup(g, g.Size))
 		}
 	}
-	e, stop, err := Start(ctx, WithDir(p.Dir), WithRunID(p.RunID), WithRegion(p.Region), WithNodeGroups(groups...), WithLogger(p.Log))
+	behaviours := func(image string) (behaviour.App, bool) {
+		app, ok := p.Behaviours[image]
+		return app, ok
+	}
+	e, stop, err := Start(ctx, WithDir(p.Dir), WithRunID(p.RunID), WithRegion(p.Region), WithNodeGroups(groups...),
+		WithLogger(p.Log), WithBehaviours(behaviours))
 	if err != nil {
 		return nil, stop, err
 	}

@@ -71,6 +71,7 @@ type options struct {
 	groups     []NodeGroup
 	operatorCR string
 	readyWait  time.Duration
+	behaviours Behaviours
 }
 
 // Option configures Start.
@@ -122,6 +123,12 @@ func WithNodeGroups(groups ...NodeGroup) Option {
 		o.groups = append(o.groups, groups...)
 		return nil
 	}
+}
+
+// WithBehaviours says how the nodes' containers behave, by image (see
+// executor); images it does not know run the default behaviour.
+func WithBehaviours(b Behaviours) Option {
+	return func(o *options) error { o.behaviours = b; return nil }
 }
 
 // WithOperatorRole sets the ClusterRole bound to the operator. Default
@@ -484,6 +491,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 		node: node, server: e.Server, pki: e.pki, router: e.router, rootDir: root, labels: labels, taints: g.Taints,
 		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
 		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.podIPs, puller: g.Puller,
+		behaviours: e.opts.behaviours,
 	})
 	if err != nil {
 		return err

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,8 +35,6 @@ import (
 	kubeletserver "k8s.io/kubernetes/pkg/kubelet/server"
 	serverstats "k8s.io/kubernetes/pkg/kubelet/server/stats"
 	"k8s.io/kubernetes/pkg/kubemark"
-
-	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // clusterDNS is the kube-dns Service IP in the 172.20.0.0/16 service
@@ -154,7 +151,8 @@ func (m *machine) MachineInfo(logger klog.Logger) (*cadvisorapi.MachineInfo, err
 // addresses from the node's subnet.
 type runtime struct {
 	*fakeruntime.FakeRuntimeService
-	ips *ipPool
+	exec *executor
+	ips  *ipPool
 	mu  sync.Mutex
 	got map[string]netip.Addr // sandbox id → IP
 }
@@ -209,47 +207,29 @@ func (r *runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 		c.LogPath = logPath
 	}
 	r.FakeRuntimeService.Unlock()
+	r.exec.created(id, config)
 	return id, nil
 }
 
-// StartContainer starts the container, which runs the default behaviour
-// of an image with none declared (behaviour.App{}): it logs its start
-// line and stays up.
+// StartContainer starts the container, which runs its image's behaviour
+// (see executor).
 func (r *runtime) StartContainer(ctx context.Context, id string) error {
 	if err := r.FakeRuntimeService.StartContainer(ctx, id); err != nil {
 		return err
 	}
-	r.FakeRuntimeService.Lock()
-	c := r.FakeRuntimeService.Containers[id]
-	var logPath, name string
-	if c != nil {
-		logPath, name = c.LogPath, c.GetMetadata().GetName()
-	}
-	r.FakeRuntimeService.Unlock()
-	if logPath == "" {
-		return nil
-	}
-	lines, _ := behaviour.App{Name: name}.Run(behaviour.Inputs{}, -1, 0)
-	return appendCRILog(logPath, time.Now(), lines)
+	return r.exec.start(id)
 }
 
-// appendCRILog appends lines, written start+line.At, to a container log
-// in the CRI format the kubelet reads: "<RFC 3339 time> <stream> F
-// <text>".
-func appendCRILog(path string, start time.Time, lines []behaviour.Line) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return fmt.Errorf("container log: %w", err)
-	}
-	var b strings.Builder
-	for _, l := range lines {
-		fmt.Fprintf(&b, "%s %s F %s\n", start.Add(l.At).UTC().Format(time.RFC3339Nano), l.Stream, l.Text)
-	}
-	_, err = f.WriteString(b.String())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+// StopContainer stops the container and its behaviour.
+func (r *runtime) StopContainer(ctx context.Context, id string, timeout int64) error {
+	r.exec.stop(id)
+	return r.FakeRuntimeService.StopContainer(ctx, id, timeout)
+}
+
+// RemoveContainer removes the container and forgets its behaviour.
+func (r *runtime) RemoveContainer(ctx context.Context, id string) error {
+	r.exec.removed(id)
+	return r.FakeRuntimeService.RemoveContainer(ctx, id)
 }
 
 // Version reports containerd, as on EKS nodes.
@@ -333,6 +313,7 @@ type nodeSpec struct {
 	instanceType string
 	pods         *ipPool
 	puller       ImagePuller
+	behaviours   Behaviours
 }
 
 func newInstanceID() string {
@@ -415,6 +396,7 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	cfg.ClusterDomain = "cluster.local"
 
 	rt := &runtime{FakeRuntimeService: fakeruntime.NewFakeRuntimeService(), ips: s.pods, got: map[string]netip.Addr{}}
+	rt.exec = &executor{rt: rt, behaviours: s.behaviours, configs: map[string]*runtimeapi.ContainerConfig{}, runs: map[string]context.CancelFunc{}}
 	rt.FakeStatus = &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
 		{Type: runtimeapi.RuntimeReady, Status: true},
 		{Type: runtimeapi.NetworkReady, Status: true},

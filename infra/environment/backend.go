@@ -15,6 +15,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/ecr"
 	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // NodeGroup is an EKS managed node group as a backend builds it,
@@ -51,6 +52,9 @@ type Params struct {
 	Log *slog.Logger
 	// NodeGroups are every node group of the scenario.
 	NodeGroups []NodeGroup
+	// Behaviours say how the scenario's images behave, by image
+	// reference; an image not here runs the default behaviour.
+	Behaviours map[string]behaviour.App
 	// Pull pulls an image from the ECR registry as a node, for backends
 	// whose nodes pull in process: it returns the image's size. It waits
 	// for nothing: before the registry serves, it fails.

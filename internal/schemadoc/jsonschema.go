@@ -24,8 +24,8 @@ var required = regexp.MustCompile(`(^|\. )Required\.`)
 //
 // A union's members become properties too, exactly one of which must be
 // set.
-func JSONSchema(fsys fs.FS, dir, root, id string, consts map[string]string, unions Unions) ([]byte, error) {
-	types, err := load(fsys, dir)
+func JSONSchema(fsys fs.FS, dirs []string, root, id string, consts map[string]string, unions Unions) ([]byte, error) {
+	types, err := load(fsys, dirs...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func fieldSchema(e ast.Expr, types map[string]*doc.Type) map[string]any {
 		switch x.Name {
 		case "string":
 			return map[string]any{"type": "string"}
-		case "int":
+		case "int", "int32", "int64":
 			return map[string]any{"type": "integer"}
 		case "float64":
 			return map[string]any{"type": "number"}
@@ -128,6 +128,8 @@ func fieldSchema(e ast.Expr, types map[string]*doc.Type) map[string]any {
 		return map[string]any{}
 	case *ast.StarExpr:
 		return fieldSchema(x.X, types)
+	case *ast.SelectorExpr: // another package's type, as behaviour.App
+		return fieldSchema(x.Sel, types)
 	case *ast.ArrayType:
 		return map[string]any{"type": "array", "items": fieldSchema(x.Elt, types)}
 	case *ast.MapType:

@@ -19,7 +19,7 @@ const schemaFile = "../../scenarios/schema.json"
 
 func generate(t *testing.T) []byte {
 	t.Helper()
-	b, err := JSONSchema(os.DirFS("../.."), "scenarios", "Scenario", scenarios.SchemaID,
+	b, err := JSONSchema(os.DirFS("../.."), ScenarioDirs, "Scenario", scenarios.SchemaID,
 		map[string]string{"apiVersion": scenarios.APIVersion, "kind": scenarios.KindScenario}, ScenarioUnions())
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"path"
 	"reflect"
 	"sort"
 	"strings"
@@ -41,12 +42,13 @@ type Union struct {
 // Unions maps a union type's name to its union.
 type Unions map[string]Union
 
-// Markdown parses the Go files of the package in dir (as read from fsys)
+// Markdown parses the Go files of the packages in dirs (as read from
+// fsys; a type of one may be a field of another's, as behaviour.App is)
 // and renders every type reachable from root as a Markdown section with a
 // table of its YAML fields, and, for the types in unions, one row a
 // member.
-func Markdown(fsys fs.FS, dir, root string, unions Unions) (string, error) {
-	types, err := load(fsys, dir)
+func Markdown(fsys fs.FS, dirs []string, root string, unions Unions) (string, error) {
+	types, err := load(fsys, dirs...)
 	if err != nil {
 		return "", err
 	}
@@ -94,37 +96,42 @@ func Markdown(fsys fs.FS, dir, root string, unions Unions) (string, error) {
 	return b.String(), nil
 }
 
-// load parses the Go files of the package in dir and returns its types
-// with their doc comments.
-func load(fsys fs.FS, dir string) (map[string]*doc.Type, error) {
-	fset := token.NewFileSet()
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
-	}
-	var files []*ast.File
-	for _, e := range entries {
-		n := e.Name()
-		if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
-			continue
-		}
-		src, err := fs.ReadFile(fsys, dir+"/"+n)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", n, err)
-		}
-		f, err := parser.ParseFile(fset, n, src, parser.ParseComments)
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", n, err)
-		}
-		files = append(files, f)
-	}
-	pkg, err := doc.NewFromFiles(fset, files, "scenarios")
-	if err != nil {
-		return nil, fmt.Errorf("read docs: %w", err)
-	}
+// load parses the Go files of the packages in dirs and returns their
+// types with their doc comments, by name.
+func load(fsys fs.FS, dirs ...string) (map[string]*doc.Type, error) {
 	types := map[string]*doc.Type{}
-	for _, t := range pkg.Types {
-		types[t.Name] = t
+	for _, dir := range dirs {
+		fset := token.NewFileSet()
+		entries, err := fs.ReadDir(fsys, dir)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", dir, err)
+		}
+		var files []*ast.File
+		for _, e := range entries {
+			n := e.Name()
+			if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
+				continue
+			}
+			src, err := fs.ReadFile(fsys, dir+"/"+n)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", n, err)
+			}
+			f, err := parser.ParseFile(fset, n, src, parser.ParseComments)
+			if err != nil {
+				return nil, fmt.Errorf("parse %s: %w", n, err)
+			}
+			files = append(files, f)
+		}
+		pkg, err := doc.NewFromFiles(fset, files, path.Base(dir))
+		if err != nil {
+			return nil, fmt.Errorf("read docs of %s: %w", dir, err)
+		}
+		for _, t := range pkg.Types {
+			if types[t.Name] != nil {
+				return nil, fmt.Errorf("type %s is in two of %v", t.Name, dirs)
+			}
+			types[t.Name] = t
+		}
 	}
 	return types, nil
 }
@@ -188,7 +195,7 @@ func typeString(e ast.Expr) string {
 			return "string or list of strings"
 		case "float64":
 			return "number"
-		case "int":
+		case "int", "int32", "int64":
 			return "integer"
 		case "bool", "string":
 			return x.Name
@@ -196,6 +203,8 @@ func typeString(e ast.Expr) string {
 		return "[" + x.Name + "](#" + strings.ToLower(x.Name) + ")"
 	case *ast.StarExpr:
 		return typeString(x.X)
+	case *ast.SelectorExpr: // another package's type, as behaviour.App
+		return typeString(x.Sel)
 	case *ast.ArrayType:
 		return "list of " + typeString(x.Elt)
 	case *ast.MapType:
@@ -217,6 +226,10 @@ func typeNames(e ast.Expr) []string {
 }
 
 func oneParagraph(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// ScenarioDirs are the packages whose types make up the scenario schema,
+// relative to the module root.
+var ScenarioDirs = []string{"scenarios", "scenarios/behaviour"}
 
 // ScenarioUnions are the scenario schema's unions, read from the
 // registries of package scenarios: a step's action keys and a

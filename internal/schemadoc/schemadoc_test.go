@@ -17,7 +17,7 @@ const (
 // differs from the wire types' doc comments.
 func TestReadmeReferenceIsCurrent(t *testing.T) {
 	root := os.DirFS("../..")
-	got, err := Markdown(root, "scenarios", "Scenario", ScenarioUnions())
+	got, err := Markdown(root, ScenarioDirs, "Scenario", ScenarioUnions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,8 +56,9 @@ type Input struct {
 	OneOf []string `yaml:"oneOf" json:"oneOf,omitempty"`
 	// Integer requires a whole number, within Min and Max when set.
 	Integer bool `yaml:"integer" json:"integer,omitempty"`
-	// Min and Max bound an Integer value.
+	// Min is the least an Integer value may be.
 	Min *int64 `yaml:"min" json:"min,omitempty"`
+	// Max is the most an Integer value may be.
 	Max *int64 `yaml:"max" json:"max,omitempty"`
 	// Pattern is a regular expression the value must match.
 	Pattern string `yaml:"pattern" json:"pattern,omitempty"`
@@ -84,10 +85,12 @@ type Startup struct {
 	WarmUp time.Duration `yaml:"warmUp" json:"warmUp,omitempty"`
 	// Port is the HTTP port the app serves (and its health endpoints).
 	Port int `yaml:"port" json:"port,omitempty"`
-	// Readiness and Liveness are the health endpoints' paths; empty
-	// means the app has none.
+	// Readiness is the readiness endpoint's path; empty means the app
+	// has none.
 	Readiness string `yaml:"readiness" json:"readiness,omitempty"`
-	Liveness  string `yaml:"liveness" json:"liveness,omitempty"`
+	// Liveness is the liveness endpoint's path; empty means the app has
+	// none.
+	Liveness string `yaml:"liveness" json:"liveness,omitempty"`
 	// NotReadyStatus is what a health endpoint answers before warm-up or
 	// while a dependency is down. Default 503.
 	NotReadyStatus int `yaml:"notReadyStatus" json:"notReadyStatus,omitempty"`

@@ -1,0 +1,210 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
+)
+
+// Behaviours finds how an image behaves (by image reference); false
+// means the image declares nothing, and runs the default behaviour.
+type Behaviours func(image string) (behaviour.App, bool)
+
+// execTick is how often a running container's model advances: new log
+// lines, and an exit.
+const execTick = 250 * time.Millisecond
+
+// executor runs each started container's behaviour model: the embedded
+// executor. A container's logs go to its CRI log file; when the model
+// exits, the container becomes EXITED with the exit code and reason, and
+// the real kubelet restarts it with its back-off (CrashLoopBackOff).
+type executor struct {
+	rt         *runtime
+	behaviours Behaviours
+
+	mu      sync.Mutex
+	configs map[string]*runtimeapi.ContainerConfig // container id → how it was created
+	runs    map[string]context.CancelFunc          // container id → its model's loop
+}
+
+// created records how a container was created, for its start.
+func (x *executor) created(id string, config *runtimeapi.ContainerConfig) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.configs[id] = config
+}
+
+// start runs a container's model from now on.
+func (x *executor) start(id string) error {
+	x.rt.FakeRuntimeService.Lock()
+	c := x.rt.FakeRuntimeService.Containers[id]
+	var logPath, name, image string
+	if c != nil {
+		logPath, name, image = c.LogPath, c.GetMetadata().GetName(), c.GetImage().GetImage()
+	}
+	x.rt.FakeRuntimeService.Unlock()
+	x.mu.Lock()
+	config := x.configs[id]
+	x.mu.Unlock()
+	if c == nil || logPath == "" || config == nil {
+		return nil
+	}
+	app, ok := behaviour.App{}, false
+	if x.behaviours != nil {
+		app, ok = x.behaviours(image)
+	}
+	if app.Name == "" {
+		app.Name = name
+	}
+	in := inputs(app, config)
+	t0 := time.Now()
+	lines, st := app.Run(in, -1, 0)
+	if err := appendCRILog(logPath, t0, lines); err != nil {
+		return err
+	}
+	if !ok && st.Exit == nil {
+		return nil // the default behaviour: one start line, then it stays up
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x.mu.Lock()
+	if old := x.runs[id]; old != nil {
+		old()
+	}
+	x.runs[id] = cancel
+	x.mu.Unlock()
+	go x.run(ctx, id, app, in, logPath, t0, st)
+	return nil
+}
+
+// run advances a container's model every execTick until it exits or the
+// container is stopped.
+func (x *executor) run(ctx context.Context, id string, app behaviour.App, in behaviour.Inputs, logPath string, t0 time.Time, st behaviour.State) {
+	defer x.forget(id)
+	last := time.Duration(0)
+	tick := time.NewTicker(execTick)
+	defer tick.Stop()
+	for st.Exit == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			var lines []behaviour.Line
+			to := now.Sub(t0)
+			lines, st = app.Run(in, last, to)
+			last = to
+			_ = appendCRILog(logPath, t0, lines) // a removed container's file may be gone
+		}
+	}
+	x.exited(id, t0.Add(st.Exit.At), st.Exit)
+}
+
+// exited marks a container EXITED as its model says.
+func (x *executor) exited(id string, at time.Time, e *behaviour.Exit) {
+	x.rt.FakeRuntimeService.Lock()
+	defer x.rt.FakeRuntimeService.Unlock()
+	c := x.rt.FakeRuntimeService.Containers[id]
+	if c == nil || c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return
+	}
+	c.State = runtimeapi.ContainerState_CONTAINER_EXITED
+	c.FinishedAt = at.UnixNano()
+	c.ExitCode = int32(e.Code)
+	c.Reason = e.Reason
+}
+
+// stop ends a container's model (the kubelet stopped or removed it).
+func (x *executor) stop(id string) {
+	x.mu.Lock()
+	cancel := x.runs[id]
+	x.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// forget drops a container's model loop.
+func (x *executor) forget(id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.runs, id)
+}
+
+// removed drops everything about a container.
+func (x *executor) removed(id string) {
+	x.stop(id)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.configs, id)
+}
+
+// inputs are what the app reads of its container: the environment, and
+// the files it declares, read from the host paths the kubelet mounts
+// (ConfigMap and Secret volumes are real files in the pod's volume
+// directories).
+func inputs(app behaviour.App, config *runtimeapi.ContainerConfig) behaviour.Inputs {
+	in := behaviour.Inputs{Env: map[string]string{}, Files: map[string]string{}}
+	for _, kv := range config.GetEnvs() {
+		in.Env[kv.GetKey()] = string(kv.GetValue())
+	}
+	for _, i := range app.Config {
+		if i.File == "" {
+			continue
+		}
+		if host, ok := hostPath(config.GetMounts(), i.File); ok {
+			if b, err := os.ReadFile(host); err == nil {
+				in.Files[i.File] = string(b)
+			}
+		}
+	}
+	return in
+}
+
+// hostPath finds where a container path is on the host, through the
+// deepest mount that holds it.
+func hostPath(mounts []*runtimeapi.Mount, path string) (string, bool) {
+	best, host := -1, ""
+	for _, m := range mounts {
+		cp := strings.TrimSuffix(m.GetContainerPath(), "/")
+		switch {
+		case path == cp:
+			if len(cp) > best {
+				best, host = len(cp), m.GetHostPath()
+			}
+		case strings.HasPrefix(path, cp+"/"):
+			if len(cp) > best {
+				best, host = len(cp), filepath.Join(m.GetHostPath(), strings.TrimPrefix(path, cp+"/"))
+			}
+		}
+	}
+	return host, best >= 0
+}
+
+// appendCRILog appends lines, written start+line.At, to a container log
+// in the CRI format the kubelet reads: "<RFC 3339 time> <stream> F
+// <text>".
+func appendCRILog(path string, start time.Time, lines []behaviour.Line) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("container log: %w", err)
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "%s %s F %s\n", start.Add(l.At).UTC().Format(time.RFC3339Nano), l.Stream, l.Text)
+	}
+	_, err = f.WriteString(b.String())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,131 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
+)
+
+func TestHostPath(t *testing.T) {
+	mounts := []*runtimeapi.Mount{
+		{ContainerPath: "/etc/app", HostPath: "/var/lib/kubelet/pods/u/volumes/kubernetes.io~configmap/config"},
+		{ContainerPath: "/etc/app/tls/", HostPath: "/var/lib/kubelet/pods/u/volumes/kubernetes.io~secret/tls"},
+		{ContainerPath: "/etc/hosts", HostPath: "/var/lib/kubelet/pods/u/etc-hosts"},
+	}
+	tests := []struct {
+		name, path, want string
+		ok               bool
+	}{
+		{"a file in a volume", "/etc/app/TIMEOUT_MS", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~configmap/config/TIMEOUT_MS", true},
+		{"the deepest mount wins", "/etc/app/tls/tls.key", "/var/lib/kubelet/pods/u/volumes/kubernetes.io~secret/tls/tls.key", true},
+		{"a file mounted alone", "/etc/hosts", "/var/lib/kubelet/pods/u/etc-hosts", true},
+		{"a prefix that is no directory", "/etc/application", "", false},
+		{"not mounted", "/opt/x", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := hostPath(mounts, tt.path)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("hostPath(%s) = %q, %v; want %q, %v", tt.path, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+// TestIntegrationBehaviourCrashLoop runs an app whose ConfigMap value
+// fails its check: the executor writes its error line and exits it, the
+// real kubelet restarts it into CrashLoopBackOff, kubectl logs --previous
+// shows the line, and a fixed value with a rollout restart brings it back.
+func TestIntegrationBehaviourCrashLoop(t *testing.T) {
+	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/checkout:2.0.0"
+	app := behaviour.App{Name: "checkout", Config: []behaviour.Input{{
+		File: "/etc/checkout/TIMEOUT_MS", Required: true, Integer: true,
+		OnInvalid: behaviour.Failure{Log: []string{"FATAL config: {name}={value} is not a number of milliseconds"}, ExitCode: 2, After: 500 * time.Millisecond},
+	}}}
+	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)),
+		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }))
+	ctx := context.Background()
+	cs := env.Client()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "default"}, Data: map[string]string{"TIMEOUT_MS": "3s"}}
+	if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "checkout"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{Name: "checkout", Image: image,
+						VolumeMounts: []corev1.VolumeMount{{Name: "config", MountPath: "/etc/checkout"}}}},
+					Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{
+						ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "checkout"}}}}},
+				},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var podName string
+	eventually(t, 90*time.Second, "the pod in CrashLoopBackOff after a restart", func() (bool, string) {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=checkout"})
+		if err != nil || len(pods.Items) != 1 || len(pods.Items[0].Status.ContainerStatuses) != 1 {
+			return false, fmt.Sprintf("%v", err)
+		}
+		p := pods.Items[0]
+		podName = p.Name
+		st := p.Status.ContainerStatuses[0]
+		last := st.LastTerminationState.Terminated
+		w := st.State.Waiting
+		return st.RestartCount >= 1 && w != nil && w.Reason == "CrashLoopBackOff" && last != nil && last.ExitCode == 2,
+			fmt.Sprintf("restarts %d, state %+v, last %+v", st.RestartCount, st.State, st.LastTerminationState)
+	})
+	out := kubectl(t, env.OperatorKubeconfig, "logs", "--previous", "-n", "default", podName)
+	if !strings.Contains(out, "FATAL config: /etc/checkout/TIMEOUT_MS=3s is not a number of milliseconds") {
+		t.Errorf("kubectl logs --previous lacks the app's error line:\n%s", out)
+	}
+	out = kubectl(t, env.OperatorKubeconfig, "describe", "pod", "-n", "default", podName)
+	if !strings.Contains(out, "Back-off restarting failed container checkout in pod") {
+		t.Errorf("kubectl describe lacks the BackOff event:\n%s", out)
+	}
+
+	// The fix: the value in milliseconds, then a rollout restart (a
+	// ConfigMap edit restarts nothing by itself).
+	cm.Data["TIMEOUT_MS"] = "3000"
+	if _, err := cs.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, env.OperatorKubeconfig, "rollout", "restart", "-n", "default", "deployment/checkout")
+	eventually(t, 90*time.Second, "a new pod Running without restarts", func() (bool, string) {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=checkout"})
+		if err != nil {
+			return false, err.Error()
+		}
+		var states []string
+		for _, p := range pods.Items {
+			if p.Name == podName || p.DeletionTimestamp != nil || len(p.Status.ContainerStatuses) != 1 {
+				continue
+			}
+			st := p.Status.ContainerStatuses[0]
+			states = append(states, fmt.Sprintf("%s: restarts %d %+v", p.Name, st.RestartCount, st.State))
+			if st.State.Running != nil && st.RestartCount == 0 && time.Since(st.State.Running.StartedAt.Time) > 2*time.Second {
+				return true, ""
+			}
+		}
+		return false, strings.Join(states, "; ")
+	})
+}
