@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +29,10 @@ type DeploymentCondition struct {
 	// annotation changed since handover.
 	Restarted *bool `yaml:"restarted"`
 	// RestartedAfter names an objective; holds when a restart (as above)
-	// happened after that objective was achieved.
+	// happened after that objective was achieved, or at most 2 s before
+	// gameday saw it achieved (conditions are checked about once a
+	// second, so a fix and a restart typed one after the other may be
+	// seen in the other order).
 	RestartedAfter string `yaml:"restartedAfter"`
 	// ImagePullSecrets: the pod template has imagePullSecrets.
 	ImagePullSecrets *bool `yaml:"imagePullSecrets"`
@@ -98,12 +102,16 @@ func (q *DeploymentCondition) Eval(_ context.Context, w World) (bool, string) {
 	}
 	if q.RestartedAfter != "" {
 		at, ok := w.Achieved(q.RestartedAfter)
-		if !ok || !restarted || restartedAt.Before(at) {
+		if !ok || !restarted || restartedAt.Before(at.Add(-RestartGrace)) {
 			return false, fmt.Sprintf("deployment %s not restarted after %s", key, q.RestartedAfter)
 		}
 	}
 	return true, obs
 }
+
+// RestartGrace is how long before gameday saw an objective achieved a
+// restart may come and still count as after it (restartedAfter).
+const RestartGrace = 2 * time.Second
 
 func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType) bool {
 	for _, c := range d.Status.Conditions {

@@ -87,6 +87,11 @@ func NewEvaluator(s *scenarios.Scenario, cs kubernetes.Interface, dyn dynamic.In
 	e.slices = register(f.Discovery().V1().EndpointSlices().Informer())
 	e.nodes = register(f.Core().V1().Nodes().Informer())
 	e.events = register(f.Core().V1().Events().Informer())
+	// ConfigMaps and Secrets are read live by object conditions; their
+	// informers only wake the evaluator when one changes, so that a fix
+	// is seen at once.
+	register(f.Core().V1().ConfigMaps().Informer())
+	register(f.Core().V1().Secrets().Informer())
 	depInf := f.Apps().V1().Deployments().Informer()
 	_, _ = depInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { e.signal() },

@@ -135,7 +135,12 @@ func newTestEvaluator(t *testing.T, cloud Cloud) (*Evaluator, *fake.Clientset) {
 	dyn := dynfake.NewSimpleDynamicClient(sch, obj)
 	mapper := meta.NewDefaultRESTMapper(nil)
 	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, meta.RESTScopeNamespace)
-	achieved := map[string]time.Time{"fix": time.Now().Add(-time.Minute)}
+	now := time.Now()
+	achieved := map[string]time.Time{
+		"fix":   now.Add(-time.Minute),
+		"soon":  now.Add(scenarios.RestartGrace / 2), // seen just after a restart made now
+		"later": now.Add(10 * scenarios.RestartGrace),
+	}
 	e := NewEvaluator(s, cs, dyn, mapper, cloud, func(id string) (time.Time, bool) { at, ok := achieved[id]; return at, ok })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); e.Shutdown() })
@@ -277,6 +282,14 @@ func TestRestartCountsAfterHandover(t *testing.T) {
 	notYet := leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", RestartedAfter: "root-cause"})
 	if ok, _ := e.Eval(ctx, &notYet, NewRound()); ok {
 		t.Error("restartedAfter holds for an objective not achieved")
+	}
+	soon := leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", RestartedAfter: "soon"})
+	if ok, obs := e.Eval(ctx, &soon, NewRound()); !ok {
+		t.Errorf("a restart just before the objective was seen does not count: %s", obs)
+	}
+	later := leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", RestartedAfter: "later"})
+	if ok, _ := e.Eval(ctx, &later, NewRound()); ok {
+		t.Error("a restart long before the objective counts as after it")
 	}
 }
 
