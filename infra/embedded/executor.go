@@ -33,6 +33,34 @@ type executor struct {
 	mu      sync.Mutex
 	configs map[string]*runtimeapi.ContainerConfig // container id → how it was created
 	runs    map[string]context.CancelFunc          // container id → its model's loop
+	live    map[string]running                     // container id → its running model
+}
+
+// container returns a running container's model.
+func (x *executor) container(id string) (running, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.live[id]
+	return c, ok
+}
+
+// listening returns the running container of a pod sandbox that serves
+// HTTP on port.
+func (x *executor) listening(sandboxID string, port int) (running, bool) {
+	x.rt.FakeRuntimeService.Lock()
+	var ids []string
+	for id, c := range x.rt.FakeRuntimeService.Containers {
+		if c.SandboxID == sandboxID {
+			ids = append(ids, id)
+		}
+	}
+	x.rt.FakeRuntimeService.Unlock()
+	for _, id := range ids {
+		if c, ok := x.container(id); ok && c.serves(port) {
+			return c, true
+		}
+	}
+	return running{}, false
 }
 
 // created records how a container was created, for its start.
@@ -46,9 +74,9 @@ func (x *executor) created(id string, config *runtimeapi.ContainerConfig) {
 func (x *executor) start(id string) error {
 	x.rt.FakeRuntimeService.Lock()
 	c := x.rt.FakeRuntimeService.Containers[id]
-	var logPath, name, image string
+	var logPath, name, image, sandbox string
 	if c != nil {
-		logPath, name, image = c.LogPath, c.GetMetadata().GetName(), c.GetImage().GetImage()
+		logPath, name, image, sandbox = c.LogPath, c.GetMetadata().GetName(), c.GetImage().GetImage(), c.SandboxID
 	}
 	x.rt.FakeRuntimeService.Unlock()
 	x.mu.Lock()
@@ -66,6 +94,9 @@ func (x *executor) start(id string) error {
 	}
 	in := inputs(app, config)
 	t0 := time.Now()
+	x.mu.Lock()
+	x.live[id] = running{app: app, in: in, config: config, ports: x.rt.ports(sandbox), t0: t0}
+	x.mu.Unlock()
 	lines, st := app.Run(in, -1, 0)
 	if err := appendCRILog(logPath, t0, lines); err != nil {
 		return err
@@ -108,6 +139,9 @@ func (x *executor) run(ctx context.Context, id string, app behaviour.App, in beh
 
 // exited marks a container EXITED as its model says.
 func (x *executor) exited(id string, at time.Time, e *behaviour.Exit) {
+	x.mu.Lock()
+	delete(x.live, id)
+	x.mu.Unlock()
 	x.rt.FakeRuntimeService.Lock()
 	defer x.rt.FakeRuntimeService.Unlock()
 	c := x.rt.FakeRuntimeService.Containers[id]
@@ -124,6 +158,7 @@ func (x *executor) exited(id string, at time.Time, e *behaviour.Exit) {
 func (x *executor) stop(id string) {
 	x.mu.Lock()
 	cancel := x.runs[id]
+	delete(x.live, id)
 	x.mu.Unlock()
 	if cancel != nil {
 		cancel()

@@ -2,7 +2,11 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/gameday-sre/gameday/internal/loopback"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -48,7 +53,7 @@ func TestHostPath(t *testing.T) {
 // shows the line, and a fixed value with a rollout restart brings it back.
 func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/checkout:2.0.0"
-	app := behaviour.App{Name: "checkout", Config: []behaviour.Input{{
+	app := behaviour.App{Name: "checkout", Startup: behaviour.Startup{Port: 8080, Readiness: "/ready", Liveness: "/healthz"}, Config: []behaviour.Input{{
 		File: "/etc/checkout/TIMEOUT_MS", Required: true, Integer: true,
 		OnInvalid: behaviour.Failure{Log: []string{"FATAL config: {name}={value} is not a number of milliseconds"}, ExitCode: 2, After: 500 * time.Millisecond},
 	}}}
@@ -110,6 +115,7 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubectl(t, env.OperatorKubeconfig, "rollout", "restart", "-n", "default", "deployment/checkout")
+	var fixed string
 	eventually(t, 90*time.Second, "a new pod Running without restarts", func() (bool, string) {
 		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=checkout"})
 		if err != nil {
@@ -123,9 +129,52 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 			st := p.Status.ContainerStatuses[0]
 			states = append(states, fmt.Sprintf("%s: restarts %d %+v", p.Name, st.RestartCount, st.State))
 			if st.State.Running != nil && st.RestartCount == 0 && time.Since(st.State.Running.StartedAt.Time) > 2*time.Second {
+				fixed = p.Name
 				return true, ""
 			}
 		}
 		return false, strings.Join(states, "; ")
+	})
+
+	t.Run("kubectl exec runs against the model", func(t *testing.T) {
+		if out := kubectl(t, env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "cat", "/etc/checkout/TIMEOUT_MS"); out != "3000" {
+			t.Errorf("cat of the mounted ConfigMap key: %q, want 3000", out)
+		}
+		if out := kubectl(t, env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "ls", "/etc/checkout"); out != "TIMEOUT_MS\n" {
+			t.Errorf("ls of the ConfigMap volume: %q", out)
+		}
+		if out := kubectl(t, env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "wget", "-qO-", "http://localhost:8080/ready"); out != "OK\n" {
+			t.Errorf("wget of its own readiness endpoint: %q", out)
+		}
+		cmd := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "sh", "-c", "id")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 127 || !strings.Contains(string(out), "executable file not found") {
+			t.Errorf("sh in a minimal image: %v\n%s\nwant exit 127 and not found", err, out)
+		}
+	})
+
+	t.Run("kubectl port-forward reaches the model's endpoints", func(t *testing.T) {
+		port, err := loopback.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig, "port-forward", "-n", "default", "pod/"+fixed, fmt.Sprintf("%d:8080", port))
+		var pfOut strings.Builder
+		pf.Stdout, pf.Stderr = &pfOut, &pfOut
+		if err := pf.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = pf.Process.Kill(); _ = pf.Wait() }()
+		hc := &http.Client{Timeout: 5 * time.Second}
+		eventually(t, 30*time.Second, "the readiness endpoint through port-forward", func() (bool, string) {
+			resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d/ready", port))
+			if err != nil {
+				return false, err.Error() + "; kubectl: " + pfOut.String()
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == http.StatusOK && string(b) == "OK\n", fmt.Sprintf("%d %q", resp.StatusCode, b)
+		})
 	})
 }

@@ -24,6 +24,7 @@ import (
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	fakeruntime "k8s.io/cri-api/pkg/apis/testing"
+	"k8s.io/cri-streaming/pkg/streaming"
 	"k8s.io/klog/v2"
 	kubeletapp "k8s.io/kubernetes/cmd/kubelet/app"
 	kubeletoptions "k8s.io/kubernetes/cmd/kubelet/app/options"
@@ -151,10 +152,19 @@ func (m *machine) MachineInfo(logger klog.Logger) (*cadvisorapi.MachineInfo, err
 // addresses from the node's subnet.
 type runtime struct {
 	*fakeruntime.FakeRuntimeService
-	exec *executor
-	ips  *ipPool
-	mu  sync.Mutex
-	got map[string]netip.Addr // sandbox id → IP
+	exec     *executor
+	streams  streaming.Server
+	ips      *ipPool
+	mu       sync.Mutex
+	got      map[string]netip.Addr // sandbox id → IP
+	sbxPorts map[string][]int      // sandbox id → the pod's container ports
+}
+
+// ports are the container ports a pod sandbox declares.
+func (r *runtime) ports(sandboxID string) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sbxPorts[sandboxID]
 }
 
 var _ internalapi.RuntimeService = (*runtime)(nil)
@@ -165,6 +175,9 @@ func (r *runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 		return id, err
 	}
 	r.mu.Lock()
+	for _, pm := range config.GetPortMappings() {
+		r.sbxPorts[id] = append(r.sbxPorts[id], int(pm.GetContainerPort()))
+	}
 	ip, ok := r.got[id]
 	if !ok {
 		ip, err = r.ips.take()
@@ -232,6 +245,23 @@ func (r *runtime) RemoveContainer(ctx context.Context, id string) error {
 	return r.FakeRuntimeService.RemoveContainer(ctx, id)
 }
 
+// Exec hands the kubelet a URL of the runtime's streaming server, where
+// the command runs against the container's behaviour model.
+func (r *runtime) Exec(_ context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
+	return r.streams.GetExec(req)
+}
+
+// Attach hands the kubelet a URL of the runtime's streaming server.
+func (r *runtime) Attach(_ context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
+	return r.streams.GetAttach(req)
+}
+
+// PortForward hands the kubelet a URL of the runtime's streaming server,
+// where connections are answered by the behaviour model.
+func (r *runtime) PortForward(_ context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
+	return r.streams.GetPortForward(req)
+}
+
 // Version reports containerd, as on EKS nodes.
 func (r *runtime) Version(ctx context.Context, apiVersion string) (*runtimeapi.VersionResponse, error) {
 	return &runtimeapi.VersionResponse{Version: "0.1.0", RuntimeName: "containerd", RuntimeVersion: "1.7.27", RuntimeApiVersion: "v1"}, nil
@@ -244,6 +274,7 @@ func (r *runtime) RemovePodSandbox(ctx context.Context, id string) error {
 		r.ips.give(ip)
 		delete(r.got, id)
 	}
+	delete(r.sbxPorts, id)
 	r.mu.Unlock()
 	return err
 }
@@ -298,6 +329,7 @@ type hollowNode struct {
 	runtime *runtime
 	api     *http.Server // the kubelet API, on a listener gameday owns
 	router  *kubeletRouter
+	streams *http.Server // the runtime's exec and port-forward streams
 }
 
 // nodeSpec is what startNode needs.
@@ -395,8 +427,12 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	cfg.ClusterDNS = []string{clusterDNS}
 	cfg.ClusterDomain = "cluster.local"
 
-	rt := &runtime{FakeRuntimeService: fakeruntime.NewFakeRuntimeService(), ips: s.pods, got: map[string]netip.Addr{}}
-	rt.exec = &executor{rt: rt, behaviours: s.behaviours, configs: map[string]*runtimeapi.ContainerConfig{}, runs: map[string]context.CancelFunc{}}
+	rt := &runtime{FakeRuntimeService: fakeruntime.NewFakeRuntimeService(), ips: s.pods, got: map[string]netip.Addr{}, sbxPorts: map[string][]int{}}
+	rt.exec = &executor{rt: rt, behaviours: s.behaviours, configs: map[string]*runtimeapi.ContainerConfig{},
+		runs: map[string]context.CancelFunc{}, live: map[string]running{}}
+	if rt.streams, n.streams, err = rt.exec.startStreams(); err != nil {
+		return nil, err
+	}
 	rt.FakeStatus = &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
 		{Type: runtimeapi.RuntimeReady, Status: true},
 		{Type: runtimeapi.NetworkReady, Status: true},
@@ -481,6 +517,9 @@ func (n *hollowNode) stop() {
 	if n.api != nil {
 		n.router.remove(n.Name, n.IP.String())
 		_ = n.api.Close()
+	}
+	if n.streams != nil {
+		_ = n.streams.Close()
 	}
 	n.conns.close()
 }

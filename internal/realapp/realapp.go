@@ -234,19 +234,10 @@ func (x *executor) serve() (*http.Server, error) {
 		x.mu.Lock()
 		st := x.state
 		x.mu.Unlock()
-		status := st.Status
-		switch r.URL.Path {
-		case x.app.Startup.Liveness:
-			if st.Live {
-				status = http.StatusOK
-			}
-		case x.app.Startup.Readiness:
-		default:
+		if p := r.URL.Path; p != x.app.Startup.Liveness && p != x.app.Startup.Readiness {
 			x.requests.Add(1)
 		}
-		if status == 0 {
-			status = http.StatusServiceUnavailable
-		}
+		status := x.app.Response(st, r.URL.Path)
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "%s\n", http.StatusText(status))
 	})

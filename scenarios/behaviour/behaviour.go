@@ -14,6 +14,7 @@ package behaviour
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"time"
@@ -275,4 +276,19 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Response is the HTTP status the app answers a request for path with,
+// in state st: its liveness endpoint says whether it is live; every other
+// path answers as the app is (200 once warm and ready, NotReadyStatus
+// before), and 503 once it has exited.
+func (a App) Response(st State, path string) int {
+	status := st.Status
+	if a.Startup.Liveness != "" && path == a.Startup.Liveness && st.Live {
+		status = http.StatusOK
+	}
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	return status
 }
