@@ -195,8 +195,8 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (emu *Emulator, stop fun
 		if proc, err = procgroup.Start(cmd); err != nil {
 			break
 		}
-		err = waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/moto-api/", port), proc, 30*time.Second)
-		if err == nil || attempt == 2 || !errors.Is(err, errExited) {
+		err = waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/moto-api/data.json", port), proc, 30*time.Second)
+		if err == nil || attempt == 2 || !(errors.Is(err, errExited) || errors.Is(err, errNotOurs)) {
 			break
 		}
 		proc.Stop(5 * time.Second)
@@ -235,17 +235,32 @@ func finishMoto(ctx context.Context, kind, backend string, o motoOptions, stop f
 	return emu, stop, nil
 }
 
-var errExited = errors.New("process exited")
+var (
+	errExited  = errors.New("process exited")
+	errNotOurs = errors.New("another server answers on the port")
+)
 
-// waitHTTP polls url until it answers, the process exits, or timeout.
+// waitHTTP polls url until our process answers it with 200 and a JSON
+// object (moto's /moto-api/data.json does), the process exits, or
+// timeout. Another answer means another process took the port between
+// FreePort and the bind: errNotOurs, so that the caller retries.
 func waitHTTP(ctx context.Context, url string, proc *procgroup.Group, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: time.Second}
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := client.Do(req); err == nil {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
-			return nil
+			select {
+			case <-proc.Done():
+				return fmt.Errorf("%w after another server answered %s: %v", errExited, url, proc.Err())
+			default:
+			}
+			if resp.StatusCode == http.StatusOK && bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+				return nil
+			}
+			return fmt.Errorf("%w: %s answered HTTP %d", errNotOurs, url, resp.StatusCode)
 		}
 		select {
 		case <-proc.Done():

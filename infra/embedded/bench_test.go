@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // BenchmarkEmbedded measures, per iteration: start to 4 nodes Ready
@@ -90,4 +92,91 @@ func peakRSS() uint64 {
 		}
 	}
 	return 0
+}
+
+// procStatus reads a field of /proc/self/status in bytes (VmRSS, VmHWM).
+func procStatus(field string) uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// processCPU is the CPU time this process has used.
+func processCPU() time.Duration {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+}
+
+// BenchmarkBehavingPods measures the cost of behaving containers: 4
+// nodes and 30 pods whose image declares a behaviour (a start line, then
+// a request log line every 5 s), all Running; then the process's RSS and
+// the CPU the whole environment uses over 10 s of idling (control plane,
+// kubelets and the 30 models). An idle environment must not keep a core
+// busy.
+func BenchmarkBehavingPods(b *testing.B) {
+	const pods = 30
+	app := behaviour.App{Name: "web", RequestLog: "GET / 200 n=%d", Startup: behaviour.Startup{Port: 8080, Readiness: "/ready"}}
+	var rss, idle float64
+	for i := 0; i < b.N; i++ {
+		ctx := context.Background()
+		env, stop, err := Start(ctx, WithDir(b.TempDir()), WithNodeGroups(
+			testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2),
+			testGroup("ng-b", "us-east-1b", "10.0.2.0/24", 2),
+		), WithBehaviours(func(string) (behaviour.App, bool) { return app, true }))
+		if err != nil {
+			_ = stop(context.Background())
+			b.Fatal(err)
+		}
+		d := webDeployment()
+		d.Spec.Replicas = ptr.To[int32](pods)
+		if _, err := env.Client().AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		for {
+			list, err := env.Client().CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			running := 0
+			for _, p := range list.Items {
+				if p.Status.Phase == corev1.PodRunning {
+					running++
+				}
+			}
+			if running == pods {
+				break
+			}
+			if time.Since(t1) > 3*time.Minute {
+				b.Fatalf("waiting for %d pods Running: %d after 3m", pods, running)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(5 * time.Second) // let start-up settle
+		c0, w0 := processCPU(), time.Now()
+		time.Sleep(10 * time.Second)
+		idle += float64(processCPU()-c0) / float64(time.Since(w0))
+		rss += float64(procStatus("VmRSS"))
+		if err := stop(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(rss/float64(b.N)/(1<<20), "MiB-RSS-4-nodes-30-pods")
+	b.ReportMetric(idle/float64(b.N), "cores-idle")
+	fmt.Fprintf(os.Stderr, "embedded: 4 nodes and %d behaving pods: RSS %.0f MiB, idle CPU %.2f of a core (mean of %d)\n",
+		pods, rss/float64(b.N)/(1<<20), idle/float64(b.N), b.N)
 }

@@ -168,7 +168,14 @@ func checkFullMarks(t *testing.T, p *gamedayProc, d rundir.Dir, code int) verify
 // text replacements to its scenario.yaml.
 func scenarioCopy(t *testing.T, replace ...string) string {
 	t.Helper()
-	src := "../../scenarios/library/ecr-imagepullbackoff"
+	return libraryCopy(t, "ecr-imagepullbackoff", replace...)
+}
+
+// libraryCopy copies a built-in scenario with text replaced (pairs of
+// old, new) and returns its directory.
+func libraryCopy(t *testing.T, name string, replace ...string) string {
+	t.Helper()
+	src := "../../scenarios/library/" + name
 	dst := filepath.Join(t.TempDir(), "scenario")
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
@@ -264,6 +271,42 @@ func TestIntegrationRunPenalisesAdministratorAccess(t *testing.T) {
 	md, _ := os.ReadFile(d.File("report.md"))
 	if !bytes.Contains(md, []byte("Over-broad permissions on the node role (-30). The node role only needs to pull images.")) {
 		t.Errorf("report does not say why:\n%s", md)
+	}
+}
+
+// TestIntegrationRunPenalisesNeedlessRollback plays configmap-crashloop's
+// documented wrong fix, rolling the release back, and checks that it is
+// penalised and leaves the service down.
+func TestIntegrationRunPenalisesNeedlessRollback(t *testing.T) {
+	requireIntegration(t)
+	dir := libraryCopy(t, "configmap-crashloop",
+		`run: kubectl patch configmap inventory-config -n prod --type merge -p '{"data":{"UPSTREAM_TIMEOUT_MS":"3000"}}'`,
+		`run: kubectl rollout undo deployment inventory -n prod`,
+		"run: kubectl rollout restart deployment inventory -n prod", "run: sleep 10",
+		"run: kubectl rollout status deployment inventory -n prod --timeout=3m", "run: sleep 10")
+	home := t.TempDir()
+	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "40s")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code == ExitOK {
+		t.Fatalf("exit %d: a rollback scored as a fix\nstderr:\n%s", code, p.stderr.String())
+	}
+	j, r := readJournal(t, d)
+	var penalised bool
+	for _, pe := range r.Penalties {
+		penalised = penalised || pe.ID == "needless-rollback"
+	}
+	if !penalised {
+		t.Errorf("penalties %+v, want needless-rollback", r.Penalties)
+	}
+	for _, o := range r.Objectives {
+		if (o.ID == "fix" || o.ID == "recover") && o.Achieved {
+			t.Errorf("objective %s achieved by a rollback", o.ID)
+		}
+	}
+	if j.Outcome != verify.OutcomeTimeLimit {
+		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
 	}
 }
 
