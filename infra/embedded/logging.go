@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 
+	"github.com/go-logr/logr"
 	"google.golang.org/grpc/grpclog"
 	"k8s.io/klog/v2"
 )
@@ -49,9 +51,17 @@ func redirectComponentLogs(path string) (restore func() error, err error) {
 	componentOnce.Do(func() {
 		fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 		klog.InitFlags(fs)
-		for k, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL", "one_output": "true"} {
+		// klog writes the stack of a fatal error to os.Stderr unless it
+		// logs to stderr, and a component's fatal on cancellation (a
+		// post-start hook during an interrupt) would print one on the
+		// user's terminal. So klog "logs to stderr", but through a logger
+		// that writes its lines to the component log: nothing reaches the
+		// terminal, and os.Exit is intercepted (componentExit).
+		for k, v := range map[string]string{"logtostderr": "true", "alsologtostderr": "false", "one_output": "true"} {
 			_ = fs.Set(k, v)
 		}
+		klog.SetLoggerWithOptions(logr.FromSlogHandler(slog.NewTextHandler(componentOut, nil)),
+			klog.WriteKlogBuffer(func(b []byte) { _, _ = componentOut.Write(b) }))
 		klog.SetOutput(componentOut)
 		klog.OsExit = componentExit
 		grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, componentOut))
