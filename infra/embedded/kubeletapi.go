@@ -22,7 +22,8 @@ const KubeletPort = 10250
 // A hollow node's kubelet API listens on a loopback port of its own; the
 // router sends "<node name or address>:10250" there, so that `kubectl
 // logs`, exec and port-forward reach the right kubelet with no DNS and
-// no host address. Anything else is dialled directly.
+// no host address. Other loopback destinations are dialled directly;
+// anything else is refused, as node and pod addresses are simulated.
 type kubeletRouter struct {
 	sock string
 	ln   net.Listener
@@ -90,10 +91,17 @@ func (r *kubeletRouter) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	dest := req.Host
 	r.mu.Lock()
-	if to, ok := r.routes[dest]; ok {
-		dest = to
-	}
+	to, routed := r.routes[dest]
 	r.mu.Unlock()
+	switch {
+	case routed:
+		dest = to
+	case !onLoopback(dest):
+		// Node and pod addresses are simulated: nothing leaves this
+		// machine.
+		http.Error(w, fmt.Sprintf("no route to %s in the embedded cluster", req.Host), http.StatusBadGateway)
+		return
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
 	defer cancel()
 	var d net.Dialer
@@ -119,6 +127,19 @@ func (r *kubeletRouter) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	go splice(up, down, buf.Reader)
+}
+
+// onLoopback says whether host:port is on this machine's loopback.
+func onLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // splice copies both ways until either side ends, then closes both.
