@@ -214,3 +214,35 @@ func TestExitStatusPassesThrough(t *testing.T) {
 		t.Errorf("exit error %v, want status 7", g.Err())
 	}
 }
+
+// TestStopKillsHelpersThatIgnoreTERM stops a command whose background
+// helper ignores SIGTERM while the command itself exits on it: the guard
+// survives the TERM and kills the helper once the command is gone.
+func TestStopKillsHelpersThatIgnoreTERM(t *testing.T) {
+	cmd := exec.Command("bash", "-c", `(trap '' TERM; exec sleep 60) & echo $!; wait`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("waiting for the helper's pid: %v", err)
+	}
+	helper, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Stop(30 * time.Second) // bash exits on TERM long before this
+	deadline := time.Now().Add(20 * time.Second)
+	for alive(helper) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(helper) {
+		_ = syscall.Kill(helper, syscall.SIGKILL)
+		t.Errorf("waiting for helper %d, which ignores SIGTERM, to be killed after Stop: still running after 20s", helper)
+	}
+}
