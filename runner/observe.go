@@ -11,14 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/procgroup"
 	"github.com/gameday-sre/gameday/verify"
 )
-
-func yamlToJSON(b []byte) ([]byte, error) { return yaml.YAMLToJSON(b) }
 
 // gate waits until every symptom check holds, or fails with a
 // NotReproduced error that lists what was observed instead.

@@ -498,17 +498,6 @@ func (v *Checker) exactlyOne(p string, set, all []string, none, several string) 
 	return false
 }
 
-// setNames returns the names whose flag is set.
-func setNames(names []string, set ...bool) []string {
-	var out []string
-	for i, ok := range set {
-		if ok {
-			out = append(out, names[i])
-		}
-	}
-	return out
-}
-
 // Errorf records a problem at the field path p, located at that field's
 // line and column.
 func (v *Checker) Errorf(p, format string, args ...any) { v.errs.add(p, format, args...) }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -531,12 +529,6 @@ func nodeName(ip netip.Addr, region string) string {
 		domain = "ec2.internal"
 	}
 	return "ip-" + strings.ReplaceAll(ip.String(), ".", "-") + "." + domain
-}
-
-func hash(s string) uint64 {
-	h := fnv.New64a()
-	_, _ = io.WriteString(h, s)
-	return h.Sum64()
 }
 
 func orDefault(v, d string) string {

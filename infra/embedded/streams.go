@@ -181,18 +181,29 @@ func operands(args []string) []string {
 	return out
 }
 
+// shellError is an error worded as coreutils words it ("No such file or
+// directory").
+type shellError string
+
+func (e shellError) Error() string { return string(e) }
+
+const (
+	errNoSuchFile  shellError = "No such file or directory"
+	errIsDirectory shellError = "Is a directory"
+)
+
 // read reads a container path through the mounts.
 func (c running) read(path string) ([]byte, error) {
 	host, ok := hostPath(c.config.GetMounts(), path)
 	if !ok {
-		return nil, errors.New("No such file or directory")
+		return nil, errNoSuchFile
 	}
 	b, err := os.ReadFile(host)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, errors.New("No such file or directory")
+		return nil, errNoSuchFile
 	case err != nil && strings.Contains(err.Error(), "is a directory"):
-		return nil, errors.New("Is a directory")
+		return nil, errIsDirectory
 	}
 	return b, err
 }
