@@ -502,17 +502,9 @@ func (v *Checker) exactlyOne(p string, set, all []string, none, several string) 
 // line and column.
 func (v *Checker) Errorf(p, format string, args ...any) { v.errs.add(p, format, args...) }
 
-// Required records a problem at p when val is empty, and reports whether
-// it is set.
-func (v *Checker) Required(p, val string) bool { return v.required(p, val) }
-
 // NodeGroup checks a reference, at p, to a node group of the scenario
 // and returns it, or nil (the problem recorded) when there is none.
 func (v *Checker) NodeGroup(p, name string) *NodeGroup { return v.nodeGroup(p, name) }
-
-// Condition checks a condition at p, as in a step (it may not refer to
-// objectives).
-func (v *Checker) Condition(p string, c *Condition) { v.condition(p, c, condCtx{}) }
 
 func (v *Checker) nodeGroup(p, name string) *NodeGroup {
 	if !v.required(p, name) {

@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -36,31 +35,8 @@ func BenchmarkEmbedded(b *testing.B) {
 		}
 		startTotal += time.Since(t0)
 
-		d := webDeployment()
-		d.Spec.Replicas = ptr.To[int32](10)
 		t1 := time.Now()
-		if _, err := env.Client().AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		for {
-			pods, err := env.Client().CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			running := 0
-			for _, p := range pods.Items {
-				if p.Status.Phase == corev1.PodRunning {
-					running++
-				}
-			}
-			if running == 10 {
-				break
-			}
-			if time.Since(t1) > 2*time.Minute {
-				b.Fatalf("only %d of 10 pods Running after 2m", running)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		runWeb(b, env, 10, 2*time.Minute)
 		podsTotal += time.Since(t1)
 		if err := stop(context.Background()); err != nil {
 			b.Fatal(err)
@@ -77,22 +53,40 @@ func BenchmarkEmbedded(b *testing.B) {
 		startTotal.Seconds()/float64(b.N), podsTotal.Seconds()/float64(b.N), b.N, firstRSS>>20, peakRSS()>>20, b.N)
 }
 
-// peakRSS is the process's peak resident set size in bytes (VmHWM).
-func peakRSS() uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
+// runWeb creates the web Deployment with replicas pods and waits, up to
+// patience, until they all run.
+func runWeb(b *testing.B, env *Env, replicas int32, patience time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	d := webDeployment()
+	d.Spec.Replicas = ptr.To(replicas)
+	t0 := time.Now()
+	if _, err := env.Client().AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
+	for {
+		pods, err := env.Client().CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			b.Fatal(err)
 		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		if running == int(replicas) {
+			return
+		}
+		if time.Since(t0) > patience {
+			b.Fatalf("waiting for %d web pods Running: %d after %s", replicas, running, patience)
+		}
+		time.Sleep(20 * time.Millisecond) // the start-up figure is timed to this
 	}
-	return 0
 }
+
+// peakRSS is the process's peak resident set size in bytes (VmHWM).
+func peakRSS() uint64 { return procStatus("VmHWM") }
 
 // procStatus reads a field of /proc/self/status in bytes (VmRSS, VmHWM).
 func procStatus(field string) uint64 {
@@ -141,31 +135,7 @@ func BenchmarkBehavingPods(b *testing.B) {
 			_ = stop(context.Background())
 			b.Fatal(err)
 		}
-		d := webDeployment()
-		d.Spec.Replicas = ptr.To[int32](pods)
-		if _, err := env.Client().AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		for {
-			list, err := env.Client().CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			running := 0
-			for _, p := range list.Items {
-				if p.Status.Phase == corev1.PodRunning {
-					running++
-				}
-			}
-			if running == pods {
-				break
-			}
-			if time.Since(t1) > 3*time.Minute {
-				b.Fatalf("waiting for %d pods Running: %d after 3m", pods, running)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		runWeb(b, env, pods, 3*time.Minute)
 		time.Sleep(5 * time.Second) // let start-up settle
 		c0, w0 := processCPU(), time.Now()
 		time.Sleep(10 * time.Second)

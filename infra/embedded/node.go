@@ -175,9 +175,11 @@ func (r *runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 		return id, err
 	}
 	r.mu.Lock()
+	ports := make([]int, 0, len(config.GetPortMappings()))
 	for _, pm := range config.GetPortMappings() {
-		r.sbxPorts[id] = append(r.sbxPorts[id], int(pm.GetContainerPort()))
+		ports = append(ports, int(pm.GetContainerPort()))
 	}
+	r.sbxPorts[id] = ports
 	ip, ok := r.got[id]
 	if !ok {
 		ip, err = r.ips.take()

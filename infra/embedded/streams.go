@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -296,8 +295,6 @@ func (c running) fetch(tool string, args []string, out, errw io.Writer) int {
 		fmt.Fprintf(errw, "wget: server returned error: HTTP/1.1 %d %s\n", status, http.StatusText(status))
 		return 1
 	}
-	var b bytes.Buffer
-	b.WriteString(body)
-	_, _ = out.Write(b.Bytes())
+	_, _ = io.WriteString(out, body)
 	return 0
 }

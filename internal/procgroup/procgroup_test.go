@@ -22,6 +22,16 @@ func alive(pid int) bool {
 	return ok && state != 'Z' && state != 'X'
 }
 
+// waitGone waits up to patience for pid to stop running, and says how
+// long that took and whether it did.
+func waitGone(pid int, patience time.Duration) (time.Duration, bool) {
+	t0 := time.Now()
+	for alive(pid) && time.Since(t0) < patience {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(t0), !alive(pid)
+}
+
 // procStat reads a process's state and process group from /proc.
 func procStat(pid int) (state byte, pgrp int, ok bool) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -81,11 +91,7 @@ func TestStopKillsTheGroup(t *testing.T) {
 	default:
 		t.Fatal("Done not closed after Stop")
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for alive(child) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if alive(child) {
+	if _, gone := waitGone(child, 2*time.Second); !gone {
 		t.Errorf("child %d of the group survived Stop", child)
 	}
 	g.Stop(time.Second) // a second Stop returns at once
@@ -185,16 +191,13 @@ func TestGrandchildDiesWithParent(t *testing.T) {
 	}
 	_ = parent.Process.Kill()
 	_ = parent.Wait()
-	killed := time.Now()
 	const patience = 20 * time.Second
-	for alive(grandchild) && time.Since(killed) < patience {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if alive(grandchild) {
+	took, gone := waitGone(grandchild, patience)
+	if !gone {
 		_ = syscall.Kill(grandchild, syscall.SIGKILL)
 		t.Fatalf("waiting for grandchild %d to die after its parent was SIGKILLed: still running after %s", grandchild, patience)
 	}
-	t.Logf("the grandchild died %s after its parent was SIGKILLed", time.Since(killed).Round(time.Millisecond))
+	t.Logf("the grandchild died %s after its parent was SIGKILLed", took.Round(time.Millisecond))
 }
 
 func TestCommandNotFound(t *testing.T) {
@@ -237,11 +240,7 @@ func TestStopKillsHelpersThatIgnoreTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.Stop(30 * time.Second) // bash exits on TERM long before this
-	deadline := time.Now().Add(20 * time.Second)
-	for alive(helper) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if alive(helper) {
+	if _, gone := waitGone(helper, 20*time.Second); !gone {
 		_ = syscall.Kill(helper, syscall.SIGKILL)
 		t.Errorf("waiting for helper %d, which ignores SIGTERM, to be killed after Stop: still running after 20s", helper)
 	}
