@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gameday-sre/gameday/infra/embedded"
-	"github.com/gameday-sre/gameday/internal/leakcheck"
 	"github.com/gameday-sre/gameday/internal/rundir"
 )
 
@@ -74,9 +73,12 @@ func TestIntegrationEnvUpDown(t *testing.T) {
 	}
 	t.Parallel()
 	home := t.TempDir()
+	if err := os.MkdirAll(runTmp(home), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	gameday := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+home)
+		cmd.Env = append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+home, "TMPDIR="+runTmp(home))
 		return cmd
 	}
 	up := gameday("env", "up", "--node-groups", "ng-a=1,ng-b=1")
@@ -140,10 +142,10 @@ func TestIntegrationEnvUpDown(t *testing.T) {
 	if runs[0].Pid() != 0 {
 		t.Error("run still marked live after env down")
 	}
-	if left := leakcheck.TempDirs("gameday-" + runs[0].ID + "-*"); len(left) > 0 {
+	if left := runTempDirs(home, runs[0].ID); len(left) > 0 {
 		t.Errorf("temp dirs left behind: %v", left)
 	}
-	if left := leakcheck.TempDirs("hollow-kubelet.*"); len(left) > 0 {
+	if left := kubemarkDirs(home); len(left) > 0 {
 		t.Errorf("kubemark temp dirs left behind: %v", left)
 	}
 }

@@ -47,8 +47,11 @@ func (s *syncBuffer) String() string {
 func newGameday(t *testing.T, home string, args ...string) *gamedayProc {
 	t.Helper()
 	p := &gamedayProc{home: home}
+	if err := os.MkdirAll(runTmp(home), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	p.cmd = exec.Command(os.Args[0], args...)
-	p.cmd.Env = append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+home)
+	p.cmd.Env = append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+home, "TMPDIR="+runTmp(home))
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	return p
 }
@@ -101,15 +104,36 @@ func checkNothingLeft(t *testing.T, d rundir.Dir) {
 	if d.Pid() != 0 {
 		t.Error("run still marked live")
 	}
-	if left := leakcheck.TempDirs("gameday-" + d.ID + "-*"); len(left) > 0 {
+	if left := runTempDirs(homeOf(d), d.ID); len(left) > 0 {
 		t.Errorf("temp dirs left: %v", left)
 	}
-	if left := leakcheck.TempDirs("hollow-kubelet.*"); len(left) > 0 {
+	if left := kubemarkDirs(homeOf(d)); len(left) > 0 {
 		t.Errorf("kubemark temp dirs left: %v", left)
 	}
 	if left := runProcesses(homeOf(d)); len(left) > 0 {
 		t.Errorf("processes of run %s outlived it: %v", d.ID, left)
 	}
+}
+
+// runTmp is the TMPDIR of the gameday processes a test starts with home:
+// the test's own, so that its leak checks see what its runs made and not
+// what the packages tested beside it are making at the moment. (It is
+// too long for the kubelets' sockets, so gameday puts its own temporary
+// directory in /tmp and says so.)
+func runTmp(home string) string { return filepath.Join(home, "tmp") }
+
+// kubemarkDirs are the temporary directories kubemark's hollow kubelet
+// config left in the TMPDIR of home's runs.
+func kubemarkDirs(home string) []string {
+	m, _ := filepath.Glob(filepath.Join(runTmp(home), "hollow-kubelet.*"))
+	return m
+}
+
+// runTempDirs are run id's temporary directories: in its TMPDIR, or in
+// /tmp when that is too long for the kubelets' sockets.
+func runTempDirs(home, id string) []string {
+	m, _ := filepath.Glob(filepath.Join(runTmp(home), "gameday-"+id+"-*"))
+	return append(m, leakcheck.TempDirs("gameday-"+id+"-*")...)
 }
 
 // homeOf is the GAMEDAY_HOME a run directory is in.
