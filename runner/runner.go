@@ -300,8 +300,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 	r.handover()
 	r.phase(PhaseObserve, fmt.Sprintf("time limit %s", s.Metadata.TimeLimit))
 	outcome = r.observe(ctx)
-	switch outcome {
-	case verify.OutcomeCompleted, verify.OutcomeDetected:
+	// A control is time-boxed: reaching its limit is its normal end.
+	quietEnd := s.Spec.Control && outcome == verify.OutcomeTimeLimit
+	switch {
+	case outcome == verify.OutcomeCompleted, outcome == verify.OutcomeDetected, quietEnd:
 		if fp := verify.Score(r.rec.Snapshot()).Detection.FalsePositives; cfg.Headless && cfg.MaxFalsePositives != nil && fp > *cfg.MaxFalsePositives {
 			return res, errkind.Errorf(errkind.Failed, "%d false positives, over --max-false-positives %d", fp, *cfg.MaxFalsePositives)
 		}
@@ -312,10 +314,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 			}
 		}
 		return res, nil
-	case verify.OutcomeAborted:
+	case outcome == verify.OutcomeAborted:
 		return res, errkind.E(errkind.Aborted, ctx.Err())
 	default:
-		if cfg.Headless {
+		if cfg.Headless && !s.Spec.Control {
 			if _, ok := r.detectedAt(); !ok {
 				return res, errkind.Errorf(errkind.Failed, "not detected: run ended (%s)", outcome)
 			}

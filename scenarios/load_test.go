@@ -196,6 +196,15 @@ func TestInvalidScenarios(t *testing.T) {
 		{"every cause is a right answer", "no-decoy.yaml", []string{
 			`no-decoy.yaml:38:5: spec.causes: needs at least one wrong answer: every cause is named by an objective, so claiming them all would cost nothing; add plausible wrong causes`,
 		}},
+		{"a control with a fault and the wrong answer", "control-with-fault.yaml", []string{
+			`control-with-fault.yaml:35:14: spec.steps[0].phase: a control scenario stages no fault: make "break it" a setup step, or drop spec.control`,
+			"control-with-fault.yaml:43:5: spec.causes: a control scenario needs the cause no-incident in its catalogue",
+			"control-with-fault.yaml:46:5: spec.objectives: a control scenario needs an objective achieved by the claim no-incident (when: {finding: {cause: no-incident}})",
+			"control-with-fault.yaml:46:5: spec.objectives: a control scenario's only right answer is no-incident; [bad-image] would be failures on a healthy cluster",
+		}},
+		{"no incident as a fault scenario's answer", "no-incident-answer.yaml", []string{
+			"no-incident-answer.yaml:41:5: spec.objectives: the answer no-incident belongs to a control scenario: set spec.control: true, or make no-incident a wrong cause",
+		}},
 		{"objectives wait for each other", "after-cycle.yaml", []string{
 			`after-cycle.yaml:46:14: spec.objectives[0].after: objectives wait for each other: fix → verify → fix`,
 		}},

@@ -54,6 +54,16 @@ type Spec struct {
 	// Briefing is what the operator is told at handover, written the way
 	// users report an incident: symptoms, not causes. Required.
 	Briefing string `yaml:"briefing"`
+	// Control marks a control scenario: no fault, a healthy cluster and
+	// a vague report. It has no fault steps, and its one right answer is
+	// the cause no-incident. The run is time-boxed: reaching the time
+	// limit is a normal end, and a run that ends there earns the
+	// no-incident objectives even if nobody claimed anything, so doing
+	// nothing scores full marks. Every claim of a failure cause (an alert
+	// that matches no cause included) is a false positive and costs
+	// points from the whole score. Detection tooling runs a control to
+	// count its false alarms.
+	Control bool `yaml:"control"`
 	// Environment is the cluster and AWS account to build.
 	Environment Environment `yaml:"environment"`
 	// Workloads are the Kubernetes manifests applied during setup (or by an

@@ -71,6 +71,7 @@ func (v *Checker) validate() {
 	v.symptoms()
 	v.checkObjectives()
 	v.checkDecoys()
+	v.checkControl()
 	v.checkPenalties()
 	v.checkHints()
 	v.checkSolution()
@@ -81,6 +82,20 @@ func (v *Checker) validate() {
 // claims are what cost points (see verify.ClaimCost), so a catalogue with
 // no wrong answer would make claiming every cause free.
 func (v *Checker) checkDecoys() {
+	named := v.answers()
+	if len(named) == 0 || len(v.s.Spec.Causes) == 0 {
+		return
+	}
+	for _, c := range v.s.Spec.Causes {
+		if !named[c.ID] {
+			return
+		}
+	}
+	v.errs.add("spec.causes", "needs at least one wrong answer: every cause is named by an objective, so claiming them all would cost nothing; add plausible wrong causes")
+}
+
+// answers returns the causes that objectives' finding conditions name.
+func (v *Checker) answers() map[string]bool {
 	named := map[string]bool{}
 	var walk func(c *Condition)
 	walk = func(c *Condition) {
@@ -97,15 +112,7 @@ func (v *Checker) checkDecoys() {
 	for i := range v.s.Spec.Objectives {
 		walk(&v.s.Spec.Objectives[i].When)
 	}
-	if len(named) == 0 || len(v.s.Spec.Causes) == 0 {
-		return
-	}
-	for _, c := range v.s.Spec.Causes {
-		if !named[c.ID] {
-			return
-		}
-	}
-	v.errs.add("spec.causes", "needs at least one wrong answer: every cause is named by an objective, so claiming them all would cost nothing; add plausible wrong causes")
+	return named
 }
 
 func (v *Checker) required(p, val string) bool {

@@ -127,6 +127,10 @@ type Spec struct {
 	// claims were judged have none and are scored under RuleLegacy.
 	Claims  []SpecClaim `json:"claims,omitempty"`
 	Debrief string      `json:"debrief"`
+	// Control is set for a control scenario (scenarios.Spec.Control): a
+	// run that reaches its time limit earns the no-incident answers, and
+	// wrong claims cost points from the whole score.
+	Control bool `json:"control,omitempty"`
 }
 
 // SpecObjective is an objective's scoring rule.
@@ -169,7 +173,8 @@ func (s Seconds) Duration() time.Duration { return time.Duration(float64(s) * fl
 
 // SpecOf copies what scoring needs from a scenario.
 func SpecOf(s *scenarios.Scenario) Spec {
-	sp := Spec{Name: s.Metadata.Name, Title: s.Metadata.Title, TimeLimit: Seconds(s.Metadata.TimeLimit.Seconds()), Debrief: s.Spec.Debrief}
+	sp := Spec{Name: s.Metadata.Name, Title: s.Metadata.Title, TimeLimit: Seconds(s.Metadata.TimeLimit.Seconds()), Debrief: s.Spec.Debrief,
+		Control: s.Spec.Control}
 	for _, o := range s.Spec.Objectives {
 		sp.Objectives = append(sp.Objectives, SpecObjective{ID: o.ID, Title: o.Title, Category: o.Category, Points: o.Points,
 			Target: Seconds(o.Target.Seconds()), After: o.After, Hidden: o.Hidden})

@@ -121,6 +121,10 @@ func Grade(total, max int) string {
 // its first right claim, whatever the recorded objective events say; and
 // each wrong claim costs ClaimCost points, in order, until the wrong
 // claims have cost all the diagnosis points earned.
+//
+// A control (Spec.Control) differs twice: a run that ends at its time
+// limit earns the no-incident answers nobody claimed (heldQuiet), and
+// wrong claims may cost everything earned, not only diagnosis points.
 func Score(j Journal) Result {
 	r := Result{Scenario: j.Spec.Name, Title: j.Spec.Title, RunID: j.RunID, Outcome: j.Outcome, Rule: RuleLegacy}
 	handover := j.Handover
@@ -148,6 +152,7 @@ func Score(j Journal) Result {
 		}
 	}
 	var claimedBy map[string]*Finding
+	quiet := map[string]bool{} // a control's answers, earned by silence
 	if len(j.Spec.Claims) > 0 {
 		r.Rule, r.ClaimCost = RuleClaims, ClaimCost(j.Spec)
 		var byClaims map[string]time.Time
@@ -162,6 +167,9 @@ func Score(j Journal) Result {
 			for _, id := range c.Objectives {
 				achieved[id], claimedBy[id] = byClaims[id], &r.Claims[i].Finding
 			}
+		}
+		for id, at := range heldQuiet(j, achieved) {
+			achieved[id], quiet[id] = at, true
 		}
 	}
 	// An objective counts only after every objective it waits for.
@@ -186,7 +194,10 @@ func Score(j Journal) Result {
 			or.Achieved, or.At, or.Claim = true, &s, claimedBy[o.ID]
 			or.Points = ObjectivePoints(o.Points, at.Sub(handover), o.Target.Duration(), limit)
 			why := "within its target"
-			if s > o.Target {
+			switch {
+			case quiet[o.ID]:
+				or.Points, why = o.Points, "nobody claimed a failure in the time box"
+			case s > o.Target:
 				why = fmt.Sprintf("%s after its %s target", clock(s-o.Target), clock(o.Target))
 			}
 			r.Explanation = append(r.Explanation, fmt.Sprintf("+%d %s: achieved at %s, %s (of %d)", or.Points, o.Title, clock(s), why, o.Points))
@@ -197,9 +208,12 @@ func Score(j Journal) Result {
 		r.Objectives = append(r.Objectives, or)
 	}
 	if r.Rule == RuleClaims {
+		// Wrong claims cost up to the diagnosis points earned; on a
+		// control, where every claim of a failure is a false alarm, up to
+		// everything earned.
 		earned := 0
 		for _, o := range r.Objectives {
-			if isDiagnosis(j.Spec, o.ID) {
+			if j.Spec.Control || isDiagnosis(j.Spec, o.ID) {
 				earned += o.Points
 			}
 		}
@@ -232,6 +246,27 @@ func Score(j Journal) Result {
 	r.Grade = Grade(r.Total, r.Max)
 	r.Metrics = metrics(r.Objectives)
 	return r
+}
+
+// heldQuiet returns, for a control run that ended at its time limit,
+// the no-incident answers nobody claimed and when they count: at the
+// time limit. On a healthy cluster silence is the right answer, so doing
+// nothing scores full marks.
+func heldQuiet(j Journal, achieved map[string]time.Time) map[string]time.Time {
+	if !j.Spec.Control || j.Outcome != OutcomeTimeLimit || j.Handover.IsZero() {
+		return nil
+	}
+	at := j.Handover.Add(j.Spec.TimeLimit.Duration())
+	if !j.Ended.IsZero() && j.Ended.Before(at) {
+		at = j.Ended
+	}
+	out := map[string]time.Time{}
+	for _, a := range j.Spec.Claims {
+		if _, done := achieved[a.Objective]; !done && a.Cause == scenarios.CauseNoIncident {
+			out[a.Objective] = at
+		}
+	}
+	return out
 }
 
 // detection counts the judged claims.

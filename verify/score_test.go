@@ -106,3 +106,56 @@ func TestScoreRules(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreControl scores a control scenario: silence to the time limit
+// is the right answer, and every claim of a failure costs.
+func TestScoreControl(t *testing.T) {
+	h := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return h.Add(time.Duration(s * float64(time.Second))) }
+	spec := Spec{TimeLimit: 600, Control: true,
+		Objectives: []SpecObjective{{ID: "call-it", Title: "Call it", Category: "rootCause", Points: 100, Target: 300}},
+		Causes: []SpecCause{{ID: "no-incident"}, {ID: "cpu-throttled"}, {ID: "db-pool"}, {ID: "dns"}, {ID: "nodes-not-ready"}, {ID: "crashloop"}},
+		Claims: []SpecClaim{{Cause: "no-incident", Objective: "call-it"}}}
+	claim := func(s float64, cause string) Event {
+		return Event{Time: at(s), Type: EventFinding, Finding: &Finding{Cause: cause, Source: "operator"}}
+	}
+	alert := Event{Time: at(40), Type: EventFinding, Finding: &Finding{Source: "detector", Note: "alert HighLatency matches no cause"}}
+	tests := []struct {
+		name    string
+		outcome string
+		ended   float64
+		events  []Event
+		want    int
+		fp      int
+	}{
+		{"nobody acts to the limit", OutcomeTimeLimit, 600.3, nil, 100, 0},
+		{"a run cut short (--time-limit) that reached its limit", OutcomeTimeLimit, 45, nil, 100, 0},
+		{"no incident claimed in time", OutcomeCompleted, 60, []Event{claim(60, "no-incident")}, 100, 0},
+		{"no incident claimed late decays", OutcomeCompleted, 450, []Event{claim(450, "no-incident")}, 75, 0},
+		{"one false alarm", OutcomeTimeLimit, 600, []Event{claim(30, "cpu-throttled")}, 90, 1},
+		{"an alert that matches no cause is a false alarm", OutcomeTimeLimit, 600, []Event{alert}, 90, 1},
+		{"the same claim twice counts once", OutcomeTimeLimit, 600, []Event{claim(30, "dns"), claim(90, "dns")}, 90, 1},
+		{"false alarm, then no incident", OutcomeCompleted, 120, []Event{claim(30, "dns"), claim(120, "no-incident")}, 90, 1},
+		{"claiming everything costs everything", OutcomeTimeLimit, 600, []Event{claim(1, "cpu-throttled"), claim(2, "db-pool"), claim(3, "dns"),
+			claim(4, "nodes-not-ready"), claim(5, "crashloop"), {Time: at(6), Type: EventFinding, Finding: &Finding{Cause: "dns", Source: "detector"}},
+			{Time: at(7), Type: EventFinding, Finding: &Finding{Cause: "db-pool", Source: "detector"}}, alert, claim(9, "cpu-throttled"),
+			{Time: at(10), Type: EventFinding, Finding: &Finding{Cause: "crashloop", Source: "detector"}},
+			{Time: at(11), Type: EventFinding, Finding: &Finding{Cause: "nodes-not-ready", Source: "detector"}}}, 0, 10},
+		{"giving up earns nothing", OutcomeGaveUp, 100, nil, 0, 0},
+		{"an aborted run earns nothing", OutcomeAborted, 100, nil, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Score(Journal{Format: JournalFormat, Spec: spec, Handover: h, Ended: at(tt.ended), Outcome: tt.outcome, Events: tt.events})
+			if r.Total != tt.want || r.Detection.FalsePositives != tt.fp {
+				t.Errorf("total %d, %d false positives; want %d, %d; %v", r.Total, r.Detection.FalsePositives, tt.want, tt.fp, r.Explanation)
+			}
+		})
+	}
+	// The same silence on a scenario that is not a control earns nothing.
+	notControl := spec
+	notControl.Control = false
+	if r := Score(Journal{Format: JournalFormat, Spec: notControl, Handover: h, Ended: at(600), Outcome: OutcomeTimeLimit}); r.Total != 0 {
+		t.Errorf("a fault scenario's silence scored %d: %v", r.Total, r.Explanation)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,9 @@ type listEntry struct {
 	Difficulty string   `json:"difficulty"`
 	Tags       []string `json:"tags"`
 	TimeLimit  string   `json:"timeLimit"`
+	// EstimatedLength is how long a team is expected to play: the latest
+	// objective target, which is when the author expects it done.
+	EstimatedLength string `json:"estimatedLength"`
 	Objectives int      `json:"objectives"`
 	Points     int      `json:"points"`
 	Source     string   `json:"source"`
@@ -47,9 +51,12 @@ func newListCmd(g *globals) *cobra.Command {
 				if e.Tags == nil {
 					e.Tags = []string{}
 				}
+				var length time.Duration
 				for _, o := range s.Spec.Objectives {
 					e.Points += o.Points
+					length = max(length, o.Target.Duration)
 				}
+				e.EstimatedLength = roughly(length)
 				entries = append(entries, e)
 			}
 			out := g.streams.Out
@@ -57,13 +64,22 @@ func newListCmd(g *globals) *cobra.Command {
 				return writeJSON(out, entries)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDIFFICULTY\tTIME LIMIT\tTAGS\tTITLE")
+			fmt.Fprintln(tw, "NAME\tDIFFICULTY\tLENGTH\tTIME LIMIT\tTAGS\tTITLE")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Difficulty, e.TimeLimit, strings.Join(e.Tags, ","), e.Title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Difficulty, e.EstimatedLength, e.TimeLimit, strings.Join(e.Tags, ","), e.Title)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// roughly writes a duration to the minute, as "~20m" or "~1h30m".
+func roughly(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if d <= 0 {
+		return "-"
+	}
+	return "~" + strings.TrimSuffix(d.String(), "0s")
 }

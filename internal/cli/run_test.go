@@ -334,6 +334,72 @@ func TestIntegrationRunPenalisesNeedlessRollback(t *testing.T) {
 	}
 }
 
+// TestIntegrationControlScores100 plays healthy-control's reference
+// solution: a look around with kubectl, then the claim no-incident.
+func TestIntegrationControlScores100(t *testing.T) {
+	requireIntegration(t)
+	home := t.TempDir()
+	p := newGameday(t, home, "run", "healthy-control", "--autopilot")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	j := checkFullMarks(t, p, d, code)
+	if r := verify.Score(j); r.Detection.FalsePositives != 0 || r.Detection.TruePositives != 1 {
+		t.Errorf("detection %+v, want the one right claim no-incident", r.Detection)
+	}
+}
+
+// TestIntegrationControlNobodyActs checks that on a control, doing
+// nothing until the time limit is the right answer: exit 0, full marks.
+func TestIntegrationControlNobodyActs(t *testing.T) {
+	requireIntegration(t)
+	home := t.TempDir()
+	p := newGameday(t, home, "run", "healthy-control", "--time-limit", "15s")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0: a control's time limit is its normal end\nstderr:\n%s", code, p.stderr.String())
+	}
+	j, r := readJournal(t, d)
+	if j.Outcome != verify.OutcomeTimeLimit || r.Total != 100 {
+		t.Errorf("outcome %s, score %d; want time-limit, 100: %v", j.Outcome, r.Total, r.Explanation)
+	}
+}
+
+// TestIntegrationControlPenalisesFalseAlarm plays healthy-control's
+// documented wrong answer: claiming a failure and restarting checkout "to
+// see if it helps". Both cost points.
+func TestIntegrationControlPenalisesFalseAlarm(t *testing.T) {
+	requireIntegration(t)
+	dir := libraryCopy(t, "healthy-control",
+		`run: '"$GAMEDAY" diagnose --cause no-incident`,
+		`run: 'kubectl rollout restart deployment checkout -n prod && "$GAMEDAY" diagnose --cause checkout-cpu-throttled --resource prod/checkout`)
+	home := t.TempDir()
+	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "40s")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr.String())
+	}
+	_, r := readJournal(t, d)
+	var restarted bool
+	for _, pe := range r.Penalties {
+		restarted = restarted || pe.ID == "healthy-service-restarted"
+	}
+	if !restarted {
+		t.Errorf("penalties %+v, want healthy-service-restarted", r.Penalties)
+	}
+	if r.Detection.FalsePositives != 1 || len(r.Claims) != 1 || r.Claims[0].Cost != 9 {
+		t.Errorf("claims %+v, want one false positive costing 9", r.Claims)
+	}
+	// 100 (silence on no-incident held to the limit) - 25 - 9.
+	if r.Total != 66 {
+		t.Errorf("score %d, want 66: %v", r.Total, r.Explanation)
+	}
+}
+
 func TestIntegrationRunNotReproduced(t *testing.T) {
 	requireIntegration(t)
 	// The new node group's role can pull, so the fault cannot happen.

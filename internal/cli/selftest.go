@@ -28,9 +28,10 @@ import (
 
 // Checks of `gameday test`: a game each.
 const (
-	checkSolution = "solution" // the reference solution scores full marks
-	checkIdle     = "idle"     // doing nothing does not recover
-	checkDetect   = "detect"   // suite mode: headless against the detector
+	checkSolution   = "solution"    // the reference solution scores full marks
+	checkIdle       = "idle"        // doing nothing does not recover (a control: scores full marks)
+	checkFalseAlarm = "false-alarm" // a control: claiming a failure cause costs points
+	checkDetect     = "detect"      // suite mode: headless against the detector
 )
 
 // selfTestOptions are the flags of `gameday test`.
@@ -70,6 +71,11 @@ scenario (the built-in library when none is given):
     marks;
   - idle: a run where nobody acts, for --idle, does not recover.
 
+A control scenario (spec.control: true, a healthy cluster) is proven
+differently: its solution and its idle run both score full marks, and a
+third game, false-alarm, claims one of its wrong causes and must lose
+points for it.
+
 Loading a scenario already checks that every hint, penalty, objective and
 condition refers to something that exists; a scenario that fails that is
 refused with exit code 2 before anything runs.
@@ -107,6 +113,9 @@ says what was observed.`,
 					return
 				}
 				games = append(games, game{ref, s, checkSolution}, game{ref, s, checkIdle})
+				if s.Spec.Control {
+					games = append(games, game{ref, s, checkFalseAlarm})
+				}
 			}
 			if len(args) == 0 {
 				all, err := scenarios.Builtin()
@@ -145,7 +154,7 @@ says what was observed.`,
 				return errkind.Errorf(errkind.Failed, "%d check(s) failed", failed)
 			}
 			if o.only == "" {
-				fmt.Fprintf(g.streams.Out, "all %d scenario(s) pass\n", len(games)/2)
+				fmt.Fprintf(g.streams.Out, "all %d scenario(s) pass (%d games)\n", scenarioCount(games), len(games))
 			}
 			return nil
 		},
@@ -161,7 +170,7 @@ says what was observed.`,
 	cmd.Flags().IntVar(&o.maxFP, "max-false-positives", -1, "with --detector: fail (exit 5) a scenario with more wrong claims than this")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "with --detector: write one JUnit XML file for all scenarios")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "with --detector: table or json")
-	cmd.Flags().StringVar(&o.only, "only", "", "play one check (solution, idle or detect) of one scenario: how --parallel runs each game")
+	cmd.Flags().StringVar(&o.only, "only", "", "play one check (solution, idle, false-alarm or detect) of one scenario: how --parallel runs each game")
 	_ = cmd.Flags().MarkHidden("only")
 	return cmd
 }
@@ -248,8 +257,44 @@ func prove(ctx context.Context, g *globals, x game, root string, o selfTestOptio
 		return solutionVerdict(res, err)
 	}
 	cfg.TimeLimit = o.idle
+	if x.check == checkFalseAlarm {
+		s, claim := falseAlarm(x.s)
+		cfg.Mode = runner.Autopilot
+		res, err := runner.Run(ctx, s, cfg)
+		return falseAlarmVerdict(res, err, claim)
+	}
 	res, err := runner.Run(ctx, x.s, cfg)
+	if x.s.Spec.Control {
+		return controlIdleVerdict(res, err)
+	}
 	return idleVerdict(res, err)
+}
+
+// scenarioCount counts the distinct scenarios among games.
+func scenarioCount(games []game) int {
+	seen := map[*scenarios.Scenario]bool{}
+	for _, x := range games {
+		seen[x.s] = true
+	}
+	return len(seen)
+}
+
+// falseAlarm returns a copy of a control scenario whose solution claims
+// its first wrong cause instead of the right answer, and that cause.
+func falseAlarm(s *scenarios.Scenario) (*scenarios.Scenario, string) {
+	c := *s
+	var cause string
+	for _, k := range s.Spec.Causes {
+		if k.ID != scenarios.CauseNoIncident {
+			cause = k.ID
+			break
+		}
+	}
+	c.Spec.Solution = []scenarios.SolutionStep{{
+		Description: "Claim a failure on a healthy cluster",
+		Run:         fmt.Sprintf(`"$GAMEDAY" diagnose --cause %s --note "false alarm, on purpose"`, cause),
+	}}
+	return &c, cause
 }
 
 // subGame plays one game in a child gameday process (gameday test --only)
@@ -338,6 +383,9 @@ type suiteRow struct {
 	RootCauseNamed bool            `json:"rootCauseNamed"`
 	TruePositives  int             `json:"truePositives"`
 	FalsePositives int             `json:"falsePositives"`
+	// Control is set for a control scenario, which has nothing to detect:
+	// its false positives are what it measures.
+	Control bool `json:"control,omitempty"`
 	// Verdict is ok, or why the scenario fails the suite; ExitCode is
 	// what a headless gameday run of it would exit with.
 	Verdict  string `json:"verdict"`
@@ -377,7 +425,7 @@ func detectionSuite(ctx context.Context, g *globals, games []game, root string, 
 
 // detect plays one scenario headless against the detector in this process.
 func detect(ctx context.Context, g *globals, x game, root string, o selfTestOptions) suiteRow {
-	row := suiteRow{Scenario: x.s.Metadata.Name, Verdict: "ok"}
+	row := suiteRow{Scenario: x.s.Metadata.Name, Verdict: "ok", Control: x.s.Spec.Control}
 	infra, emulator, err := chooseInfra(ctx, o.infra, o.emulator, x.s)
 	if err != nil {
 		row.Verdict, row.ExitCode = "backend: "+err.Error(), ExitCode(err)
@@ -440,7 +488,11 @@ func writeSuite(w io.Writer, rows []suiteRow, output string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tDETECTED\tTTD\tROOT CAUSE\tTRUE POS\tFALSE POS\tRESULT")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, report.YesNo(r.Detected), report.Time(r.TTD), report.YesNo(r.RootCauseNamed),
+		detected := report.YesNo(r.Detected)
+		if r.Control {
+			detected = "control"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, detected, report.Time(r.TTD), report.YesNo(r.RootCauseNamed),
 			r.TruePositives, r.FalsePositives, r.Verdict)
 	}
 	return tw.Flush()
@@ -506,6 +558,34 @@ func lost(r verify.Result) []string {
 		}
 	}
 	return out
+}
+
+// controlIdleVerdict: on a control, doing nothing is the right answer
+// and must score full marks.
+func controlIdleVerdict(res runner.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if r := res.Score; r.Total != r.Max {
+		return fmt.Errorf("with nobody acting on a healthy cluster, the run scores %d of %d: %s (run %s)", r.Total, r.Max, strings.Join(lost(r), "; "), res.Dir.Path)
+	}
+	return nil
+}
+
+// falseAlarmVerdict: on a control, claiming a failure cause must be
+// judged a false positive and cost points.
+func falseAlarmVerdict(res runner.Result, err error, cause string) error {
+	if k := errkind.Of(err); k == errkind.NotReproduced || k == errkind.Infra || k == errkind.Aborted {
+		return err
+	}
+	r := res.Score
+	switch {
+	case r.Detection.FalsePositives == 0:
+		return fmt.Errorf("the claim %s on a healthy cluster was not counted as a false positive (run %s)", cause, res.Dir.Path)
+	case r.Total >= r.Max:
+		return fmt.Errorf("the false alarm %s scores %d of %d: it costs nothing (run %s)", cause, r.Total, r.Max, res.Dir.Path)
+	}
+	return nil
 }
 
 func idleVerdict(res runner.Result, err error) error {

@@ -116,7 +116,7 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	fmt.Fprintf(&b, "# Game day report: %s\n\n", r.Title)
 	fmt.Fprintf(&b, "Scenario `%s` · run `%s` · outcome **%s**\n\n", r.Scenario, r.RunID, r.Outcome)
 	fmt.Fprintf(&b, "**Score %d / %d — grade %s**\n\n", r.Total, r.Max, r.Grade)
-	fmt.Fprintf(&b, "Scored under rule %s: %s.\n\n", r.Rule, ruleText(r))
+	fmt.Fprintf(&b, "Scored under rule %s: %s.\n\n", r.Rule, ruleText(j, r))
 	b.WriteString("| metric | time since handover |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| time to detect (TTD) | %s |\n| time to mitigate (TTM) | %s |\n| time to recover (TTR) | %s |\n| MTTR (one incident) | %s |\n\n",
 		Time(r.Metrics.TTD), Time(r.Metrics.TTM), Time(r.Metrics.TTR), Time(r.Metrics.MTTR))
@@ -240,8 +240,11 @@ func wrongCost(r verify.Result) int {
 }
 
 // ruleText says what the scoring rule does with claims.
-func ruleText(r verify.Result) string {
+func ruleText(j verify.Journal, r verify.Result) string {
 	if r.Rule == verify.RuleClaims {
+		if j.Spec.Control {
+			return fmt.Sprintf("a control: nothing is broken, so each claim of a failure is a false positive and costs %d points, up to everything earned", r.ClaimCost)
+		}
 		return fmt.Sprintf("each claim is judged right or wrong; a wrong claim costs %d points, up to the diagnosis points earned", r.ClaimCost)
 	}
 	return "claims are not judged (the journal predates the answer key)"
