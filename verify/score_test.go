@@ -114,8 +114,8 @@ func TestScoreControl(t *testing.T) {
 	at := func(s float64) time.Time { return h.Add(time.Duration(s * float64(time.Second))) }
 	spec := Spec{TimeLimit: 600, Control: true,
 		Objectives: []SpecObjective{{ID: "call-it", Title: "Call it", Category: "rootCause", Points: 100, Target: 300}},
-		Causes: []SpecCause{{ID: "no-incident"}, {ID: "cpu-throttled"}, {ID: "db-pool"}, {ID: "dns"}, {ID: "nodes-not-ready"}, {ID: "crashloop"}},
-		Claims: []SpecClaim{{Cause: "no-incident", Objective: "call-it"}}}
+		Causes:     []SpecCause{{ID: "no-incident"}, {ID: "cpu-throttled"}, {ID: "db-pool"}, {ID: "dns"}, {ID: "nodes-not-ready"}, {ID: "crashloop"}},
+		Claims:     []SpecClaim{{Cause: "no-incident", Objective: "call-it"}}}
 	claim := func(s float64, cause string) Event {
 		return Event{Time: at(s), Type: EventFinding, Finding: &Finding{Cause: cause, Source: "operator"}}
 	}

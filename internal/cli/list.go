@@ -22,9 +22,9 @@ type listEntry struct {
 	// EstimatedLength is how long a team is expected to play: the latest
 	// objective target, which is when the author expects it done.
 	EstimatedLength string `json:"estimatedLength"`
-	Objectives int      `json:"objectives"`
-	Points     int      `json:"points"`
-	Source     string   `json:"source"`
+	Objectives      int    `json:"objectives"`
+	Points          int    `json:"points"`
+	Source          string `json:"source"`
 }
 
 func newListCmd(g *globals) *cobra.Command {
