@@ -22,7 +22,8 @@ TEST_TIMEOUT  ?= 25m
 CHECK_TIMEOUT ?= 5m
 E2E_PARALLEL  ?= 4
 # Where each test stage records its go test -json events; the summary
-# (slowest tests, package wall times) is read from there.
+# (slowest tests, package wall times) is read from there. Browser tests
+# save their screenshots in $(TEST_OUT)/artifacts.
 TEST_OUT      := out/test
 TESTTIMES     := $(GO) run ./internal/testtimes
 
@@ -56,7 +57,7 @@ test: build
 	stage() { local t0=$$SECONDS; echo "== $$1"; shift; "$$@" || { c=$$?; [ $$fail -ne 0 ] || fail=$$c; }; echo "== took $$((SECONDS-t0))s"; }; \
 	stage "gofmt" bash -c 'out=$$(gofmt -l .); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }'; \
 	stage "vet" $(GO) vet ./...; \
-	stage "tests" $(TESTTIMES) -o $(TEST_OUT)/tests.jsonl -- $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) ./...; \
+	stage "tests" env GAMEDAY_TEST_ARTIFACTS=$(abspath $(TEST_OUT))/artifacts $(TESTTIMES) -o $(TEST_OUT)/tests.jsonl -- $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) ./...; \
 	stage "race" $(TESTTIMES) -o $(TEST_OUT)/race.jsonl -- $(GO) test -json -count=1 -race -short -timeout $(CHECK_TIMEOUT) $(RACE_PKGS); \
 	home=$$(mktemp -d -t gameday-selftest-XXXXXX); \
 	stage "gameday test (the library)" env GAMEDAY_HOME="$$home" $(BIN) test --parallel 2; rm -rf "$$home"; \

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -227,11 +228,9 @@ func reportRun(g *globals, res runner.Result, keep bool) {
 	}
 }
 
+// writeReport writes report.md and report.html into the run directory.
 func writeReport(d rundir.Dir, j verify.Journal, r verify.Result) error {
-	f, err := os.Create(filepath.Join(d.Path, "report.md"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return report.Markdown(f, j, r)
+	md := writeFileWith(filepath.Join(d.Path, "report.md"), func(w io.Writer) error { return report.Markdown(w, j, r) })
+	page := writeFileWith(filepath.Join(d.Path, "report.html"), func(w io.Writer) error { return report.HTML(w, j, r) })
+	return errors.Join(md, page)
 }

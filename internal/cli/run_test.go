@@ -248,6 +248,13 @@ func TestIntegrationRunAutopilotScores100(t *testing.T) {
 	if err != nil || !bytes.Contains(md, []byte("aws iam AttachRolePolicy")) || !bytes.Contains(md, []byte("## Debrief")) {
 		t.Errorf("report.md (%v):\n%s", err, md)
 	}
+	page, err := os.ReadFile(d.File("report.html"))
+	if err != nil || !bytes.Contains(page, []byte(`<g class="mark kind-objective">`)) || !bytes.Contains(page, []byte("Score")) {
+		t.Errorf("report.html (%v):\n%.2000s", err, page)
+	}
+	if code, out, _ := run(t, "report", d.File("journal.json"), "-o", "html"); code != ExitOK || !strings.HasPrefix(out, "<!DOCTYPE html>") {
+		t.Errorf("gameday report -o html: exit %d, %.200s", code, out)
+	}
 	// `gameday report` re-scores the saved journal offline.
 	code, out, _ := run(t, "report", d.File("journal.json"), "-o", "json")
 	var rescored verify.Result

@@ -197,7 +197,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		Short: "Re-score a saved run from its journal.json and render it",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFormat(output, "markdown", "text", "json"); err != nil {
+			if err := outputFormat(output, "markdown", "html", "text", "json"); err != nil {
 				return err
 			}
 			j, err := verify.ReadJournal(args[0])
@@ -212,10 +212,12 @@ func newReportCmd(g *globals) *cobra.Command {
 				return writeJSON(g.streams.Out, r)
 			case "text":
 				return report.Summary(g.streams.Out, j, r)
+			case "html":
+				return report.HTML(g.streams.Out, j, r)
 			}
 			return report.Markdown(g.streams.Out, j, r)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "markdown", "output format: markdown, text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "markdown", "output format: markdown, html (one self-contained page), text or json")
 	return cmd
 }

@@ -15,7 +15,22 @@ import (
 type TimelineEntry struct {
 	At   verify.Seconds
 	Text string
+	// Kind is one of the Kind* constants: what sort of entry it is.
+	Kind string
+	// Actor is who acted (operator, a responder, autopilot, detector);
+	// empty for what the game observed (objectives, penalties, the end).
+	Actor string
 }
+
+// Kinds of timeline entries.
+const (
+	KindAction    = "action"    // a kubectl or aws call, or an autopilot step
+	KindClaim     = "claim"     // a diagnosis, a detector's finding or an alert
+	KindHint      = "hint"      // a hint taken
+	KindObjective = "objective" // an objective achieved
+	KindPenalty   = "penalty"   // a penalty observed
+	KindEnd       = "end"       // the operator gave up, or the run ended
+)
 
 // Timeline returns what happened after handover, in order: the operator's
 // kubectl and aws actions (repeats folded), findings, hints, objectives,
@@ -32,35 +47,40 @@ func Timeline(j verify.Journal) []TimelineEntry {
 		}
 		at := verify.Seconds(e.Time.Sub(j.Handover).Seconds())
 		var text string
+		kind, actor := KindAction, e.Actor
 		switch e.Type {
 		case verify.EventKubectl, verify.EventAWS:
 			text = e.Message
 		case verify.EventFinding:
+			kind = KindClaim
+			if actor == "" {
+				actor = e.Finding.Source
+			}
 			if e.Finding.Cause == "" {
 				text = fmt.Sprintf("%s: %s", e.Finding.Source, e.Finding.Note)
 			} else {
 				text = fmt.Sprintf("%s diagnosis: %s on %s", e.Finding.Source, e.Finding.Cause, orDash(e.Finding.Resource))
 			}
 		case verify.EventHint:
-			text = fmt.Sprintf("hint %d taken (-%d)", e.Hint, e.Cost)
+			kind, text = KindHint, fmt.Sprintf("hint %d taken (-%d)", e.Hint, e.Cost)
 		case verify.EventObjective:
-			text = "✓ objective " + e.Objective
+			kind, actor, text = KindObjective, "", "✓ objective "+e.Objective
 		case verify.EventPenalty:
-			text = "✗ penalty " + e.Penalty
+			kind, actor, text = KindPenalty, "", "✗ penalty "+e.Penalty
 		case verify.EventGiveUp:
-			text = "operator gave up"
+			kind, text = KindEnd, "operator gave up"
 		case verify.EventStep:
 			if e.Actor == "autopilot" {
 				text = "autopilot: " + strings.TrimPrefix(e.Step, "solution: ")
 			}
 		case verify.EventEnd:
-			text = "run ended: " + e.Message
+			kind, actor, text = KindEnd, "", "run ended: "+e.Message
 		}
 		if text == "" || text == last {
 			continue
 		}
 		last = text
-		out = append(out, TimelineEntry{At: at, Text: text})
+		out = append(out, TimelineEntry{At: at, Text: text, Kind: kind, Actor: actor})
 	}
 	return out
 }
