@@ -10,8 +10,8 @@ import (
 	"github.com/gameday-sre/gameday/verify"
 )
 
-// The run is the game the session API serves.
-var _ session.Game = (*run)(nil)
+// The run is the game the session API serves, with its live board.
+var _ session.BoardGame = (*run)(nil)
 
 // Scenario is the scenario being played.
 func (r *run) Scenario() *scenarios.Scenario { return r.s }
@@ -42,6 +42,21 @@ func (r *run) Status() session.Status {
 
 // Hint returns the next hint's cost, or reveals and charges it.
 func (r *run) Hint(reveal bool) (session.HintInfo, error) {
+	if !reveal {
+		return r.hint("", false)
+	}
+	return r.hint("operator", false)
+}
+
+// GiveHint is the facilitator revealing the next hint to the team, at
+// its cost or free.
+func (r *run) GiveHint(free bool) (session.HintInfo, error) {
+	return r.hint(session.RoleFacilitator, free)
+}
+
+// hint returns the next hint; with an actor it is revealed, and charged
+// unless free.
+func (r *run) hint(actor string, free bool) (session.HintInfo, error) {
 	r.hintsMu.Lock()
 	defer r.hintsMu.Unlock()
 	n := r.hintsUsed
@@ -50,12 +65,49 @@ func (r *run) Hint(reveal bool) (session.HintInfo, error) {
 	}
 	h := r.s.Spec.Hints[n]
 	info := session.HintInfo{N: n + 1, Of: len(r.s.Spec.Hints), Cost: h.Cost}
-	if reveal {
+	if actor != "" {
+		if free {
+			info.Cost = 0
+		}
 		r.hintsUsed++
 		info.Text = strings.TrimSpace(h.Text)
-		r.rec.Add(verify.Event{Type: verify.EventHint, Hint: n + 1, Cost: h.Cost, Actor: "operator"})
+		r.rec.Add(verify.Event{Type: verify.EventHint, Hint: n + 1, Cost: info.Cost, Actor: actor})
 	}
 	return info, nil
+}
+
+// Journal is a snapshot of the run's journal.
+func (r *run) Journal() verify.Journal { return r.rec.Snapshot() }
+
+// Watch returns a channel that receives after each journal change.
+func (r *run) Watch() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	r.watchMu.Lock()
+	r.watchers[ch] = true
+	r.watchMu.Unlock()
+	return ch, func() {
+		r.watchMu.Lock()
+		delete(r.watchers, ch)
+		r.watchMu.Unlock()
+	}
+}
+
+// changed wakes every watcher; a watcher that has not yet read its last
+// wake-up keeps that one.
+func (r *run) changed(verify.Event) {
+	r.watchMu.Lock()
+	defer r.watchMu.Unlock()
+	for ch := range r.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Observe records a facilitator's note on the timeline.
+func (r *run) Observe(text string) {
+	r.rec.Add(verify.Event{Type: verify.EventObservation, Actor: session.RoleFacilitator, Message: text})
 }
 
 // Claim records a claim and lets finding conditions see it.
@@ -66,10 +118,13 @@ func (r *run) Claim(f verify.Finding, msg string) {
 	}
 }
 
-// GiveUp ends the run.
-func (r *run) GiveUp() {
+// GiveUp is the operator ending the run.
+func (r *run) GiveUp() { r.End("operator") }
+
+// End ends the run; by says who ended it.
+func (r *run) End(by string) {
 	r.giveOnce.Do(func() {
-		r.rec.Add(verify.Event{Type: verify.EventGiveUp, Actor: "operator"})
+		r.rec.Add(verify.Event{Type: verify.EventGiveUp, Actor: by})
 		close(r.giveUp)
 	})
 }

@@ -166,6 +166,11 @@ type run struct {
 	giveOnce  sync.Once
 	hintsMu   sync.Mutex
 	hintsUsed int
+	// watchers are the live board's streams, woken on journal changes.
+	watchMu  sync.Mutex
+	watchers map[chan struct{}]bool
+	// board is the session's board links, printed at handover.
+	board *session.Info
 }
 
 // Run plays a scenario from provisioning to teardown. It always returns
@@ -202,6 +207,8 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 	}
 	r := &run{cfg: cfg, s: s, dir: dir, log: cfg.Log, awsCalls: make(chan struct{}, 1), giveUp: make(chan struct{})}
 	r.rec = verify.NewRecorder(cfg.RunID, verify.SpecOf(s), time.Now)
+	r.watchers = map[chan struct{}]bool{}
+	r.rec.OnEvent(r.changed)
 	res.Dir = dir
 	unmark, err := dir.MarkLive()
 	defer unmark()
@@ -292,7 +299,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		"GAMEDAY_FINDINGS_URL="+ctl.URL+"/v1/findings",
 		"GAMEDAY_ALERTMANAGER_URL="+ctl.URL+"/v1/alertmanager",
 		"GAMEDAY_TOKEN="+ctl.Token,
+		"GAMEDAY_BOARD_URL="+ctl.Board,
 		"GAMEDAY_RUN="+cfg.RunID)
+	r.board = ctl
 	if err := dir.WriteEnv(r.connEnv); err != nil {
 		return res, errkind.E(errkind.Infra, err)
 	}
@@ -396,6 +405,10 @@ func (r *run) handover() {
 	fmt.Fprintf(&b, "\nConnect from another terminal:\n\n    eval \"$(gameday env)\"     # or: source %s\n\n", r.dir.File(rundir.EnvFile))
 	fmt.Fprintf(&b, "Then use kubectl and aws as usual. While the run is live:\n")
 	fmt.Fprintf(&b, "    gameday status | gameday hint | gameday causes | gameday diagnose --cause ID --resource ARN | gameday give-up\n")
+	if r.board != nil && r.board.Board != "" {
+		fmt.Fprintf(&b, "\nLive board, for everyone (read-only):\n    %s\n", r.board.Board)
+		fmt.Fprintf(&b, "Facilitator view, with spoilers, hints and end (keep it to yourself):\n    %s\n", r.board.Facilitator)
+	}
 	fmt.Fprintf(&b, "\nYou have %s. The clock starts now.\n\n", r.s.Metadata.TimeLimit)
 	_, _ = io.WriteString(r.cfg.Out, b.String())
 }

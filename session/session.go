@@ -36,6 +36,11 @@ const ControlFile = "control.json"
 type Info struct {
 	URL   string `json:"url"`
 	Token string `json:"token"`
+	// Board is the live board's read-only link, for responders and
+	// spectators; Facilitator unlocks spoilers and the facilitator's
+	// actions. Both are empty when the game has no board.
+	Board       string `json:"board,omitempty"`
+	Facilitator string `json:"facilitator,omitempty"`
 }
 
 // Game is the live run the session API serves.
@@ -95,27 +100,40 @@ type server struct {
 // Serve starts the control API for game on a free loopback port, with a
 // new token, and writes ControlFile into dir. The returned stop function
 // is never nil; it shuts the server down and removes the file.
+//
+// When game is a BoardGame, the same server also serves its live board
+// under /board, with tokens of its own (Info.Board, Info.Facilitator):
+// the control API's token opens no board, and no board token opens the
+// control API.
 func Serve(game Game, dir rundir.Dir) (*Info, func(), error) {
-	tok := make([]byte, 24)
-	_, _ = rand.Read(tok)
-	info := &Info{Token: hex.EncodeToString(tok)}
+	info := &Info{Token: newToken()}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, func() {}, fmt.Errorf("control API: %w", err)
 	}
 	info.URL = "http://" + ln.Addr().String()
 	sv := &server{game: game}
+	api := http.NewServeMux()
+	api.HandleFunc("GET /v1/status", sv.handleStatus)
+	api.HandleFunc("GET /v1/hint", sv.handleHint(false))
+	api.HandleFunc("POST /v1/hint", sv.handleHint(true))
+	api.HandleFunc("GET /v1/causes", sv.handleCauses)
+	api.HandleFunc("POST /v1/findings", sv.handleFinding)
+	api.HandleFunc("POST /v1/alertmanager", sv.handleAlertmanager)
+	api.HandleFunc("POST /v1/give-up", sv.handleGiveUp)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", sv.handleStatus)
-	mux.HandleFunc("GET /v1/hint", sv.handleHint(false))
-	mux.HandleFunc("POST /v1/hint", sv.handleHint(true))
-	mux.HandleFunc("GET /v1/causes", sv.handleCauses)
-	mux.HandleFunc("POST /v1/findings", sv.handleFinding)
-	mux.HandleFunc("POST /v1/alertmanager", sv.handleAlertmanager)
-	mux.HandleFunc("POST /v1/give-up", sv.handleGiveUp)
-	srv := &http.Server{Handler: authorize(info.Token, mux), ReadHeaderTimeout: 5 * time.Second}
+	mux.Handle("/v1/", authorize(info.Token, api))
+	bd := &board{closing: make(chan struct{})}
+	if bg, ok := game.(BoardGame); ok {
+		bd.game, bd.viewer, bd.facilitator = bg, newToken(), newToken()
+		bd.routes(mux)
+		info.Board = info.URL + "/board?token=" + bd.viewer
+		info.Facilitator = info.URL + "/board?token=" + bd.facilitator
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() {
+		bd.close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
@@ -127,6 +145,13 @@ func Serve(game Game, dir rundir.Dir) (*Info, func(), error) {
 		return nil, func() {}, fmt.Errorf("control API: %w", err)
 	}
 	return info, stop, nil
+}
+
+// newToken returns a random bearer token.
+func newToken() string {
+	tok := make([]byte, 24)
+	_, _ = rand.Read(tok)
+	return hex.EncodeToString(tok)
 }
 
 func authorize(token string, next http.Handler) http.Handler {
@@ -257,6 +282,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
+
+// Info is the run's session: the control API and the board links.
+func (c *Client) Info() Info { return c.info }
 
 // Status returns the run's status.
 func (c *Client) Status(ctx context.Context) (Status, error) {

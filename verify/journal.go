@@ -26,19 +26,20 @@ const JournalFormat = "gameday.dev/journal/v1"
 
 // Event types.
 const (
-	EventPhase     = "phase"     // a runner phase started (Phase)
-	EventStep      = "step"      // a setup or fault step ran (Step, Message)
-	EventSymptom   = "symptom"   // a symptom check held at the gate (Check)
-	EventHandover  = "handover"  // the operator took over
-	EventObjective = "objective" // an objective was achieved (Objective)
-	EventPenalty   = "penalty"   // a penalty was observed (Penalty)
-	EventRecovery  = "recovery"  // the service recovered (Message says how)
-	EventHint      = "hint"      // a hint was revealed (Hint, Cost)
-	EventFinding   = "finding"   // a root-cause claim or detector finding (Finding)
-	EventKubectl   = "kubectl"   // the operator's Kubernetes API request (Message)
-	EventAWS       = "aws"       // the operator's AWS API call (Message)
-	EventGiveUp    = "give-up"   // the operator gave up
-	EventEnd       = "end"       // the run ended (Message: outcome)
+	EventPhase       = "phase"       // a runner phase started (Phase)
+	EventStep        = "step"        // a setup or fault step ran (Step, Message)
+	EventSymptom     = "symptom"     // a symptom check held at the gate (Check)
+	EventHandover    = "handover"    // the operator took over
+	EventObjective   = "objective"   // an objective was achieved (Objective)
+	EventPenalty     = "penalty"     // a penalty was observed (Penalty)
+	EventRecovery    = "recovery"    // the service recovered (Message says how)
+	EventHint        = "hint"        // a hint was revealed (Hint, Cost)
+	EventFinding     = "finding"     // a root-cause claim or detector finding (Finding)
+	EventKubectl     = "kubectl"     // the operator's Kubernetes API request (Message)
+	EventAWS         = "aws"         // the operator's AWS API call (Message)
+	EventGiveUp      = "give-up"     // the operator gave up (or the facilitator ended the run)
+	EventObservation = "observation" // a facilitator's note on the timeline (Message)
+	EventEnd         = "end"         // the run ended (Message: outcome)
 )
 
 // Outcomes of a run.

@@ -65,6 +65,40 @@ func newStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+func newBoardCmd(g *globals) *cobra.Command {
+	var facilitator bool
+	cmd := &cobra.Command{
+		Use:   "board",
+		Short: "Print the live run's board link (--facilitator: the facilitator's, with spoilers)",
+		Long: `Print the link to the live run's board: a page for the projector and for
+every responder, with the clock, the objectives, hints revealed, the
+timeline and the score so far, updated live. It is read-only and shows no
+spoilers.
+
+--facilitator prints the facilitator's link instead: the same page, plus the
+spoilers (collapsed), observations for the timeline, giving a hint (at its
+cost or free) and ending the run. Keep it to yourself.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := dial()
+			if err != nil {
+				return err
+			}
+			link := c.Info().Board
+			if facilitator {
+				link = c.Info().Facilitator
+			}
+			if link == "" {
+				return errkind.Errorf(errkind.Invalid, "the live run serves no board")
+			}
+			fmt.Fprintln(g.streams.Out, link)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&facilitator, "facilitator", false, "the facilitator's link: spoilers, observations, hints, end")
+	return cmd
+}
+
 func newHintCmd(g *globals) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{

@@ -13,13 +13,14 @@ import (
 
 // TimelineEntry is one line of a run's timeline.
 type TimelineEntry struct {
-	At   verify.Seconds
-	Text string
+	At   verify.Seconds `json:"at"`
+	Text string         `json:"text"`
 	// Kind is one of the Kind* constants: what sort of entry it is.
-	Kind string
-	// Actor is who acted (operator, a responder, autopilot, detector);
-	// empty for what the game observed (objectives, penalties, the end).
-	Actor string
+	Kind string `json:"kind"`
+	// Actor is who acted (operator, a responder, autopilot, detector,
+	// facilitator); empty for what the game observed (objectives,
+	// penalties, the end).
+	Actor string `json:"actor,omitempty"`
 }
 
 // Kinds of timeline entries.
@@ -30,6 +31,7 @@ const (
 	KindObjective = "objective" // an objective achieved
 	KindPenalty   = "penalty"   // a penalty observed
 	KindEnd       = "end"       // the operator gave up, or the run ended
+	KindNote      = "note"      // a facilitator's observation
 )
 
 // Timeline returns what happened after handover, in order: the operator's
@@ -68,7 +70,12 @@ func Timeline(j verify.Journal) []TimelineEntry {
 		case verify.EventPenalty:
 			kind, actor, text = KindPenalty, "", "✗ penalty "+e.Penalty
 		case verify.EventGiveUp:
-			kind, text = KindEnd, "operator gave up"
+			kind, text = KindEnd, orDash(actor)+" ended the run"
+			if actor == "operator" {
+				text = "operator gave up"
+			}
+		case verify.EventObservation:
+			kind, text = KindNote, "observation: "+e.Message
 		case verify.EventStep:
 			if e.Actor == "autopilot" {
 				text = "autopilot: " + strings.TrimPrefix(e.Step, "solution: ")
