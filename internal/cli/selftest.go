@@ -488,11 +488,11 @@ func writeSuite(w io.Writer, rows []suiteRow, output string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tDETECTED\tTTD\tROOT CAUSE\tTRUE POS\tFALSE POS\tRESULT")
 	for _, r := range rows {
-		detected := report.YesNo(r.Detected)
-		if r.Control {
-			detected = "control"
+		detected, rootCause := report.YesNo(r.Detected), report.YesNo(r.RootCauseNamed)
+		if r.Control { // nothing to detect: its false positives are the measure
+			detected, rootCause = "control", "—"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, detected, report.Time(r.TTD), report.YesNo(r.RootCauseNamed),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, detected, report.Time(r.TTD), rootCause,
 			r.TruePositives, r.FalsePositives, r.Verdict)
 	}
 	return tw.Flush()
