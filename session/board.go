@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -182,15 +181,7 @@ func (b *board) handleObserve(w http.ResponseWriter, req *http.Request, _ string
 
 func (b *board) handleHint(w http.ResponseWriter, req *http.Request, _ string) {
 	info, err := b.game.GiveHint(req.URL.Query().Get("free") == "true")
-	if errors.Is(err, ErrNoHints) {
-		writeJSONError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	if err != nil {
-		writeJSONError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, info)
+	writeHint(w, info, err)
 }
 
 func (b *board) handleEnd(w http.ResponseWriter, _ *http.Request, _ string) {

@@ -183,14 +183,18 @@ func (sv *server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 func (sv *server) handleHint(reveal bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		info, err := sv.game.Hint(reveal)
-		if errors.Is(err, ErrNoHints) {
-			writeJSONError(w, http.StatusNotFound, err.Error())
-			return
-		}
-		if err != nil {
-			writeJSONError(w, http.StatusInternalServerError, err.Error())
-			return
-		}
+		writeHint(w, info, err)
+	}
+}
+
+// writeHint answers a hint request: the hint, 404 when none is left.
+func writeHint(w http.ResponseWriter, info HintInfo, err error) {
+	switch {
+	case errors.Is(err, ErrNoHints):
+		writeJSONError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeJSONError(w, http.StatusInternalServerError, err.Error())
+	default:
 		writeJSON(w, http.StatusOK, info)
 	}
 }

@@ -36,17 +36,7 @@ func TestIntegrationBoardInBrowser(t *testing.T) {
 	}
 	home := t.TempDir()
 	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "4m")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = p.cmd.Process.Kill() }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(p.stderr.String(), "The clock starts now") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no handover:\n%s", p.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startUntilHandover(t, p)
 	d := onlyRun(t, home)
 	c, err := session.Dial(d)
 	if err != nil {
@@ -144,17 +134,7 @@ func TestIntegrationFacilitatorView(t *testing.T) {
 	ctx := browsertest.New(t, 4*time.Minute)
 	home := t.TempDir()
 	p := newGameday(t, home, "run", "healthy-control", "--time-limit", "2m")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = p.cmd.Process.Kill() }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(p.stderr.String(), "The clock starts now") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no handover:\n%s", p.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startUntilHandover(t, p)
 	d := onlyRun(t, home)
 	c, err := session.Dial(d)
 	if err != nil {

@@ -188,6 +188,28 @@ func checkFullMarks(t *testing.T, p *gamedayProc, d rundir.Dir, code int) verify
 	return j
 }
 
+// penalised reports whether a scored run has the penalty id.
+func penalised(r verify.Result, id string) bool {
+	return slices.ContainsFunc(r.Penalties, func(p verify.PenaltyResult) bool { return p.ID == id })
+}
+
+// startUntilHandover starts a gameday run and waits for its handover.
+// The process is killed when the test ends, if it still runs.
+func startUntilHandover(t *testing.T, p *gamedayProc) {
+	t.Helper()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(p.stderr.String(), "The clock starts now") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no handover:\n%s", p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // scenarioCopy copies the built-in scenario to a temp dir and applies
 // text replacements to its scenario.yaml.
 func scenarioCopy(t *testing.T, replace ...string) string {
@@ -324,11 +346,7 @@ func TestIntegrationRunPenalisesNeedlessRollback(t *testing.T) {
 		t.Fatalf("exit %d: a rollback scored as a fix\nstderr:\n%s", code, p.stderr.String())
 	}
 	j, r := readJournal(t, d)
-	var penalised bool
-	for _, pe := range r.Penalties {
-		penalised = penalised || pe.ID == "needless-rollback"
-	}
-	if !penalised {
+	if !penalised(r, "needless-rollback") {
 		t.Errorf("penalties %+v, want needless-rollback", r.Penalties)
 	}
 	for _, o := range r.Objectives {
@@ -391,11 +409,7 @@ func TestIntegrationControlPenalisesFalseAlarm(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr.String())
 	}
 	_, r := readJournal(t, d)
-	var restarted bool
-	for _, pe := range r.Penalties {
-		restarted = restarted || pe.ID == "healthy-service-restarted"
-	}
-	if !restarted {
+	if !penalised(r, "healthy-service-restarted") {
 		t.Errorf("penalties %+v, want healthy-service-restarted", r.Penalties)
 	}
 	if r.Detection.FalsePositives != 1 || len(r.Claims) != 1 || r.Claims[0].Cost != 9 {
@@ -471,17 +485,7 @@ func TestIntegrationOperatorSession(t *testing.T) {
 	requireIntegration(t)
 	home := t.TempDir()
 	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "5m")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = p.cmd.Process.Kill() }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(p.stderr.String(), "The clock starts now") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no handover:\n%s", p.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startUntilHandover(t, p)
 	other := func(args ...string) (int, string, string) {
 		t.Helper()
 		q := newGameday(t, home, args...)
