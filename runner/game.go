@@ -40,12 +40,12 @@ func (r *run) Status() session.Status {
 	return st
 }
 
-// Hint returns the next hint's cost, or reveals and charges it.
-func (r *run) Hint(reveal bool) (session.HintInfo, error) {
+// Hint returns the next hint's cost, or reveals it to by and charges it.
+func (r *run) Hint(reveal bool, by string) (session.HintInfo, error) {
 	if !reveal {
 		return r.hint("", false)
 	}
-	return r.hint("operator", false)
+	return r.hint(by, false)
 }
 
 // GiveHint is the facilitator revealing the next hint to the team, at
@@ -111,18 +111,20 @@ func (r *run) Observe(text string) {
 }
 
 // Claim records a claim and lets finding conditions see it.
-func (r *run) Claim(f verify.Finding, msg string) {
-	r.rec.Add(verify.Event{Type: verify.EventFinding, Finding: &f, Actor: f.Source, Message: msg})
+func (r *run) Claim(f verify.Finding, by, msg string) {
+	actor := by
+	if f.Source == scenarios.SourceDetector || actor == "" {
+		actor = f.Source
+	}
+	r.rec.Add(verify.Event{Type: verify.EventFinding, Finding: &f, Actor: actor, Message: msg})
 	if r.ev != nil {
 		r.ev.AddFinding(f)
 	}
 }
 
-// GiveUp is the operator ending the run.
-func (r *run) GiveUp() { r.End("operator") }
-
-// End ends the run; by says who ended it.
-func (r *run) End(by string) {
+// GiveUp ends the run; by says who ended it (the operator, a responder,
+// the facilitator).
+func (r *run) GiveUp(by string) {
 	r.giveOnce.Do(func() {
 		r.rec.Add(verify.Event{Type: verify.EventGiveUp, Actor: by})
 		close(r.giveUp)

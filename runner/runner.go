@@ -40,6 +40,9 @@ type Environment interface {
 	Admin() *rest.Config
 	// OperatorEnv is KUBECONFIG and AWS_* for the operator.
 	OperatorEnv() []string
+	// ResponderEnv gives a named responder an identity of their own with
+	// the operator's rights, and returns its KUBECONFIG and AWS_*.
+	ResponderEnv(ctx context.Context, name string) ([]string, error)
 	// AuditLog is the API server's audit log of the operator's requests.
 	AuditLog() string
 	scenarios.NodeGroupOps
@@ -87,6 +90,11 @@ type Config struct {
 	TimeLimit time.Duration
 	// Keep leaves the environment up after the run.
 	Keep bool
+	// Responders are the names of a team's responders: each gets a
+	// Kubernetes user, an IAM user and a control API token of their own
+	// (env-NAME.sh in the run directory), so the timeline says who did
+	// what. Without any, everyone plays as the one operator.
+	Responders []string
 	// Gameday is the gameday executable, exported to solutions as
 	// $GAMEDAY. Default: this process's executable.
 	Gameday string
@@ -290,20 +298,29 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		return res, r.classify(ctx, err, &outcome)
 	}
 
-	ctl, stopCtl, err := session.Serve(r, dir)
+	ctl, stopCtl, err := session.Serve(r, dir, cfg.Responders...)
 	defer stopCtl()
 	if err != nil {
 		return res, errkind.E(errkind.Infra, err)
 	}
-	r.connEnv = append(env.OperatorEnv(),
-		"GAMEDAY_FINDINGS_URL="+ctl.URL+"/v1/findings",
-		"GAMEDAY_ALERTMANAGER_URL="+ctl.URL+"/v1/alertmanager",
-		"GAMEDAY_TOKEN="+ctl.Token,
-		"GAMEDAY_BOARD_URL="+ctl.Board,
-		"GAMEDAY_RUN="+cfg.RunID)
+	sessionEnv := func(token string) []string {
+		return []string{"GAMEDAY_FINDINGS_URL=" + ctl.URL + "/v1/findings", "GAMEDAY_ALERTMANAGER_URL=" + ctl.URL + "/v1/alertmanager",
+			"GAMEDAY_TOKEN=" + token, "GAMEDAY_BOARD_URL=" + ctl.Board, "GAMEDAY_RUN=" + cfg.RunID}
+	}
+	r.connEnv = append(env.OperatorEnv(), sessionEnv(ctl.Token)...)
 	r.board = ctl
 	if err := dir.WriteEnv(r.connEnv); err != nil {
 		return res, errkind.E(errkind.Infra, err)
+	}
+	for _, name := range cfg.Responders {
+		kvs, err := env.ResponderEnv(ctx, name)
+		if err != nil {
+			return res, r.classify(ctx, err, &outcome)
+		}
+		kvs = append(append(kvs, sessionEnv(ctl.Responders[name])...), "GAMEDAY_RESPONDER="+name)
+		if err := dir.WriteResponderEnv(name, kvs); err != nil {
+			return res, errkind.E(errkind.Infra, err)
+		}
 	}
 	r.phase(PhaseHandover, "")
 	r.handover()
@@ -354,7 +371,7 @@ func (r *run) phase(name, detail string) {
 }
 
 func (r *run) onAWSCall(c AWSCall) {
-	if c.User == "operator" {
+	if c.User == session.Operator || slices.Contains(r.cfg.Responders, c.User) {
 		msg := fmt.Sprintf("aws %s %s", c.Service, c.Action)
 		for _, k := range sortedKeys(c.Params) {
 			msg += fmt.Sprintf(" %s=%s", k, c.Params[k])
@@ -362,7 +379,7 @@ func (r *run) onAWSCall(c AWSCall) {
 		if c.Status >= 300 {
 			msg += fmt.Sprintf(" (HTTP %d)", c.Status)
 		}
-		r.rec.Add(verify.Event{Time: c.Time, Type: verify.EventAWS, Actor: "operator", Message: msg})
+		r.rec.Add(verify.Event{Time: c.Time, Type: verify.EventAWS, Actor: c.User, Message: msg})
 	}
 	select {
 	case r.awsCalls <- struct{}{}:
@@ -402,7 +419,15 @@ func (r *run) handover() {
 	r.ev.SetHandover(e.Time)
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n=== %s ===\n\n%s\n", r.s.Metadata.Title, strings.TrimSpace(r.s.Spec.Briefing))
-	fmt.Fprintf(&b, "\nConnect from another terminal:\n\n    eval \"$(gameday env)\"     # or: source %s\n\n", r.dir.File(rundir.EnvFile))
+	if len(r.cfg.Responders) > 0 {
+		fmt.Fprintf(&b, "\nEach responder connects from their own terminal:\n\n")
+		for _, name := range r.cfg.Responders {
+			fmt.Fprintf(&b, "    eval \"$(gameday env --as %s)\"     # or: source %s\n", name, r.dir.File(rundir.ResponderEnvFile(name)))
+		}
+		b.WriteString("\n")
+	} else {
+		fmt.Fprintf(&b, "\nConnect from another terminal:\n\n    eval \"$(gameday env)\"     # or: source %s\n\n", r.dir.File(rundir.EnvFile))
+	}
 	fmt.Fprintf(&b, "Then use kubectl and aws as usual. While the run is live:\n")
 	fmt.Fprintf(&b, "    gameday status | gameday hint | gameday causes | gameday diagnose --cause ID --resource ARN | gameday give-up\n")
 	if r.board != nil && r.board.Board != "" {

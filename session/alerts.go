@@ -148,12 +148,12 @@ func (sv *server) handleAlertmanager(w http.ResponseWriter, req *http.Request) {
 		cause, resource, ok := MatchAlert(sv.game.Scenario(), a)
 		if !ok {
 			f := verify.Finding{Source: scenarios.SourceDetector, Tool: tool, Severity: a.Labels["severity"], Note: "alert " + name + " matches no cause"}
-			sv.game.Claim(f, "false positive: alert "+name+" matches no cause")
+			sv.game.Claim(f, actorOf(req), "false positive: alert "+name+" matches no cause")
 			recorded++
 			continue
 		}
 		f := verify.Finding{Cause: cause, Resource: resource, Source: scenarios.SourceDetector, Tool: tool, Severity: a.Labels["severity"], Note: "alert " + name}
-		sv.game.Claim(f, fmt.Sprintf("alert %s claims %s on %s", name, cause, resource))
+		sv.game.Claim(f, actorOf(req), fmt.Sprintf("alert %s claims %s on %s", name, cause, resource))
 		recorded++
 	}
 	writeJSON(w, http.StatusAccepted, map[string]int{"recorded": recorded})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,6 +63,8 @@ type fakeGame struct {
 	s      *scenarios.Scenario
 	mu     sync.Mutex
 	claims []verify.Finding
+	// by are who made each claim, hint and the give-up, in order.
+	by     []string
 	hints  int
 	gaveUp bool
 }
@@ -83,7 +86,7 @@ func (g *fakeGame) Status() Status {
 	return Status{Scenario: g.s.Metadata.Name, HintsUsed: g.hints, HintsLeft: 1 - g.hints}
 }
 
-func (g *fakeGame) Hint(reveal bool) (HintInfo, error) {
+func (g *fakeGame) Hint(reveal bool, by string) (HintInfo, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.hints >= 1 {
@@ -92,21 +95,31 @@ func (g *fakeGame) Hint(reveal bool) (HintInfo, error) {
 	h := HintInfo{N: 1, Of: 1, Cost: 5}
 	if reveal {
 		g.hints++
+		g.by = append(g.by, "hint:"+by)
 		h.Text = "Start where the pods are."
 	}
 	return h, nil
 }
 
-func (g *fakeGame) Claim(f verify.Finding, _ string) {
+func (g *fakeGame) Claim(f verify.Finding, by, _ string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.claims = append(g.claims, f)
+	g.by = append(g.by, "claim:"+by)
 }
 
-func (g *fakeGame) GiveUp() {
+func (g *fakeGame) GiveUp(by string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.gaveUp = true
+	g.by = append(g.by, "give-up:"+by)
+}
+
+// actors returns who made each claim, hint and give-up, in order.
+func actors(g *fakeGame) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.by)
 }
 
 func findings(g *fakeGame) []verify.Finding {
@@ -118,7 +131,7 @@ func findings(g *fakeGame) []verify.Finding {
 func TestAlertmanagerWebhook(t *testing.T) {
 	g := newFakeGame(t)
 	sv := &server{game: g}
-	srv := httptest.NewServer(authorize("tok", http.HandlerFunc(sv.handleAlertmanager)))
+	srv := httptest.NewServer(authorize(map[string]string{"tok": Operator}, http.HandlerFunc(sv.handleAlertmanager)))
 	defer srv.Close()
 	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(webhook))
 	req.Header.Set("Authorization", "Bearer tok")
@@ -148,7 +161,7 @@ func TestInboxRejectsBadInput(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/findings", sv.handleFinding)
 	mux.HandleFunc("POST /v1/alertmanager", sv.handleAlertmanager)
-	srv := httptest.NewServer(authorize("tok", mux))
+	srv := httptest.NewServer(authorize(map[string]string{"tok": Operator}, mux))
 	defer srv.Close()
 	tests := []struct {
 		name, path, token, body string

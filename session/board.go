@@ -27,8 +27,6 @@ type BoardGame interface {
 	Observe(text string)
 	// GiveHint reveals the next hint to the team: at its cost, or free.
 	GiveHint(free bool) (HintInfo, error)
-	// End ends the run; by says who ended it.
-	End(by string)
 }
 
 // Roles on the board.
@@ -185,7 +183,7 @@ func (b *board) handleHint(w http.ResponseWriter, req *http.Request, _ string) {
 }
 
 func (b *board) handleEnd(w http.ResponseWriter, _ *http.Request, _ string) {
-	b.game.End(RoleFacilitator)
+	b.game.GiveUp(RoleFacilitator)
 	writeJSON(w, http.StatusAccepted, map[string]string{"result": "ending the run"})
 }
 
@@ -289,7 +287,7 @@ func (b *board) state(role string, live bool) BoardState {
 	if role != RoleFacilitator {
 		return st
 	}
-	if next, err := b.game.Hint(false); err == nil {
+	if next, err := b.game.Hint(false, ""); err == nil {
 		st.NextHint = &next
 	}
 	sp := &Spoilers{Causes: j.Spec.Causes, Debrief: strings.TrimSpace(s.Spec.Debrief)}

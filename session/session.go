@@ -41,6 +41,23 @@ type Info struct {
 	// actions. Both are empty when the game has no board.
 	Board       string `json:"board,omitempty"`
 	Facilitator string `json:"facilitator,omitempty"`
+	// Responders are the named responders' own tokens, by name: what
+	// they do through the API is theirs on the timeline.
+	Responders map[string]string `json:"responders,omitempty"`
+}
+
+// Operator is who acts with the control API's main token.
+const Operator = "operator"
+
+// actorKey is the request context key of who is calling.
+type actorKey struct{}
+
+// actorOf says who made a request: the operator, or a named responder.
+func actorOf(req *http.Request) string {
+	if a, ok := req.Context().Value(actorKey{}).(string); ok {
+		return a
+	}
+	return Operator
 }
 
 // Game is the live run the session API serves.
@@ -49,14 +66,14 @@ type Game interface {
 	Scenario() *scenarios.Scenario
 	// Status is what the operator may see of the run.
 	Status() Status
-	// Hint returns the next hint's cost, or reveals it (and charges it)
-	// when reveal is true; ErrNoHints when none is left.
-	Hint(reveal bool) (HintInfo, error)
+	// Hint returns the next hint's cost, or reveals it to by (and
+	// charges it) when reveal is true; ErrNoHints when none is left.
+	Hint(reveal bool, by string) (HintInfo, error)
 	// Claim records a claim (a diagnosis, a detector's finding, an alert)
-	// with a message for the timeline.
-	Claim(f verify.Finding, msg string)
-	// GiveUp ends the run.
-	GiveUp()
+	// made by by, with a message for the timeline.
+	Claim(f verify.Finding, by, msg string)
+	// GiveUp ends the run; by says who ended it.
+	GiveUp(by string)
 }
 
 // ErrNoHints is Game.Hint's error when every hint was used.
@@ -105,8 +122,18 @@ type server struct {
 // under /board, with tokens of its own (Info.Board, Info.Facilitator):
 // the control API's token opens no board, and no board token opens the
 // control API.
-func Serve(game Game, dir rundir.Dir) (*Info, func(), error) {
+//
+// Each named responder gets a token of their own (Info.Responders).
+func Serve(game Game, dir rundir.Dir, responders ...string) (*Info, func(), error) {
 	info := &Info{Token: newToken()}
+	tokens := map[string]string{info.Token: Operator}
+	for _, name := range responders {
+		if info.Responders == nil {
+			info.Responders = map[string]string{}
+		}
+		info.Responders[name] = newToken()
+		tokens[info.Responders[name]] = name
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, func() {}, fmt.Errorf("control API: %w", err)
@@ -122,7 +149,7 @@ func Serve(game Game, dir rundir.Dir) (*Info, func(), error) {
 	api.HandleFunc("POST /v1/alertmanager", sv.handleAlertmanager)
 	api.HandleFunc("POST /v1/give-up", sv.handleGiveUp)
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", authorize(info.Token, api))
+	mux.Handle("/v1/", authorize(tokens, api))
 	bd := &board{closing: make(chan struct{})}
 	if bg, ok := game.(BoardGame); ok {
 		bd.game, bd.viewer, bd.facilitator = bg, newToken(), newToken()
@@ -154,14 +181,22 @@ func newToken() string {
 	return hex.EncodeToString(tok)
 }
 
-func authorize(token string, next http.Handler) http.Handler {
+// authorize lets a request through when its bearer token is one of
+// tokens, and puts who it belongs to in the request's context.
+func authorize(tokens map[string]string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		actor := ""
+		for tok, who := range tokens {
+			if ok && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
+				actor = who
+			}
+		}
+		if actor == "" {
 			writeJSONError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return
 		}
-		next.ServeHTTP(w, req)
+		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), actorKey{}, actor)))
 	})
 }
 
@@ -181,8 +216,8 @@ func (sv *server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 
 // handleHint shows the next hint's cost (GET) or reveals it (POST).
 func (sv *server) handleHint(reveal bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		info, err := sv.game.Hint(reveal)
+	return func(w http.ResponseWriter, req *http.Request) {
+		info, err := sv.game.Hint(reveal, actorOf(req))
 		writeHint(w, info, err)
 	}
 }
@@ -229,13 +264,13 @@ func (sv *server) handleFinding(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	f := verify.Finding{Cause: fr.Cause, Resource: fr.Resource, Source: fr.Source, Tool: fr.Tool, Severity: fr.Severity, Note: fr.Note}
-	sv.game.Claim(f, fmt.Sprintf("claims %s on %s", f.Cause, f.Resource))
+	sv.game.Claim(f, actorOf(req), fmt.Sprintf("claims %s on %s", f.Cause, f.Resource))
 	// Right or wrong is only told in the debrief.
 	writeJSON(w, http.StatusAccepted, map[string]string{"result": "recorded"})
 }
 
-func (sv *server) handleGiveUp(w http.ResponseWriter, _ *http.Request) {
-	sv.game.GiveUp()
+func (sv *server) handleGiveUp(w http.ResponseWriter, req *http.Request) {
+	sv.game.GiveUp(actorOf(req))
 	writeJSON(w, http.StatusAccepted, map[string]string{"result": "giving up; the debrief follows in the run's terminal"})
 }
 
@@ -254,6 +289,11 @@ func Dial(d rundir.Dir) (*Client, error) {
 	var info Info
 	if err := json.Unmarshal(b, &info); err != nil {
 		return nil, errkind.Errorf(errkind.Infra, "read %s: %v", ControlFile, err)
+	}
+	// A responder's shell (gameday env --as NAME) carries their token for
+	// this run: their diagnoses and hints are theirs.
+	if tok := os.Getenv("GAMEDAY_TOKEN"); tok != "" && os.Getenv("GAMEDAY_RUN") == d.ID {
+		info.Token = tok
 	}
 	return &Client{info: info, http: &http.Client{Timeout: 10 * time.Second}}, nil
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/gameday-sre/gameday/internal/errkind"
@@ -63,5 +64,52 @@ func TestClientRoundTrip(t *testing.T) {
 	}
 	if _, err := c.Status(ctx); err == nil {
 		t.Errorf("the API at %s still answers after stop", info.URL)
+	}
+}
+
+// TestRespondersActAsThemselves serves a game with named responders:
+// each one's token makes what they do theirs, and a responder's shell
+// (GAMEDAY_TOKEN and GAMEDAY_RUN from gameday env --as) dials as them.
+func TestRespondersActAsThemselves(t *testing.T) {
+	g := newFakeGame(t)
+	dir, err := rundir.Create(t.TempDir(), "run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, stop, err := Serve(g, dir, "alice", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if len(info.Responders) != 2 || info.Responders["alice"] == info.Responders["bob"] || info.Responders["alice"] == info.Token {
+		t.Fatalf("responder tokens %v", info.Responders)
+	}
+	ctx := context.Background()
+	dialAs := func(token, run string) *Client {
+		t.Helper()
+		t.Setenv("GAMEDAY_TOKEN", token)
+		t.Setenv("GAMEDAY_RUN", run)
+		c, err := Dial(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if err := dialAs(info.Responders["alice"], "run-1").Diagnose(ctx, FindingRequest{Cause: "image-tag-missing"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialAs(info.Responders["bob"], "run-1").RevealHint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A token from another run's shell is not used: the operator's is.
+	if err := dialAs(info.Responders["bob"], "run-0").GiveUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"claim:alice", "hint:bob", "give-up:operator"}
+	if got := actors(g); !slices.Equal(got, want) {
+		t.Errorf("who acted: %v, want %v", got, want)
+	}
+	if err := dialAs("not-a-token", "run-1").GiveUp(ctx); errkind.Of(err) != errkind.Invalid {
+		t.Errorf("a wrong token: %v, want refused", err)
 	}
 }

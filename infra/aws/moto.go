@@ -57,6 +57,35 @@ type Emulator struct {
 	// EnforcesIAM is true when the emulator itself denies unauthorised
 	// calls; otherwise gameday must judge permissions from policies.
 	EnforcesIAM bool
+
+	// door is the front door that attributes calls, when there is one.
+	door *frontDoor
+}
+
+// AddUser creates an IAM user with the operator's rights
+// (AdministratorAccess) and an access key, for a named responder, and
+// lets the front door attribute the key's calls to name.
+func (e *Emulator) AddUser(ctx context.Context, name string) (Credentials, error) {
+	c, err := createUser(ctx, iam.NewFromConfig(e.Config(e.Admin)), name, "arn:aws:iam::aws:policy/AdministratorAccess")
+	if err != nil {
+		return Credentials{}, err
+	}
+	if e.door != nil {
+		e.door.know(name, c)
+	}
+	return c, nil
+}
+
+// UserEnv returns the environment variables that point the stock aws CLI
+// at the emulator with credentials c.
+func (e *Emulator) UserEnv(c Credentials) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + e.Endpoint,
+		"AWS_ACCESS_KEY_ID=" + c.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey,
+		"AWS_DEFAULT_REGION=" + e.Region,
+		"AWS_REGION=" + e.Region,
+	}
 }
 
 // Config returns an aws-sdk-go-v2 config for the given credentials.
@@ -73,15 +102,7 @@ func (e *Emulator) Config(c Credentials) aws.Config {
 
 // OperatorEnv returns the environment variables that point the stock aws
 // CLI at the emulator as the operator.
-func (e *Emulator) OperatorEnv() []string {
-	return []string{
-		"AWS_ENDPOINT_URL=" + e.Endpoint,
-		"AWS_ACCESS_KEY_ID=" + e.Operator.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + e.Operator.SecretAccessKey,
-		"AWS_DEFAULT_REGION=" + e.Region,
-		"AWS_REGION=" + e.Region,
-	}
-}
+func (e *Emulator) OperatorEnv() []string { return e.UserEnv(e.Operator) }
 
 // Names of the IAM users gameday creates.
 const (
@@ -229,6 +250,7 @@ func finishMoto(ctx context.Context, kind, backend string, o motoOptions, stop f
 	}
 	fd.know(AdminUser, emu.Admin)
 	fd.know(OperatorUser, emu.Operator)
+	emu.door = fd
 	if err := enforceIAM(ctx, backend); err != nil {
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("bootstrap moto: %w", err))
 	}

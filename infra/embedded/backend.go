@@ -65,6 +65,11 @@ func (c *cluster) Admin() *rest.Config { return c.env.Admin() }
 // OperatorKubeconfig implements environment.Cluster.
 func (c *cluster) OperatorKubeconfig() string { return c.env.OperatorKubeconfig }
 
+// IssueKubeconfig implements environment.Cluster.
+func (c *cluster) IssueKubeconfig(_ context.Context, user, path string) error {
+	return c.env.IssueKubeconfig(user, path)
+}
+
 // AuditLog implements environment.Cluster.
 func (c *cluster) AuditLog() string { return c.env.AuditLog }
 

@@ -424,6 +424,17 @@ func (e *Env) setupOperator(ctx context.Context) error {
 	return e.pki.writeKubeconfig(e.OperatorKubeconfig, "gameday", e.Server, id)
 }
 
+// IssueKubeconfig writes to path a kubeconfig for user in the
+// operators' group (a named responder): a client certificate from the
+// cluster's CA.
+func (e *Env) IssueKubeconfig(user, path string) error {
+	id, err := e.pki.issue(user, user, []string{operator.Group}, nil, nil)
+	if err != nil {
+		return err
+	}
+	return e.pki.writeKubeconfig(path, "gameday", e.Server, id)
+}
+
 func (e *Env) componentKubeconfig(name, user string) (string, error) {
 	id, err := e.pki.issue(name, user, nil, nil, nil)
 	if err != nil {

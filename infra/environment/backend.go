@@ -69,6 +69,10 @@ type Cluster interface {
 	Admin() *rest.Config
 	// OperatorKubeconfig is the path of the operator's kubeconfig.
 	OperatorKubeconfig() string
+	// IssueKubeconfig writes to path a kubeconfig for user, a named
+	// responder, in the operators' group: the operator's rights, and
+	// audited under the responder's own name.
+	IssueKubeconfig(ctx context.Context, user, path string) error
 	// AuditLog is the path of the API server's audit log.
 	AuditLog() string
 	// NodeGroupOf says which node group a node is in.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,6 +214,22 @@ func (e *Env) Client() kubernetes.Interface { return e.client }
 // at the environment as the operator.
 func (e *Env) OperatorEnv() []string {
 	return append([]string{"KUBECONFIG=" + e.Cluster.OperatorKubeconfig()}, e.AWS.OperatorEnv()...)
+}
+
+// ResponderEnv gives a named responder an identity of their own, with
+// the operator's rights: a Kubernetes user of that name in the operators'
+// group, and an IAM user of that name. It returns the environment that
+// points kubectl and the aws CLI at the environment as that responder.
+func (e *Env) ResponderEnv(ctx context.Context, name string) ([]string, error) {
+	path := filepath.Join(e.Dir, "responder-"+name+".kubeconfig")
+	if err := e.Cluster.IssueKubeconfig(ctx, name, path); err != nil {
+		return nil, errkind.E(errkind.Infra, fmt.Errorf("responder %s: %w", name, err))
+	}
+	creds, err := e.AWS.AddUser(ctx, name)
+	if err != nil {
+		return nil, errkind.E(errkind.Infra, fmt.Errorf("responder %s: %w", name, err))
+	}
+	return append([]string{"KUBECONFIG=" + path}, e.AWS.UserEnv(creds)...), nil
 }
 
 // group returns a node group's converted spec.

@@ -151,7 +151,7 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 	if err := operator.Bind(ctx, e.client, p.RunID, "cluster-admin"); err != nil {
 		return nil, errkind.E(errkind.Infra, err)
 	}
-	if err := operator.IssueKubeconfig(ctx, e.client, e.admin, p.RunID, e.Name, e.operatorKubeconfig); err != nil {
+	if err := operator.IssueKubeconfig(ctx, e.client, e.admin, p.RunID, e.Name, operator.User, e.operatorKubeconfig); err != nil {
 		return nil, errkind.E(errkind.Infra, err)
 	}
 	cp, err := controlPlane(ns)
@@ -364,6 +364,12 @@ func streamAudit(ctx context.Context, cp nodes.Node, dst string) (func(context.C
 
 // Admin implements environment.Cluster.
 func (e *Env) Admin() *rest.Config { return rest.CopyConfig(e.admin) }
+
+// IssueKubeconfig implements environment.Cluster: a responder's
+// certificate from the cluster's signer, through the CSR API.
+func (e *Env) IssueKubeconfig(ctx context.Context, user, path string) error {
+	return operator.IssueKubeconfig(ctx, e.client, e.admin, e.runID, e.Name, user, path)
+}
 
 // OperatorKubeconfig implements environment.Cluster.
 func (e *Env) OperatorKubeconfig() string { return e.operatorKubeconfig }

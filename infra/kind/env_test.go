@@ -291,7 +291,7 @@ func TestStartDeletesClusterWhenCreateFails(t *testing.T) {
 		t.Errorf("deleted %v, want the half-made cluster gameday-r1", p.deleted)
 	}
 	policy, err := os.ReadFile(filepath.Join(params.Dir, "audit-policy", "audit-policy.yaml"))
-	if err != nil || !bytes.Contains(policy, []byte(`users: ["operator"]`)) {
+	if err != nil || !bytes.Contains(policy, []byte(`userGroups: ["gameday:operators"]`)) {
 		t.Errorf("audit policy for the node: %q, %v", policy, err)
 	}
 }

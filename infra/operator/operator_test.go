@@ -17,6 +17,7 @@ import (
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -72,16 +73,23 @@ func signer(t *testing.T, cs *fake.Clientset) *x509.Certificate {
 }
 
 func TestIssueKubeconfig(t *testing.T) {
+	for _, name := range []string{User, "alice"} {
+		t.Run(name, func(t *testing.T) { checkIssueKubeconfig(t, name) })
+	}
+}
+
+// checkIssueKubeconfig issues a kubeconfig for name and checks it.
+func checkIssueKubeconfig(t *testing.T, name string) {
 	cs := fake.NewClientset()
 	ca := signer(t, cs)
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 	admin := &rest.Config{Host: "https://127.0.0.1:40123", TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}}
 	path := filepath.Join(t.TempDir(), "operator.kubeconfig")
-	if err := IssueKubeconfig(context.Background(), cs, admin, "r1", "gameday-r1", path); err != nil {
+	if err := IssueKubeconfig(context.Background(), cs, admin, "r1", "gameday-r1", name, path); err != nil {
 		t.Fatal(err)
 	}
 
-	req, err := cs.CertificatesV1().CertificateSigningRequests().Get(context.Background(), "gameday-operator-r1", metav1.GetOptions{})
+	req, err := cs.CertificatesV1().CertificateSigningRequests().Get(context.Background(), "gameday-"+name+"-r1", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,14 +105,14 @@ func TestIssueKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	kctx := cfg.Contexts[cfg.CurrentContext]
-	if cfg.CurrentContext != "gameday-r1" || kctx == nil || kctx.AuthInfo != User {
+	if cfg.CurrentContext != "gameday-r1" || kctx == nil || kctx.AuthInfo != name {
 		t.Fatalf("context = %q %+v", cfg.CurrentContext, kctx)
 	}
 	cl := cfg.Clusters[kctx.Cluster]
 	if cl.Server != admin.Host || string(cl.CertificateAuthorityData) != string(caPEM) {
 		t.Errorf("cluster = %s, CA copied: %v", cl.Server, string(cl.CertificateAuthorityData) == string(caPEM))
 	}
-	user := cfg.AuthInfos[User]
+	user := cfg.AuthInfos[name]
 	block, _ := pem.Decode(user.ClientCertificateData)
 	if block == nil {
 		t.Fatal("no client certificate in the kubeconfig")
@@ -113,7 +121,7 @@ func TestIssueKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := pkix.Name{CommonName: User, Organization: []string{Group}}
+	want := pkix.Name{CommonName: name, Organization: []string{Group}}
 	if got.Subject.CommonName != want.CommonName || !slices.Equal(got.Subject.Organization, want.Organization) {
 		t.Errorf("subject = %v, want %v", got.Subject, want)
 	}
@@ -135,7 +143,7 @@ func TestIssueKubeconfigDenied(t *testing.T) {
 		req.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateDenied, Status: "True", Reason: "Policy"}}
 		return true, req, cs.Tracker().Update(certificatesv1.SchemeGroupVersion.WithResource("certificatesigningrequests"), req, "")
 	})
-	err := IssueKubeconfig(context.Background(), cs, &rest.Config{Host: "https://127.0.0.1:1"}, "r2", "c", filepath.Join(t.TempDir(), "k"))
+	err := IssueKubeconfig(context.Background(), cs, &rest.Config{Host: "https://127.0.0.1:1"}, "r2", "c", User, filepath.Join(t.TempDir(), "k"))
 	if err == nil || !strings.Contains(err.Error(), "denied") {
 		t.Fatalf("err = %v, want the denial", err)
 	}
@@ -154,5 +162,33 @@ func TestBind(t *testing.T) {
 	}
 	if crb.RoleRef.Name != "view" || crb.Subjects[0].Name != User || crb.Labels[eks.RunIDLabel] != "r1" {
 		t.Errorf("binding = %+v", crb)
+	}
+	if len(crb.Subjects) != 2 || crb.Subjects[1].Kind != rbacv1.GroupKind || crb.Subjects[1].Name != Group {
+		t.Errorf("subjects = %+v, want the operator and the responders' group", crb.Subjects)
+	}
+}
+
+func TestCheckResponders(t *testing.T) {
+	tests := []struct {
+		name    string
+		names   []string
+		wantErr string
+	}{
+		{"a team", []string{"alice", "bob", "carol-2"}, ""},
+		{"nobody", nil, ""},
+		{"upper case", []string{"Alice"}, "lowercase"},
+		{"a leading digit", []string{"2bob"}, "starting with a letter"},
+		{"too long", []string{strings.Repeat("a", 32)}, "at most 31"},
+		{"gameday's own", []string{"alice", "operator"}, "gameday's own"},
+		{"the facilitator", []string{"facilitator"}, "gameday's own"},
+		{"twice", []string{"bob", "bob"}, "named twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckResponders(tt.names)
+			if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("CheckResponders(%q) = %v, want %q", tt.names, err, tt.wantErr)
+			}
+		})
 	}
 }

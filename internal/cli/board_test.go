@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,12 +22,13 @@ import (
 const boardLag = 2 * time.Second
 
 // TestIntegrationBoardInBrowser loads the live board of a real embedded
-// run in headless Chromium, plays the reference solution from a
-// responder's shell (stock kubectl and aws, with the run's env.sh), and
-// checks that every objective turns green on the page within 2 s of
-// being achieved, that the timeline names who acted, and that the
-// facilitator's view has the spoilers, collapsed. Screenshots are saved
-// as test artifacts.
+// run with two named responders in headless Chromium, plays the
+// reference solution as the two of them, step about (stock kubectl and
+// aws, each with their own gameday env --as), and checks that every
+// objective turns green on the page within 2 s of being achieved, that
+// the timeline on the page and in the journal names both, and that the
+// report has a section per responder. The screenshot is saved as a test
+// artifact.
 func TestIntegrationBoardInBrowser(t *testing.T) {
 	requireIntegration(t)
 	ctx := browsertest.New(t, 5*time.Minute)
@@ -35,7 +37,7 @@ func TestIntegrationBoardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "4m")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "4m", "--responders", "alice,bob")
 	startUntilHandover(t, p)
 	d := onlyRun(t, home)
 	c, err := session.Dial(d)
@@ -78,7 +80,22 @@ func TestIntegrationBoardInBrowser(t *testing.T) {
 		}
 	}()
 
-	playSolution(t, s, d, home)
+	team := []string{"alice", "bob"}
+	for _, name := range team {
+		if !strings.Contains(p.stderr.String(), `eval "$(gameday env --as `+name+`)"`) {
+			t.Errorf("the handover does not tell %s how to connect:\n%s", name, p.stderr.String())
+		}
+	}
+	if code, _, errOut := runIn(t, home, "env", "--as", "carol"); code != ExitInvalid || !strings.Contains(errOut, `no responder "carol"; it has alice, bob`) {
+		t.Errorf("env --as carol: exit %d, %s", code, errOut)
+	}
+	playSolution(t, s, d, home, func(i int) string {
+		code, out, errOut := runIn(t, home, "env", "--as", team[i%2])
+		if code != ExitOK {
+			t.Fatalf("env --as %s: exit %d: %s", team[i%2], code, errOut)
+		}
+		return out
+	})
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
 	select {
@@ -114,16 +131,42 @@ func TestIntegrationBoardInBrowser(t *testing.T) {
 			t.Logf("objective %s green on the board %s after it was achieved", e.Objective, at.Sub(e.Time).Round(time.Millisecond))
 		}
 	}
-	who, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...new Set([...document.querySelectorAll("#timeline .who")].map(e => e.textContent))]`))
-	if err != nil || len(who) == 0 {
-		t.Errorf("the timeline names nobody (%v)", err)
+	who, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...new Set([...document.querySelectorAll("#timeline .who")].map(e => e.textContent))].sort()`))
+	if err != nil || !slices.Equal(who, team) {
+		t.Errorf("the board's timeline names %v (%v), want %v", who, err, team)
 	}
+	acted := map[string]map[string]bool{} // event type → actors
 	for _, e := range j.Events {
-		if e.Type == verify.EventKubectl && !strings.Contains(strings.Join(who, ","), e.Actor) {
-			t.Errorf("the board's timeline names %v, not the kubectl user %q", who, e.Actor)
-			break
+		if e.Type == verify.EventKubectl || e.Type == verify.EventAWS || e.Type == verify.EventFinding {
+			if acted[e.Type] == nil {
+				acted[e.Type] = map[string]bool{}
+			}
+			acted[e.Type][e.Actor] = true
 		}
 	}
+	for typ, actors := range acted {
+		for a := range actors {
+			if !slices.Contains(team, a) {
+				t.Errorf("a %s event by %q: every action was a named responder's", typ, a)
+			}
+		}
+	}
+	if len(acted[verify.EventKubectl]) != 2 || len(acted[verify.EventAWS]) != 2 {
+		t.Errorf("kubectl by %v, aws by %v: want both responders in each", acted[verify.EventKubectl], acted[verify.EventAWS])
+	}
+	md, _ := os.ReadFile(d.File("report.md"))
+	if !strings.Contains(string(md), "## Responders") || !strings.Contains(string(md), "| alice |") || !strings.Contains(string(md), "| bob |") {
+		t.Errorf("report.md has no section per responder:\n%s", md)
+	}
+}
+
+// runIn runs a gameday command against the runs under home.
+func runIn(t *testing.T, home string, args ...string) (int, string, string) {
+	t.Helper()
+	q := newGameday(t, home, args...)
+	q.cmd.Stdin = strings.NewReader("")
+	code := q.exitCode(t)
+	return code, q.stdout.String(), q.stderr.String()
 }
 
 // TestIntegrationFacilitatorView opens the facilitator's link of a live
@@ -190,16 +233,17 @@ func TestIntegrationFacilitatorView(t *testing.T) {
 	}
 }
 
-// playSolution runs a scenario's reference solution as a responder
-// would: in bash, with the run's env.sh sourced.
-func playSolution(t *testing.T, s *scenarios.Scenario, d rundir.Dir, home string) {
+// playSolution runs a scenario's reference solution as responders
+// would: in bash, each step after the export lines exportsFor(step)
+// gives (what gameday env prints).
+func playSolution(t *testing.T, s *scenarios.Scenario, d rundir.Dir, home string, exportsFor func(step int) string) {
 	t.Helper()
-	env := append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+home, "GAMEDAY="+os.Args[0], "GAMEDAY_RUN="+d.ID, "TMPDIR="+runTmp(home))
+	env := append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+home, "GAMEDAY="+os.Args[0], "TMPDIR="+runTmp(home))
 	for k, v := range s.Variables() {
 		env = append(env, k+"="+v)
 	}
 	for i, st := range s.Spec.Solution {
-		cmd := exec.Command("bash", "-c", "source "+d.File(rundir.EnvFile)+" && "+st.Run)
+		cmd := exec.Command("bash", "-c", exportsFor(i)+"\n"+st.Run)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("solution step %d (%s): %v\n%s", i+1, st.Description, err, out)

@@ -77,6 +77,9 @@ func TestExitCodesAndStreams(t *testing.T) {
 		{"bad flag", []string{"list", "--bogus"}, ExitInvalid, "", "unknown flag: --bogus"},
 		{"bad output", []string{"list", "-o", "yaml"}, ExitInvalid, "", `unknown --output "yaml"`},
 		{"unknown command", []string{"fly"}, ExitInvalid, "", `unknown command "fly"`},
+		{"a responder named like gameday", []string{"run", "ecr-imagepullbackoff", "--responders", "alice,operator"}, ExitInvalid, "",
+			`--responders: responder "operator": the name is gameday's own; pick another`},
+		{"a responder named twice", []string{"run", "ecr-imagepullbackoff", "--responders", "bob,bob"}, ExitInvalid, "", `responder "bob" is named twice`},
 		{"version", []string{"version"}, ExitOK, "gameday dev", ""},
 	}
 	for _, tt := range tests {

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -21,11 +23,16 @@ import (
 )
 
 func newEnvCmd(g *globals) *cobra.Command {
+	var as string
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print export lines to reach the live environment, or start a sandbox one",
 		Long: `With no subcommand, print the shell export lines (KUBECONFIG, ...) of the
 newest live environment, for use as: eval "$(gameday env)".
+
+--as NAME prints a named responder's (gameday run --responders): their own
+Kubernetes and IAM user, and their own control API token, so that what they
+do is theirs on the timeline.
 
 "gameday env up" starts a sandbox environment without a scenario;
 "gameday env down" stops it.`,
@@ -36,6 +43,16 @@ newest live environment, for use as: eval "$(gameday env)".
 				return err
 			}
 			env, err := d.ReadEnv()
+			if as != "" {
+				env, err = d.ReadResponderEnv(as)
+				if errors.Is(err, fs.ErrNotExist) {
+					names := d.Responders()
+					if len(names) == 0 {
+						return errkind.Errorf(errkind.Invalid, "--as %s: run %s has no named responders (start it with --responders)", as, d.ID)
+					}
+					return errkind.Errorf(errkind.Invalid, "--as %s: run %s has no responder %q; it has %s", as, d.ID, as, strings.Join(names, ", "))
+				}
+			}
 			if err != nil {
 				return errkind.E(errkind.Infra, err)
 			}
@@ -43,6 +60,7 @@ newest live environment, for use as: eval "$(gameday env)".
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&as, "as", "", "a named responder's export lines (gameday run --responders)")
 	cmd.AddCommand(newEnvUpCmd(g), newEnvDownCmd(g))
 	return cmd
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/config"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
@@ -28,17 +29,18 @@ var _ runner.Environment = (*environment.Env)(nil)
 
 // runOptions are the flags of `gameday run`.
 type runOptions struct {
-	autopilot bool
-	keep      bool
-	timeLimit time.Duration
-	emulator  string
-	headless  bool
-	solve     bool
-	detector  string
-	budget    time.Duration
-	maxFP     int
-	junit     string
-	infra     string
+	autopilot  bool
+	keep       bool
+	timeLimit  time.Duration
+	emulator   string
+	headless   bool
+	solve      bool
+	detector   string
+	budget     time.Duration
+	maxFP      int
+	junit      string
+	infra      string
+	responders []string
 }
 
 // falsePositiveLimit is a --max-false-positives value as the runner and
@@ -61,10 +63,20 @@ briefing and how to connect, and scores what happens until every objective
 is achieved, the time limit passes, you give up (gameday give-up) or press
 Ctrl-C. The environment is torn down at the end unless --keep is given.
 
-The terminal summary goes to stdout; journal.json and report.md are written
-to the run directory.`,
+A team game day: --responders alice,bob gives each responder a Kubernetes
+user and an IAM user of their own name (with the operator's rights) and a
+control API token; each runs eval "$(gameday env --as NAME)" in their own
+terminal, and the timeline, the board and the report say who did what. At
+handover the run also prints the live board's link, for everyone, and the
+facilitator's link, with spoilers.
+
+The terminal summary goes to stdout; journal.json, report.md and
+report.html are written to the run directory.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := operator.CheckResponders(o.responders); err != nil {
+				return errkind.Errorf(errkind.Invalid, "--responders: %v", err)
+			}
 			s, err := scenarios.Resolve(args[0])
 			if err != nil {
 				return err
@@ -78,13 +90,14 @@ to the run directory.`,
 				return errkind.E(errkind.Invalid, err)
 			}
 			cfg := runner.Config{
-				Provision: provision(g, infra, emulator),
-				Root:      root,
-				TimeLimit: o.timeLimit,
-				Keep:      o.keep,
-				Log:       g.log,
-				Out:       g.streams.ErrOut,
-				Progress:  progress(g.streams.ErrOut),
+				Provision:  provision(g, infra, emulator),
+				Root:       root,
+				TimeLimit:  o.timeLimit,
+				Keep:       o.keep,
+				Responders: o.responders,
+				Log:        g.log,
+				Out:        g.streams.ErrOut,
+				Progress:   progress(g.streams.ErrOut),
 			}
 			if o.autopilot || o.solve {
 				cfg.Mode = runner.Autopilot
@@ -110,6 +123,7 @@ to the run directory.`,
 	}
 	cmd.Flags().BoolVar(&o.autopilot, "autopilot", false, "play the scenario's reference solution with the real kubectl and aws")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "leave the environment up after the run")
+	cmd.Flags().StringSliceVar(&o.responders, "responders", nil, "a team game day: the responders' names (alice,bob), each with their own identity (gameday env --as NAME)")
 	cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "override the scenario's time limit")
 	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator: auto, moto, moto-container or localstack (default: the config file's, else auto)")
 	cmd.Flags().BoolVar(&o.headless, "headless", false, "for detection tooling: end when the incident is detected (or at the time limit)")

@@ -34,7 +34,9 @@ type htmlPage struct {
 	WrongCost int
 	Picture   timelinePicture
 	Timeline  []TimelineEntry
-	Debrief   template.HTML
+	// Responders is what each named responder did.
+	Responders []Responder
+	Debrief    template.HTML
 }
 
 // HTML writes the report as one self-contained HTML page: the score
@@ -52,7 +54,7 @@ func HTML(w io.Writer, j verify.Journal, r verify.Result) error {
 	if !j.Handover.IsZero() && !j.Ended.IsZero() {
 		end = verify.Seconds(j.Ended.Sub(j.Handover).Seconds())
 	}
-	page := htmlPage{R: r, Rule: ruleText(j, r), WrongCost: wrongCost(r), Timeline: tl, Debrief: debrief}
+	page := htmlPage{R: r, Rule: ruleText(j, r), WrongCost: wrongCost(r), Timeline: tl, Responders: Responders(j), Debrief: debrief}
 	if len(tl) > 0 {
 		page.Picture = picture(tl, end)
 	}

@@ -6,6 +6,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gameday-sre/gameday/verify"
@@ -59,9 +60,9 @@ func Timeline(j verify.Journal) []TimelineEntry {
 				actor = e.Finding.Source
 			}
 			if e.Finding.Cause == "" {
-				text = fmt.Sprintf("%s: %s", e.Finding.Source, e.Finding.Note)
+				text = fmt.Sprintf("%s: %s", actor, e.Finding.Note)
 			} else {
-				text = fmt.Sprintf("%s diagnosis: %s on %s", e.Finding.Source, e.Finding.Cause, orDash(e.Finding.Resource))
+				text = fmt.Sprintf("%s diagnosis: %s on %s", actor, e.Finding.Cause, orDash(e.Finding.Resource))
 			}
 		case verify.EventHint:
 			kind, text = KindHint, fmt.Sprintf("hint %d taken (-%d)", e.Hint, e.Cost)
@@ -88,6 +89,56 @@ func Timeline(j verify.Journal) []TimelineEntry {
 		}
 		last = text
 		out = append(out, TimelineEntry{At: at, Text: text, Kind: kind, Actor: actor})
+	}
+	return out
+}
+
+// Responder is what one named responder did after handover.
+type Responder struct {
+	Name    string         `json:"name"`
+	Kubectl int            `json:"kubectl"`
+	AWS     int            `json:"aws"`
+	Claims  int            `json:"claims"`
+	Hints   int            `json:"hints"`
+	First   verify.Seconds `json:"first"`
+	Last    verify.Seconds `json:"last"`
+}
+
+// notResponders are the actors that are not people of the team.
+var notResponders = []string{"", "operator", "autopilot", "detector", "gameday", "facilitator"}
+
+// named reports whether an actor is a named responder.
+func named(actor string) bool { return !slices.Contains(notResponders, actor) }
+
+// Responders sums up each named responder's actions, diagnoses and
+// hints after handover, in order of their first action; none for a run
+// played as the one operator.
+func Responders(j verify.Journal) []Responder {
+	var out []Responder
+	idx := map[string]int{}
+	for _, e := range j.Events {
+		if j.Handover.IsZero() || e.Time.Before(j.Handover) || !named(e.Actor) {
+			continue
+		}
+		at := verify.Seconds(e.Time.Sub(j.Handover).Seconds())
+		i, ok := idx[e.Actor]
+		if !ok {
+			i = len(out)
+			idx[e.Actor] = i
+			out = append(out, Responder{Name: e.Actor, First: at})
+		}
+		r := &out[i]
+		switch e.Type {
+		case verify.EventKubectl:
+			r.Kubectl++
+		case verify.EventAWS:
+			r.AWS++
+		case verify.EventFinding:
+			r.Claims++
+		case verify.EventHint:
+			r.Hints++
+		}
+		r.Last = at
 	}
 	return out
 }
@@ -170,7 +221,17 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 		b.WriteString("The run ended before handover.\n\n")
 	}
 	for _, e := range tl {
-		fmt.Fprintf(&b, "- `%s` %s\n", verify.Clock(e.At), e.Text)
+		who := ""
+		if named(e.Actor) && !strings.HasPrefix(e.Text, e.Actor) {
+			who = "**" + e.Actor + "** "
+		}
+		fmt.Fprintf(&b, "- `%s` %s%s\n", verify.Clock(e.At), who, e.Text)
+	}
+	if rs := Responders(j); len(rs) > 0 {
+		b.WriteString("\n## Responders\n\n| responder | kubectl | aws | claims | hints | first action | last action |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, r := range rs {
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s |\n", r.Name, r.Kubectl, r.AWS, r.Claims, r.Hints, verify.Clock(r.First), verify.Clock(r.Last))
+		}
 	}
 	b.WriteString("\n## What went well\n\n")
 	good := 0

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gameday-sre/gameday/internal/browsertest"
 	"github.com/gameday-sre/gameday/internal/golden"
@@ -177,4 +178,43 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		t.Errorf("the report loaded %v: it must stand alone", got.Resources)
 	}
 	browsertest.Screenshot(t, ctx, "report")
+}
+
+// TestResponders sums up a team's run per named responder, and the
+// Markdown report names them on the timeline and in a table.
+func TestResponders(t *testing.T) {
+	h := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return h.Add(time.Duration(s) * time.Second) }
+	j := verify.Journal{Format: verify.JournalFormat, Handover: h, Events: []verify.Event{
+		{Time: at(-5), Type: verify.EventKubectl, Actor: "alice", Message: "before handover"},
+		{Time: at(3), Type: verify.EventKubectl, Actor: "alice", Message: "kubectl: list pods -n prod"},
+		{Time: at(9), Type: verify.EventAWS, Actor: "bob", Message: "aws iam ListAttachedRolePolicies"},
+		{Time: at(12), Type: verify.EventHint, Actor: "bob", Hint: 1, Cost: 5},
+		{Time: at(20), Type: verify.EventFinding, Actor: "alice", Finding: &verify.Finding{Cause: "x", Source: "operator"}},
+		{Time: at(21), Type: verify.EventKubectl, Actor: "operator", Message: "kubectl: get nodes"},
+		{Time: at(22), Type: verify.EventStep, Actor: "autopilot", Step: "solution: y"},
+		{Time: at(30), Type: verify.EventAWS, Actor: "bob", Message: "aws iam AttachRolePolicy"},
+	}}
+	want := []Responder{
+		{Name: "alice", Kubectl: 1, Claims: 1, First: 3, Last: 20},
+		{Name: "bob", AWS: 2, Hints: 1, First: 9, Last: 30},
+	}
+	if diff := cmp.Diff(want, Responders(j)); diff != "" {
+		t.Errorf("responders (-want +got):\n%s", diff)
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, j, verify.Score(j)); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"- `00:03` **alice** kubectl: list pods -n prod", "- `00:20` alice diagnosis: x on -",
+		"| alice | 1 | 0 | 1 | 0 | 00:03 | 00:20 |", "| bob | 0 | 2 | 0 | 1 | 00:09 | 00:30 |", "- `00:21` kubectl: get nodes"} {
+		if !strings.Contains(md.String(), line) {
+			t.Errorf("report lacks %q:\n%s", line, md.String())
+		}
+	}
+	// A run played as the one operator has no responders section.
+	j.Events = j.Events[5:6]
+	if rs := Responders(j); len(rs) != 0 {
+		t.Errorf("operator-only run: %+v", rs)
+	}
 }

@@ -133,24 +133,53 @@ func Live(root string) ([]Dir, error) {
 // export lines (eval "$(gameday env)" prints it).
 const EnvFile = "env.sh"
 
+// ResponderEnvFile is a named responder's environment in a run
+// directory (gameday env --as NAME prints it).
+func ResponderEnvFile(name string) string { return "env-" + name + ".sh" }
+
 // WriteEnv writes KEY=VALUE pairs to the run's env.sh as export lines,
 // quoting values for the shell where needed.
-func (d Dir) WriteEnv(kvs []string) error {
+func (d Dir) WriteEnv(kvs []string) error { return d.writeEnv(EnvFile, kvs) }
+
+// WriteResponderEnv writes a named responder's env file.
+func (d Dir) WriteResponderEnv(name string, kvs []string) error {
+	return d.writeEnv(ResponderEnvFile(name), kvs)
+}
+
+func (d Dir) writeEnv(file string, kvs []string) error {
 	var b strings.Builder
 	for _, kv := range kvs {
 		k, v, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
 	}
-	return os.WriteFile(d.File(EnvFile), []byte(b.String()), 0o600)
+	return os.WriteFile(d.File(file), []byte(b.String()), 0o600)
 }
 
 // ReadEnv returns the run's env.sh.
-func (d Dir) ReadEnv() (string, error) {
-	b, err := os.ReadFile(d.File(EnvFile))
+func (d Dir) ReadEnv() (string, error) { return d.readEnv(EnvFile) }
+
+// ReadResponderEnv returns a named responder's env file; the error wraps
+// fs.ErrNotExist when the run has no responder of that name.
+func (d Dir) ReadResponderEnv(name string) (string, error) {
+	return d.readEnv(ResponderEnvFile(name))
+}
+
+func (d Dir) readEnv(file string) (string, error) {
+	b, err := os.ReadFile(d.File(file))
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", EnvFile, err)
+		return "", fmt.Errorf("read %s: %w", file, err)
 	}
 	return string(b), nil
+}
+
+// Responders lists the named responders of a run, from their env files.
+func (d Dir) Responders() []string {
+	matches, _ := filepath.Glob(d.File(ResponderEnvFile("*")))
+	var out []string
+	for _, m := range matches {
+		out = append(out, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "env-"), ".sh"))
+	}
+	return out
 }
 
 func shellQuote(s string) string {
