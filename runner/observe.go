@@ -84,6 +84,7 @@ func (r *run) observe(ctx context.Context) string {
 			r.log.Info("every objective achieved")
 			return verify.OutcomeCompleted
 		}
+		r.startVerification(octx)
 		if r.cfg.Headless {
 			if _, ok := r.detectedAt(); ok {
 				if !r.cfg.Solve {

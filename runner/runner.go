@@ -179,6 +179,8 @@ type run struct {
 	watchers map[chan struct{}]bool
 	// board is the session's board links, printed at handover.
 	board *session.Info
+	// verifyStarted is set once the verification has started.
+	verifyStarted bool
 }
 
 // Run plays a scenario from provisioning to teardown. It always returns

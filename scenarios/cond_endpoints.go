@@ -23,16 +23,22 @@ type EndpointsCondition struct {
 
 // Check implements ConditionKind.
 func (q *EndpointsCondition) Check(c *Checker, p string) {
-	if c.namespace(p+".namespace", q.Namespace) && c.required(p+".service", q.Service) && c.services[q.Namespace+"/"+q.Service] == nil && !c.brokenWorkloads {
+	c.service(p, q.Namespace, q.Service)
+	c.count(p+".ready", q.Ready)
+}
+
+// service checks a reference to a Service of the scenario's workloads
+// (fields namespace and service under p).
+func (c *Checker) service(p, namespace, name string) {
+	if c.namespace(p+".namespace", namespace) && c.required(p+".service", name) && c.services[namespace+"/"+name] == nil && !c.brokenWorkloads {
 		var known []string
 		for k := range c.services {
-			if n, nm, _ := strings.Cut(k, "/"); n == q.Namespace {
+			if n, nm, _ := strings.Cut(k, "/"); n == namespace {
 				known = append(known, nm)
 			}
 		}
-		c.errs.add(p+".service", "unknown service %q in namespace %q%s", q.Service, q.Namespace, didYouMean(q.Service, known))
+		c.errs.add(p+".service", "unknown service %q in namespace %q%s", name, namespace, didYouMean(name, known))
 	}
-	c.count(p+".ready", q.Ready)
 }
 
 // Eval implements ConditionKind.

@@ -14,6 +14,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/gameday-sre/gameday/internal/iampolicy"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // Condition is a typed predicate over the cluster, the AWS account and the
@@ -81,6 +83,12 @@ type World interface {
 	// Regexp compiles a validated regular expression with the scenario
 	// variables inserted quoted.
 	Regexp(expr string) *regexp.Regexp
+	// Verification is the scenario's verification so far: whether it
+	// ended, passed, and what was seen (": ..." or empty).
+	Verification() (passed, done bool, why string)
+	// Behaviour finds how an image behaves (the scenario's ECR images
+	// declare it); false for an image that declares nothing.
+	Behaviour(image string) (behaviour.App, bool)
 	// Run runs a command with the scenario variables expanded and
 	// returns its exit code (-1 when it did not exit).
 	Run(ctx context.Context, argv []string, timeout time.Duration) int

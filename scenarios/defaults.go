@@ -19,10 +19,12 @@ const (
 	DefaultCapacityType   = eks.DefaultCapacityType
 	DefaultImageLayers    = 2
 	DefaultSymptomTimeout = 3 * time.Minute
-	DefaultStepTimeout    = 2 * time.Minute
-	DefaultExecTimeout    = time.Minute
-	DefaultCheckTimeout   = 10 * time.Second
-	DefaultPolicyVersion  = "2012-10-17"
+	// DefaultVerificationTimeout bounds a verification (Verification).
+	DefaultVerificationTimeout = 3 * time.Minute
+	DefaultStepTimeout         = 2 * time.Minute
+	DefaultExecTimeout         = time.Minute
+	DefaultCheckTimeout        = 10 * time.Second
+	DefaultPolicyVersion       = "2012-10-17"
 )
 
 // managedPolicyPrefix is the ARN prefix of AWS managed policies.
@@ -101,6 +103,16 @@ func applyDefaults(s *Scenario) {
 		}
 		if d, ok := st.Action.(Defaulter); ok {
 			d.Default()
+		}
+	}
+	if vf := s.Spec.Verification; vf != nil {
+		for i := range vf.Steps {
+			if d, ok := vf.Steps[i].Action.(Defaulter); ok {
+				d.Default()
+			}
+		}
+		if vf.Timeout.IsZero() {
+			vf.Timeout.Duration = DefaultVerificationTimeout
 		}
 	}
 	for i := range s.Spec.AlertMatchers {
@@ -198,6 +210,13 @@ func walkConditions(s *Scenario, fn func(*Condition)) {
 	}
 	for i := range s.Spec.Penalties {
 		walk(&s.Spec.Penalties[i].When)
+	}
+	if vf := s.Spec.Verification; vf != nil {
+		if vf.Ready != nil {
+			walk(vf.Ready)
+		}
+		walk(&vf.Watch)
+		walk(&vf.Settled)
 	}
 }
 

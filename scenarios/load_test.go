@@ -205,11 +205,18 @@ func TestInvalidScenarios(t *testing.T) {
 		{"no incident as a fault scenario's answer", "no-incident-answer.yaml", []string{
 			"no-incident-answer.yaml:41:5: spec.objectives: the answer no-incident belongs to a control scenario: set spec.control: true, or make no-incident a wrong cause",
 		}},
+		{"a verification with no steps after an unknown objective", "bad-verification.yaml", []string{
+			`bad-verification.yaml:36:54: spec.symptoms.checks[0].when.serviceAnswers.service: unknown service "checkout" in namespace "prod"`,
+			`bad-verification.yaml:36:70: spec.symptoms.checks[0].when.serviceAnswers.path: must start with /, got "ready"`,
+			`bad-verification.yaml:54:12: spec.verification.after: unknown objective "fixx" (did you mean "fix"?)`,
+			"bad-verification.yaml:55:12: spec.verification.steps: at least one step is required: what exercises the fix",
+			`bad-verification.yaml:57:50: spec.verification.watch.serviceAnswers.service: unknown service "checkout" in namespace "prod"`,
+		}},
 		{"objectives wait for each other", "after-cycle.yaml", []string{
 			`after-cycle.yaml:46:14: spec.objectives[0].after: objectives wait for each other: fix → verify → fix`,
 		}},
 		{"several actions and an empty condition", "several-actions.yaml", []string{
-			`several-actions.yaml:36:11: spec.symptoms.checks[0].when: empty condition: set exactly one of all, any, not, deployment, endpoints, event, exec, finding, iam, nodeGroup, nodes, object, pods`,
+			`several-actions.yaml:36:11: spec.symptoms.checks[0].when: empty condition: set exactly one of all, any, not, deployment, endpoints, event, exec, finding, iam, nodeGroup, nodes, object, pods, serviceAnswers, verification`,
 			`several-actions.yaml:38:7: spec.steps[0]: several actions (cordonNodeGroup, sleep): set exactly one per step`,
 			`several-actions.yaml:42:7: spec.steps[1].phase: setup step after a fault step; setup steps come first`,
 		}},

@@ -85,6 +85,9 @@ type Spec struct {
 	AlertMatchers []AlertMatcher `yaml:"alertMatchers"`
 	// Objectives are what the operator is scored on.
 	Objectives []Objective `yaml:"objectives"`
+	// Verification is what gameday runs once the fix is in, to prove it
+	// (a verification deploy watched for failed requests). Optional.
+	Verification *Verification `yaml:"verification"`
 	// Penalties cost points when their condition is observed.
 	Penalties []Penalty `yaml:"penalties"`
 	// Hints are revealed in order on request, each for a cost.

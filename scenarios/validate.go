@@ -72,6 +72,7 @@ func (v *Checker) validate() {
 	v.checkObjectives()
 	v.checkDecoys()
 	v.checkControl()
+	v.checkVerification()
 	v.checkPenalties()
 	v.checkHints()
 	v.checkSolution()

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // Cloud is the AWS state conditions read.
@@ -42,20 +44,25 @@ type Evaluator struct {
 	cloud   Cloud
 	factory informers.SharedInformerFactory
 
-	pods      cache.Indexer
-	deps      cache.Indexer
-	slices    cache.Indexer
-	nodes     cache.Indexer
-	events    cache.Indexer
-	changed   chan struct{}
-	mu        sync.Mutex
-	restarts  map[string]time.Time // ns/name → when a new restartedAt was seen
-	findings  []Finding
-	key       []SpecClaim // the answer key claims are judged by
-	achieved  func(id string) (time.Time, bool)
-	handover  time.Time
-	regexps   map[string]*regexp.Regexp
-	execCache map[string]execResult
+	pods     cache.Indexer
+	deps     cache.Indexer
+	slices   cache.Indexer
+	nodes    cache.Indexer
+	events   cache.Indexer
+	changed  chan struct{}
+	mu       sync.Mutex
+	restarts map[string]time.Time // ns/name → when a new restartedAt was seen
+	findings []Finding
+	key      []SpecClaim // the answer key claims are judged by
+	achieved func(id string) (time.Time, bool)
+	handover time.Time
+	regexps  map[string]*regexp.Regexp
+	// behaviours are the scenario's images' behaviours, by reference.
+	behaviours map[string]behaviour.App
+	// verifyDone, verified and verifyWhy are the verification's outcome.
+	verifyDone, verified bool
+	verifyWhy            string
+	execCache            map[string]execResult
 }
 
 type execResult struct {
@@ -72,7 +79,7 @@ func NewEvaluator(s *scenarios.Scenario, cs kubernetes.Interface, dyn dynamic.In
 		changed:  make(chan struct{}, 1),
 		restarts: map[string]time.Time{},
 		achieved: achieved, regexps: map[string]*regexp.Regexp{}, execCache: map[string]execResult{},
-		key: ClaimsOf(s),
+		key: ClaimsOf(s), behaviours: s.Behaviours(),
 	}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { e.signal() },
@@ -126,6 +133,15 @@ func (e *Evaluator) Shutdown() { e.factory.Shutdown() }
 
 // Changed signals that cluster state changed since the last receive.
 func (e *Evaluator) Changed() <-chan struct{} { return e.changed }
+
+// SetVerification records the verification's outcome (spec.verification)
+// for verification conditions; why says what was seen.
+func (e *Evaluator) SetVerification(passed bool, why string) {
+	e.mu.Lock()
+	e.verifyDone, e.verified, e.verifyWhy = true, passed, ": "+why
+	e.mu.Unlock()
+	e.signal()
+}
 
 func (e *Evaluator) signal() {
 	select {

@@ -188,6 +188,7 @@ func TestConditionKinds(t *testing.T) {
 		{"deployment missing", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "cart", Exists: ptr(false)}), true, "exists: false"},
 		{"deployment not restarted", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Restarted: ptr(true)}), false, "restarted since handover: false"},
 		{"endpoints ready", leaf("endpoints", &scenarios.EndpointsCondition{Namespace: "prod", Service: "checkout", Ready: scenarios.Count{AtLeast: ptr(2)}}), false, "1 ready endpoints"},
+		{"service answers: no pod behind its ready endpoint", leaf("serviceAnswers", &scenarios.ServiceAnswersCondition{Namespace: "prod", Service: "checkout"}), false, "no ready endpoints"},
 		{"endpoints at most", leaf("endpoints", &scenarios.EndpointsCondition{Namespace: "prod", Service: "checkout", Ready: scenarios.Count{AtMost: ptr(1)}}), true, "(want at most 1)"},
 		{"nodes cordoned", leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v1", Schedulable: ptr(false)}), true, "1 nodes"},
 		{"nodes ready", leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v2", Ready: ptr(true), Count: scenarios.Count{AtLeast: ptr(2)}}), false, "1 nodes"},

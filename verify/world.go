@@ -20,6 +20,8 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // world is the live state one evaluation round reads: the evaluator's
@@ -147,6 +149,19 @@ func (w world) Claims() int {
 
 // Regexp implements scenarios.World.
 func (w world) Regexp(expr string) *regexp.Regexp { return w.e.re(expr) }
+
+// Verification implements scenarios.World.
+func (w world) Verification() (passed, done bool, why string) {
+	w.e.mu.Lock()
+	defer w.e.mu.Unlock()
+	return w.e.verified, w.e.verifyDone, w.e.verifyWhy
+}
+
+// Behaviour implements scenarios.World.
+func (w world) Behaviour(image string) (behaviour.App, bool) {
+	app, ok := w.e.behaviours[image]
+	return app, ok
+}
 
 // Run implements scenarios.World: a command runs at most once a second,
 // its exit code cached in between.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/kubelet/pkg/types"
 
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
@@ -42,6 +43,20 @@ func (x *executor) container(id string) (running, bool) {
 	defer x.mu.Unlock()
 	c, ok := x.live[id]
 	return c, ok
+}
+
+// ofPod returns the ids of a pod's running containers of a name.
+func (x *executor) ofPod(podUID, name string) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var ids []string
+	for id, c := range x.live {
+		labels := c.config.GetLabels()
+		if labels[types.KubernetesPodUIDLabel] == podUID && labels[types.KubernetesContainerNameLabel] == name {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // listening returns the running container of a pod sandbox that serves

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/ptr"
 
@@ -177,4 +178,74 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 			return resp.StatusCode == http.StatusOK && string(b) == "OK\n", fmt.Sprintf("%d %q", resp.StatusCode, b)
 		})
 	})
+}
+
+// TestIntegrationReadinessFollowsTheModel runs an app that warms up for
+// 4 s under two readiness probes: an httpGet on its readiness endpoint,
+// which the kubelet marks ready only once the app is warm, and a
+// tcpSocket on its port, which passes at once (the app listens from its
+// start), as such a probe does in real life. It logs how late readiness
+// follows the warm-up.
+func TestIntegrationReadinessFollowsTheModel(t *testing.T) {
+	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/storefront:3.2.0"
+	const warmUp = 4 * time.Second
+	app := behaviour.App{Name: "storefront", Startup: behaviour.Startup{WarmUp: warmUp, Port: 8080, Readiness: "/ready", Liveness: "/healthz"}}
+	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)),
+		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }))
+	ctx := context.Background()
+	cs := env.Client()
+	probes := map[string]*corev1.Probe{
+		"http-ready": {ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromString("http")}}, PeriodSeconds: 1},
+		"tcp":        {ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
+		"wrong-port": {ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(9090)}}, PeriodSeconds: 1},
+	}
+	for name, probe := range probes {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "storefront", Image: image, ReadinessProbe: probe,
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}}},
+		}
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type seen struct{ started, ready time.Time }
+	got := map[string]*seen{}
+	eventually(t, 60*time.Second, "http-ready and tcp ready", func() (bool, string) {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var states []string
+		for _, p := range pods.Items {
+			if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Running == nil {
+				states = append(states, p.Name+": not running")
+				continue
+			}
+			st := p.Status.ContainerStatuses[0]
+			if got[p.Name] == nil {
+				got[p.Name] = &seen{started: st.State.Running.StartedAt.Time}
+			}
+			if st.Ready && got[p.Name].ready.IsZero() {
+				got[p.Name].ready = time.Now()
+			}
+			states = append(states, fmt.Sprintf("%s: ready %v", p.Name, st.Ready))
+		}
+		done := got["http-ready"] != nil && !got["http-ready"].ready.IsZero() && got["tcp"] != nil && !got["tcp"].ready.IsZero()
+		return done, strings.Join(states, "; ")
+	})
+	// startedAt has whole seconds: allow one.
+	if d := got["http-ready"].ready.Sub(got["http-ready"].started); d < warmUp-time.Second {
+		t.Errorf("the httpGet /ready probe passed %s after start, before the %s warm-up", d, warmUp)
+	} else {
+		t.Logf("httpGet /ready: ready %s after start (warm-up %s)", d.Round(100*time.Millisecond), warmUp)
+	}
+	if d := got["tcp"].ready.Sub(got["tcp"].started); d >= warmUp {
+		t.Errorf("the tcpSocket probe passed %s after start: it should pass before the warm-up ends", d)
+	} else {
+		t.Logf("tcpSocket: ready %s after start, before the warm-up ends", d.Round(100*time.Millisecond))
+	}
+	if g := got["wrong-port"]; g != nil && !g.ready.IsZero() {
+		t.Error("a probe on a port the app does not serve passed")
+	}
 }

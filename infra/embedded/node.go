@@ -32,7 +32,6 @@ import (
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	cadvisortest "k8s.io/kubernetes/pkg/kubelet/cadvisor/testing"
 	"k8s.io/kubernetes/pkg/kubelet/cm"
-	probetest "k8s.io/kubernetes/pkg/kubelet/prober/testing"
 	kubeletserver "k8s.io/kubernetes/pkg/kubelet/server"
 	serverstats "k8s.io/kubernetes/pkg/kubelet/server/stats"
 	"k8s.io/kubernetes/pkg/kubemark"
@@ -303,24 +302,6 @@ func (s *images) PullImage(ctx context.Context, image *runtimeapi.ImageSpec, aut
 	return s.FakeImageService.PullImage(ctx, image, auth, sandbox)
 }
 
-// stateProber stands in for the kubelet's prober: there are no real
-// processes to probe, so a container is started and ready exactly when it
-// is running, as for a container without probes.
-type stateProber struct{ probetest.FakeManager }
-
-func (stateProber) UpdatePodStatus(_ context.Context, _ *v1.Pod, st *v1.PodStatus) {
-	for i := range st.ContainerStatuses {
-		cs := &st.ContainerStatuses[i]
-		running := cs.State.Running != nil
-		cs.Ready = running
-		cs.Started = &running
-	}
-	for i := range st.InitContainerStatuses {
-		cs := &st.InitContainerStatuses[i]
-		cs.Ready = cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
-	}
-}
-
 // hollowNode is one simulated node: the real kubelet code with fake
 // runtime, cadvisor and container manager.
 type hollowNode struct {
@@ -448,12 +429,20 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	// events (Pulling, Failed, BackOff, ...) reach the API server.
 	hk.KubeletDeps.Recorder = nil
 	// kubemark's fake prober reports every container ready, even one that
-	// never started; readiness must follow the container's state.
-	hk.KubeletDeps.ProbeManager = stateProber{}
+	// never started; readiness must follow the container's state and its
+	// probes, evaluated against the app's model.
+	prober := newModelProber(rt.exec)
+	hk.KubeletDeps.ProbeManager = prober
 	hk.KubeletDeps.EventClient = client.CoreV1()
 
 	var klet *kubelet.Kubelet
-	hk.KubeletDeps.Options = append(hk.KubeletDeps.Options, func(k *kubelet.Kubelet) { klet = k })
+	hk.KubeletDeps.Options = append(hk.KubeletDeps.Options, func(k *kubelet.Kubelet) {
+		klet = k
+		// The kubelet asks every second whether a pod needs a sync; the
+		// prober says yes when a probe's result has changed, as the real
+		// prober's result channels make the kubelet sync.
+		k.AddPodSyncLoopHandler(prober)
+	})
 
 	kctx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel

@@ -421,6 +421,39 @@ func TestIntegrationControlPenalisesFalseAlarm(t *testing.T) {
 	}
 }
 
+// TestIntegrationRollingUpdateRollbackIsNoFix plays rolling-update-
+// downtime's documented wrong fix, rolling back to 3.2.0 (which warms up
+// the same way): it is penalised, the fix and the verification deploy
+// never happen, and the run does not recover.
+func TestIntegrationRollingUpdateRollbackIsNoFix(t *testing.T) {
+	requireIntegration(t)
+	dir := libraryCopy(t, "rolling-update-downtime",
+		"--type json -p", "--type json --dry-run=server -o name -p",
+		"run: kubectl rollout status deployment storefront -n prod --timeout=3m", "run: kubectl rollout undo deployment storefront -n prod --to-revision=1 && kubectl rollout status deployment storefront -n prod --timeout=3m")
+	home := t.TempDir()
+	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "50s")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	if code == ExitOK {
+		t.Fatalf("exit %d: a rollback scored as a fix\nstderr:\n%s", code, p.stderr.String())
+	}
+	j, r := readJournal(t, d)
+	if !penalised(r, "needless-rollback") {
+		t.Errorf("penalties %+v, want needless-rollback", r.Penalties)
+	}
+	for _, o := range r.Objectives {
+		if (o.ID == "fix" || o.ID == "recover") && o.Achieved {
+			t.Errorf("objective %s achieved by a rollback", o.ID)
+		}
+	}
+	for _, e := range j.Events {
+		if e.Step == "verification" {
+			t.Errorf("a verification ran without the fix: %s", e.Message)
+		}
+	}
+}
+
 func TestIntegrationRunNotReproduced(t *testing.T) {
 	requireIntegration(t)
 	// The new node group's role can pull, so the fault cannot happen.
