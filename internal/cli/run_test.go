@@ -332,16 +332,28 @@ func TestIntegrationRunPenalisesAdministratorAccess(t *testing.T) {
 // penalised and leaves the service down.
 func TestIntegrationRunPenalisesNeedlessRollback(t *testing.T) {
 	requireIntegration(t)
-	dir := libraryCopy(t, "configmap-crashloop",
+	j := playRollback(t, "configmap-crashloop", "40s",
 		`run: kubectl patch configmap inventory-config -n prod --type merge -p '{"data":{"UPSTREAM_TIMEOUT_MS":"3000"}}'`,
 		`run: kubectl rollout undo deployment inventory -n prod`,
 		"run: kubectl rollout restart deployment inventory -n prod", "run: sleep 10",
 		"run: kubectl rollout status deployment inventory -n prod --timeout=3m", "run: sleep 10")
+	if j.Outcome != verify.OutcomeTimeLimit {
+		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
+	}
+}
+
+// playRollback plays a library scenario on autopilot with its solution
+// edited into a rollback (replace: pairs of old, new), and checks that
+// the run fails, the rollback is penalised (needless-rollback) and
+// neither fix nor recover is achieved. It returns the journal.
+func playRollback(t *testing.T, scenario, timeLimit string, replace ...string) verify.Journal {
+	t.Helper()
+	dir := libraryCopy(t, scenario, replace...)
 	home := t.TempDir()
-	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "40s")
+	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", timeLimit)
 	code := p.exitCode(t)
 	d := onlyRun(t, home)
-	defer checkNothingLeft(t, d)
+	t.Cleanup(func() { checkNothingLeft(t, d) })
 	if code == ExitOK {
 		t.Fatalf("exit %d: a rollback scored as a fix\nstderr:\n%s", code, p.stderr.String())
 	}
@@ -354,9 +366,7 @@ func TestIntegrationRunPenalisesNeedlessRollback(t *testing.T) {
 			t.Errorf("objective %s achieved by a rollback", o.ID)
 		}
 	}
-	if j.Outcome != verify.OutcomeTimeLimit {
-		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
-	}
+	return j
 }
 
 // TestIntegrationControlScores100 plays healthy-control's reference
@@ -427,26 +437,10 @@ func TestIntegrationControlPenalisesFalseAlarm(t *testing.T) {
 // never happen, and the run does not recover.
 func TestIntegrationRollingUpdateRollbackIsNoFix(t *testing.T) {
 	requireIntegration(t)
-	dir := libraryCopy(t, "rolling-update-downtime",
+	j := playRollback(t, "rolling-update-downtime", "50s",
 		"--type json -p", "--type json --dry-run=server -o name -p",
-		"run: kubectl rollout status deployment storefront -n prod --timeout=3m", "run: kubectl rollout undo deployment storefront -n prod --to-revision=1 && kubectl rollout status deployment storefront -n prod --timeout=3m")
-	home := t.TempDir()
-	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "50s")
-	code := p.exitCode(t)
-	d := onlyRun(t, home)
-	defer checkNothingLeft(t, d)
-	if code == ExitOK {
-		t.Fatalf("exit %d: a rollback scored as a fix\nstderr:\n%s", code, p.stderr.String())
-	}
-	j, r := readJournal(t, d)
-	if !penalised(r, "needless-rollback") {
-		t.Errorf("penalties %+v, want needless-rollback", r.Penalties)
-	}
-	for _, o := range r.Objectives {
-		if (o.ID == "fix" || o.ID == "recover") && o.Achieved {
-			t.Errorf("objective %s achieved by a rollback", o.ID)
-		}
-	}
+		"run: kubectl rollout status deployment storefront -n prod --timeout=3m",
+		"run: kubectl rollout undo deployment storefront -n prod --to-revision=1 && kubectl rollout status deployment storefront -n prod --timeout=3m")
 	for _, e := range j.Events {
 		if e.Step == "verification" {
 			t.Errorf("a verification ran without the fix: %s", e.Message)
