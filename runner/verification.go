@@ -42,30 +42,17 @@ func (r *run) startVerification(ctx context.Context) {
 // verify waits for the verification's ready condition, runs its steps
 // while sampling the watched condition, and waits until it settles. It
 // passes when every sample held.
-func (r *run) verify(ctx context.Context, vf *scenarios.Verification) (bool, string) {
-	ctx, cancel := context.WithTimeout(ctx, vf.Timeout.Duration)
-	defer cancel()
-	holds := func(c *scenarios.Condition) (bool, string) { return r.ev.Eval(ctx, c, verify.NewRound()) }
-	wait := func(c *scenarios.Condition) (string, bool) {
-		for {
-			ok, obs := holds(c)
-			if ok {
-				return obs, true
-			}
-			select {
-			case <-ctx.Done():
-				return obs, false
-			case <-time.After(verifySample):
-			}
-		}
-	}
+func (r *run) verify(runCtx context.Context, vf *scenarios.Verification) (bool, string) {
+	deadline := time.Now().Add(vf.Timeout.Duration)
 	if vf.Ready != nil {
-		if obs, ok := wait(vf.Ready); !ok {
-			return false, "not ready to verify within " + vf.Timeout.String() + ": " + obs
+		if err := r.wait(runCtx, vf.Ready, time.Until(deadline)); err != nil {
+			return false, "not ready to verify: " + err.Error()
 		}
 	}
 	r.rec.Add(verify.Event{Type: verify.EventStep, Step: "verification", Actor: "gameday", Message: "started"})
 	r.cfg.Progress("verification", "started")
+	ctx, cancel := context.WithDeadline(runCtx, deadline)
+	defer cancel()
 	// The watcher samples from before the first step to the end.
 	failed := make(chan string, 1)
 	stop := make(chan struct{})
@@ -74,7 +61,7 @@ func (r *run) verify(ctx context.Context, vf *scenarios.Verification) (bool, str
 	go func() {
 		defer close(done)
 		for {
-			if ok, obs := holds(&vf.Watch); !ok && ctx.Err() == nil {
+			if ok, obs := r.ev.Holds(ctx, &vf.Watch); !ok && ctx.Err() == nil {
 				failed <- obs
 				return
 			}
@@ -106,12 +93,13 @@ func (r *run) verify(ctx context.Context, vf *scenarios.Verification) (bool, str
 		}
 		r.rec.Add(verify.Event{Type: verify.EventStep, Step: "verification: " + st.Name, Actor: "gameday", Message: st.Kind + " done"})
 	}
-	obs, settled := wait(&vf.Settled)
+	// The run's context: wait's own timer ends it, saying what was seen.
+	settleErr := r.wait(runCtx, &vf.Settled, time.Until(deadline))
 	if bad := finish(); bad != "" {
 		return false, bad
 	}
-	if !settled {
-		return false, "did not settle within " + vf.Timeout.String() + ": " + obs
+	if settleErr != nil {
+		return false, "did not settle: " + settleErr.Error()
 	}
-	return true, fmt.Sprintf("%s; every one of %d samples held", obs, samples)
+	return true, fmt.Sprintf("settled; every one of %d samples held", samples)
 }

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -43,8 +42,9 @@ var boardPage []byte
 
 // board serves the live board of one game.
 type board struct {
-	game                BoardGame
-	viewer, facilitator string
+	game BoardGame
+	// tokens are the board's tokens and the role each grants.
+	tokens map[string]string
 	// closing is closed when the server stops, so that event streams
 	// send their last state and return.
 	closing   chan struct{}
@@ -71,15 +71,7 @@ func (b *board) role(req *http.Request) string {
 	if h, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok {
 		tok = h
 	}
-	switch {
-	case tok == "":
-		return ""
-	case subtle.ConstantTimeCompare([]byte(tok), []byte(b.facilitator)) == 1:
-		return RoleFacilitator
-	case subtle.ConstantTimeCompare([]byte(tok), []byte(b.viewer)) == 1:
-		return RoleViewer
-	}
-	return ""
+	return ownerOf(b.tokens, tok)
 }
 
 // auth lets a request through when its token grants at least need.
@@ -234,7 +226,8 @@ type BoardHint struct {
 
 // Spoilers are for the facilitator's eyes only.
 type Spoilers struct {
-	// Answers are the causes that are right, with their summaries.
+	// Answers are the right claims: a cause, on the resource pattern the
+	// answer needs, and the objective it achieves.
 	Answers  []string           `json:"answers"`
 	Causes   []verify.SpecCause `json:"causes"`
 	Solution []SolutionStep     `json:"solution"`

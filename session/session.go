@@ -152,10 +152,11 @@ func Serve(game Game, dir rundir.Dir, responders ...string) (*Info, func(), erro
 	mux.Handle("/v1/", authorize(tokens, api))
 	bd := &board{closing: make(chan struct{})}
 	if bg, ok := game.(BoardGame); ok {
-		bd.game, bd.viewer, bd.facilitator = bg, newToken(), newToken()
+		viewer, facilitator := newToken(), newToken()
+		bd.game, bd.tokens = bg, map[string]string{viewer: RoleViewer, facilitator: RoleFacilitator}
 		bd.routes(mux)
-		info.Board = info.URL + "/board?token=" + bd.viewer
-		info.Facilitator = info.URL + "/board?token=" + bd.facilitator
+		info.Board = info.URL + "/board?token=" + viewer
+		info.Facilitator = info.URL + "/board?token=" + facilitator
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -181,17 +182,24 @@ func newToken() string {
 	return hex.EncodeToString(tok)
 }
 
+// ownerOf returns whom a token belongs to in tokens (token → owner),
+// comparing in constant time; "" for an empty or unknown token.
+func ownerOf(tokens map[string]string, got string) string {
+	owner := ""
+	for tok, who := range tokens {
+		if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
+			owner = who
+		}
+	}
+	return owner
+}
+
 // authorize lets a request through when its bearer token is one of
 // tokens, and puts who it belongs to in the request's context.
 func authorize(tokens map[string]string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-		actor := ""
-		for tok, who := range tokens {
-			if ok && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
-				actor = who
-			}
-		}
+		got, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		actor := ownerOf(tokens, got)
 		if actor == "" {
 			writeJSONError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return

@@ -280,16 +280,11 @@ func scenarioCount(games []game) int {
 }
 
 // falseAlarm returns a copy of a control scenario whose solution claims
-// its first wrong cause instead of the right answer, and that cause.
+// its first wrong cause (a decoy: the validator requires one) instead of
+// the right answer, and that cause.
 func falseAlarm(s *scenarios.Scenario) (*scenarios.Scenario, string) {
 	c := *s
-	var cause string
-	for _, k := range s.Spec.Causes {
-		if k.ID != scenarios.CauseNoIncident {
-			cause = k.ID
-			break
-		}
-	}
+	cause := verify.Decoys(verify.SpecOf(s))[0]
 	c.Spec.Solution = []scenarios.SolutionStep{{
 		Description: "Claim a failure on a healthy cluster",
 		Run:         fmt.Sprintf(`"$GAMEDAY" diagnose --cause %s --note "false alarm, on purpose"`, cause),
