@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -40,6 +41,12 @@ type DeploymentCondition struct {
 	// pod template must match. Scenario variables are inserted quoted, so
 	// "^${ECR_REGISTRY}/" matches the registry host literally.
 	ImageMatches string `yaml:"imageMatches"`
+	// ReplicasSetBy is a regular expression the field manager that last
+	// set spec.replicas must match, from the Deployment's managed fields:
+	// kube-controller-manager when an HPA scaled it, kubectl-scale,
+	// kubectl-edit or kubectl-patch when a person did, gameday for the
+	// scenario's own manifests.
+	ReplicasSetBy string `yaml:"replicasSetBy"`
 }
 
 // Check implements ConditionKind.
@@ -58,6 +65,7 @@ func (q *DeploymentCondition) Check(c *Checker, p string) {
 		}
 	}
 	c.regexp(p+".imageMatches", q.ImageMatches)
+	c.regexp(p+".replicasSetBy", q.ReplicasSetBy)
 }
 
 // Eval implements ConditionKind.
@@ -96,6 +104,11 @@ func (q *DeploymentCondition) Eval(_ context.Context, w World) (bool, string) {
 			}
 		}
 	}
+	if q.ReplicasSetBy != "" {
+		if by := ReplicasSetBy(d); !w.Regexp(q.ReplicasSetBy).MatchString(by) {
+			return false, fmt.Sprintf("deployment %s replicas (%d) last set by %q", key, want, by)
+		}
+	}
 	restartedAt, restarted := w.Restarted(q.Namespace, q.Name)
 	if q.Restarted != nil && restarted != *q.Restarted {
 		return false, fmt.Sprintf("deployment %s restarted since handover: %v", key, restarted)
@@ -127,4 +140,30 @@ func rolledOut(d *appsv1.Deployment, want int32) bool {
 	st := d.Status
 	return d.Generation <= st.ObservedGeneration && st.UpdatedReplicas >= want &&
 		st.Replicas <= st.UpdatedReplicas && st.AvailableReplicas >= st.UpdatedReplicas
+}
+
+// ReplicasSetBy is the field manager that last set a Deployment's
+// spec.replicas, by its managed fields, or "" when none owns it.
+func ReplicasSetBy(d *appsv1.Deployment) string {
+	var by string
+	var at time.Time
+	for _, mf := range d.ManagedFields {
+		if mf.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]map[string]any
+		if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+			continue
+		}
+		if _, ok := fields["f:spec"]["f:replicas"]; !ok {
+			continue
+		}
+		if t := mf.Time; by == "" || (t != nil && !t.Time.Before(at)) {
+			by = mf.Manager
+			if t != nil {
+				at = t.Time
+			}
+		}
+	}
+	return by
 }

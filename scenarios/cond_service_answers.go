@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
@@ -24,7 +25,9 @@ func init() {
 // without one answers once running). A request may be routed to any
 // ready endpoint, so one endpoint that is ready but still warming up
 // (a readiness probe that passes too early, or none) means failed
-// requests: what users see during a bad rollout.
+// requests: what users see during a bad rollout. So does an endpoint
+// whose app is overloaded: the Service's load (setLoad), spread over
+// its ready endpoints, needs more CPU than the app can use.
 type ServiceAnswersCondition struct {
 	// Namespace of the Service. Required.
 	Namespace string `yaml:"namespace"`
@@ -43,19 +46,28 @@ func (q *ServiceAnswersCondition) Check(c *Checker, p string) {
 }
 
 // Eval implements ConditionKind.
-func (q *ServiceAnswersCondition) Eval(_ context.Context, w World) (bool, string) {
+func (q *ServiceAnswersCondition) Eval(ctx context.Context, w World) (bool, string) {
 	path := q.Path
 	if path == "" {
 		path = "/"
 	}
-	return ServiceAnswers(w.EndpointSlices(), w.Pods(), w.Behaviour, q.Namespace, q.Service, path, time.Now())
+	load := 0.0
+	svc, exists, err := w.Object(ctx, ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: q.Namespace, Name: q.Service})
+	if err != nil {
+		return false, fmt.Sprintf("service %s/%s: %v", q.Namespace, q.Service, err)
+	}
+	if exists {
+		annotations, _, _ := unstructured.NestedStringMap(svc, "metadata", "annotations")
+		load, _ = behaviour.ParseLoad(annotations[behaviour.LoadAnnotation])
+	}
+	return ServiceAnswers(w.EndpointSlices(), w.Pods(), w.Behaviour, q.Namespace, q.Service, path, load, time.Now())
 }
 
 // ServiceAnswers says whether a Service answers path at now, and what was
 // observed: see ServiceAnswersCondition. behaviourOf finds an image's
-// behaviour.
+// behaviour; load is the Service's, in requests a second.
 func ServiceAnswers(eps []*discoveryv1.EndpointSlice, pods []*corev1.Pod, behaviourOf func(image string) (behaviour.App, bool),
-	namespace, service, path string, now time.Time) (bool, string) {
+	namespace, service, path string, load float64, now time.Time) (bool, string) {
 	byName := map[string]*corev1.Pod{}
 	for _, p := range pods {
 		if p.Namespace == namespace {
@@ -72,9 +84,12 @@ func ServiceAnswers(eps []*discoveryv1.EndpointSlice, pods []*corev1.Pod, behavi
 				continue
 			}
 			ready = append(ready, ep.TargetRef.Name)
-			if why := podAnswers(byName[ep.TargetRef.Name], behaviourOf, path, now); why != "" {
-				failing = append(failing, ep.TargetRef.Name+": "+why)
-			}
+		}
+	}
+	share := behaviour.Share(load, len(ready))
+	for _, name := range ready {
+		if why := podAnswers(byName[name], behaviourOf, path, share, now); why != "" {
+			failing = append(failing, name+": "+why)
 		}
 	}
 	what := fmt.Sprintf("service %s/%s", namespace, service)
@@ -88,9 +103,9 @@ func ServiceAnswers(eps []*discoveryv1.EndpointSlice, pods []*corev1.Pod, behavi
 	return true, fmt.Sprintf("%s: all %d ready endpoints answer %s", what, len(ready), path)
 }
 
-// podAnswers says why a pod's app does not answer path now, or "" when
-// it does.
-func podAnswers(p *corev1.Pod, behaviourOf func(string) (behaviour.App, bool), path string, now time.Time) string {
+// podAnswers says why a pod's app does not answer path now, serving load
+// requests a second, or "" when it does.
+func podAnswers(p *corev1.Pod, behaviourOf func(string) (behaviour.App, bool), path string, load float64, now time.Time) string {
 	if p == nil {
 		return "pod gone"
 	}
@@ -108,11 +123,18 @@ func podAnswers(p *corev1.Pod, behaviourOf func(string) (behaviour.App, bool), p
 		if st == nil || st.State.Running == nil {
 			return "not running"
 		}
-		state := app.StateAt(behaviour.Inputs{}, now.Sub(st.State.Running.StartedAt.Time))
+		in := behaviour.Inputs{Load: load}
+		if lim, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+			in.CPULimit = lim.MilliValue()
+		}
+		state := app.StateAt(in, now.Sub(st.State.Running.StartedAt.Time))
 		if code := app.Response(state, path); code < http.StatusOK || code >= http.StatusBadRequest {
 			why := fmt.Sprintf("HTTP %d", code)
-			if state.Waiting != "" {
+			switch {
+			case state.Waiting != "":
 				why += ", " + state.Waiting
+			case state.Overloaded:
+				why += fmt.Sprintf(", overloaded at %dm CPU by %.0f requests a second", state.CPU, load)
 			}
 			return why
 		}

@@ -17,7 +17,8 @@ func TestServiceAnswers(t *testing.T) {
 	const app, public = "ecr/shop/storefront:3.2.1", "docker.io/library/redis:7"
 	behaviours := func(image string) (behaviour.App, bool) {
 		if image == app {
-			return behaviour.App{Startup: behaviour.Startup{WarmUp: 20 * time.Second, Port: 8080, Readiness: "/ready"}}, true
+			return behaviour.App{Startup: behaviour.Startup{WarmUp: 20 * time.Second, Port: 8080, Readiness: "/ready"},
+				Resources: behaviour.Resources{IdleCPU: 20, CPUPerLoad: 2, MaxCPU: 500}}, true
 		}
 		return behaviour.App{}, false
 	}
@@ -44,21 +45,26 @@ func TestServiceAnswers(t *testing.T) {
 		name  string
 		ready map[string]bool
 		pods  []*corev1.Pod
+		load  float64
 		want  bool
 		obs   string
 	}{
-		{"every ready endpoint warm", map[string]bool{"a": true, "b": true}, []*corev1.Pod{pod("a", app, warm), pod("b", app, warm)}, true, "all 2 ready endpoints answer /"},
-		{"a ready endpoint still warming up", map[string]bool{"a": true, "b": true}, []*corev1.Pod{pod("a", app, warm), pod("b", app, cold)}, false,
+		{"every ready endpoint warm", map[string]bool{"a": true, "b": true}, []*corev1.Pod{pod("a", app, warm), pod("b", app, warm)}, 0, true, "all 2 ready endpoints answer /"},
+		{"a ready endpoint still warming up", map[string]bool{"a": true, "b": true}, []*corev1.Pod{pod("a", app, warm), pod("b", app, cold)}, 0, false,
 			"1 of 2 ready endpoints fail requests for / (b: HTTP 503, warming up)"},
-		{"a warming pod that is not ready gets no traffic", map[string]bool{"a": true, "b": false}, []*corev1.Pod{pod("a", app, warm), pod("b", app, cold)}, true, "all 1"},
-		{"no ready endpoints", map[string]bool{"a": false}, []*corev1.Pod{pod("a", app, cold)}, false, "no ready endpoints"},
-		{"an image without a behaviour answers once running", map[string]bool{"r": true}, []*corev1.Pod{pod("r", public, cold)}, true, "all 1"},
-		{"a ready endpoint whose pod is gone", map[string]bool{"a": true}, nil, false, "a: pod gone"},
-		{"a ready endpoint whose container is not running", map[string]bool{"a": true}, []*corev1.Pod{pod("a", app, -1)}, false, "a: not running"},
+		{"a warming pod that is not ready gets no traffic", map[string]bool{"a": true, "b": false}, []*corev1.Pod{pod("a", app, warm), pod("b", app, cold)}, 0, true, "all 1"},
+		{"no ready endpoints", map[string]bool{"a": false}, []*corev1.Pod{pod("a", app, cold)}, 0, false, "no ready endpoints"},
+		{"an image without a behaviour answers once running", map[string]bool{"r": true}, []*corev1.Pod{pod("r", public, cold)}, 0, true, "all 1"},
+		{"a ready endpoint whose pod is gone", map[string]bool{"a": true}, nil, 0, false, "a: pod gone"},
+		{"load within what each pod can use", map[string]bool{"a": true, "b": true}, []*corev1.Pod{pod("a", app, warm), pod("b", app, warm)}, 400, true, "all 2"},
+		{"load over what two pods can use: every request may fail", map[string]bool{"a": true, "b": true}, []*corev1.Pod{pod("a", app, warm), pod("b", app, warm)}, 600, false,
+			"2 of 2 ready endpoints fail requests for / (a: HTTP 503, overloaded at 500m CPU by 300 requests a second"},
+		{"the same load over three pods is served", map[string]bool{"a": true, "b": true, "c": true}, []*corev1.Pod{pod("a", app, warm), pod("b", app, warm), pod("c", app, warm)}, 600, true, "all 3"},
+		{"a ready endpoint whose container is not running", map[string]bool{"a": true}, []*corev1.Pod{pod("a", app, -1)}, 0, false, "a: not running"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, obs := ServiceAnswers(endpoints(tt.ready), tt.pods, behaviours, "prod", "storefront", "/", now)
+			got, obs := ServiceAnswers(endpoints(tt.ready), tt.pods, behaviours, "prod", "storefront", "/", tt.load, now)
 			if got != tt.want || !strings.Contains(obs, tt.obs) {
 				t.Errorf("got %v %q; want %v, observed containing %q", got, obs, tt.want, tt.obs)
 			}

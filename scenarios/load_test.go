@@ -216,7 +216,7 @@ func TestInvalidScenarios(t *testing.T) {
 			`after-cycle.yaml:46:14: spec.objectives[0].after: objectives wait for each other: fix → verify → fix`,
 		}},
 		{"several actions and an empty condition", "several-actions.yaml", []string{
-			`several-actions.yaml:36:11: spec.symptoms.checks[0].when: empty condition: set exactly one of all, any, not, deployment, endpoints, event, exec, finding, iam, nodeGroup, nodes, object, pods, serviceAnswers, verification`,
+			`several-actions.yaml:36:11: spec.symptoms.checks[0].when: empty condition: set exactly one of all, any, not, deployment, endpoints, event, exec, finding, hpa, iam, nodeGroup, nodes, object, pods, serviceAnswers, verification`,
 			`several-actions.yaml:38:7: spec.steps[0]: several actions (cordonNodeGroup, sleep): set exactly one per step`,
 			`several-actions.yaml:42:7: spec.steps[1].phase: setup step after a fault step; setup steps come first`,
 		}},

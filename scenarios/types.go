@@ -5,7 +5,11 @@ package scenarios
 // reference is generated from the same words. Fields are never repurposed:
 // a field whose meaning must change is deprecated and a new one added.
 
-import "github.com/gameday-sre/gameday/scenarios/behaviour"
+import (
+	"slices"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
+)
 
 // APIVersion is the only scenario API version this build reads.
 const APIVersion = "gameday.dev/v1alpha1"
@@ -146,7 +150,20 @@ type Cluster struct {
 	// Version is the Kubernetes version EKS reports, informational.
 	// Default "1.32".
 	Version string `yaml:"version"`
+	// Addons are EKS add-ons installed besides the defaults:
+	// metrics-server (the metrics.k8s.io API, for kubectl top and
+	// HorizontalPodAutoscalers; embedded backend only, for now).
+	Addons []string `yaml:"addons"`
 }
+
+// AddonMetricsServer is the metrics-server add-on.
+const AddonMetricsServer = "metrics-server"
+
+// Addons are the add-ons a scenario may ask for.
+var Addons = []string{AddonMetricsServer}
+
+// HasAddon says whether the cluster has the named add-on.
+func (c Cluster) HasAddon(name string) bool { return slices.Contains(c.Addons, name) }
 
 // IAM holds IAM objects of the scenario.
 type IAM struct {

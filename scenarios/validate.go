@@ -177,6 +177,9 @@ func (v *Checker) environment() {
 	if v.required("spec.environment.cluster.name", env.Cluster.Name) && !clusterRE.MatchString(env.Cluster.Name) {
 		v.errs.add("spec.environment.cluster.name", "not a valid EKS cluster name: %q", env.Cluster.Name)
 	}
+	for i, a := range env.Cluster.Addons {
+		v.oneOf(fmt.Sprintf("spec.environment.cluster.addons[%d]", i), a, Addons)
+	}
 
 	v.roles = map[string]*Role{}
 	seen := map[string]bool{}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -130,11 +131,24 @@ func newTestEvaluator(t *testing.T, cloud Cloud) (*Evaluator, *fake.Clientset) {
 	}
 	obj := &unstructuredObject{Object: u}
 	obj.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"})
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "prod"},
+		Status: autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 3, DesiredReplicas: 3, Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{
+			{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetResourceMetric", Message: "missing request for cpu in container checkout"},
+		}}}
+	hu, err := runtime.DefaultUnstructuredConverter.ToUnstructured(hpa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hobj := &unstructuredObject{Object: hu}
+	hobj.SetGroupVersionKind(schema.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"})
 	sch := runtime.NewScheme()
 	_ = corev1.AddToScheme(sch)
-	dyn := dynfake.NewSimpleDynamicClient(sch, obj)
+	_ = autoscalingv2.AddToScheme(sch)
+	dyn := dynfake.NewSimpleDynamicClient(sch, obj, hobj)
 	mapper := meta.NewDefaultRESTMapper(nil)
 	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, meta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, meta.RESTScopeNamespace)
+	mapper.Add(schema.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"}, meta.RESTScopeNamespace)
 	now := time.Now()
 	achieved := map[string]time.Time{
 		"fix":   now.Add(-time.Minute),
@@ -189,6 +203,9 @@ func TestConditionKinds(t *testing.T) {
 		{"deployment not restarted", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Restarted: ptr(true)}), false, "restarted since handover: false"},
 		{"endpoints ready", leaf("endpoints", &scenarios.EndpointsCondition{Namespace: "prod", Service: "checkout", Ready: scenarios.Count{AtLeast: ptr(2)}}), false, "1 ready endpoints"},
 		{"service answers: no pod behind its ready endpoint", leaf("serviceAnswers", &scenarios.ServiceAnswersCondition{Namespace: "prod", Service: "checkout"}), false, "no ready endpoints"},
+		{"hpa without requests", leaf("hpa", &scenarios.HPACondition{Namespace: "prod", Name: "checkout", ScalingActive: ptr(false), Message: "missing request for cpu"}), true, "3 current"},
+		{"hpa not scaled out", leaf("hpa", &scenarios.HPACondition{Namespace: "prod", Name: "checkout", CurrentAtLeast: ptr(int32(5))}), false, "FailedGetResourceMetric"},
+		{"hpa missing", leaf("hpa", &scenarios.HPACondition{Namespace: "prod", Name: "cart", Exists: ptr(false)}), true, "exists: false"},
 		{"endpoints at most", leaf("endpoints", &scenarios.EndpointsCondition{Namespace: "prod", Service: "checkout", Ready: scenarios.Count{AtMost: ptr(1)}}), true, "(want at most 1)"},
 		{"nodes cordoned", leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v1", Schedulable: ptr(false)}), true, "1 nodes"},
 		{"nodes ready", leaf("nodes", &scenarios.NodesCondition{NodeGroup: "ng-general-v2", Ready: ptr(true), Count: scenarios.Count{AtLeast: ptr(2)}}), false, "1 nodes"},

@@ -38,8 +38,12 @@ func startBackend(ctx context.Context, p environment.Params) (environment.Cluste
 		app, ok := p.Behaviours[image]
 		return app, ok
 	}
-	e, stop, err := Start(ctx, WithDir(p.Dir), WithRunID(p.RunID), WithRegion(p.Region), WithNodeGroups(groups...),
-		WithLogger(p.Log), WithBehaviours(behaviours))
+	opts := []Option{WithDir(p.Dir), WithRunID(p.RunID), WithRegion(p.Region), WithNodeGroups(groups...),
+		WithLogger(p.Log), WithBehaviours(behaviours)}
+	if p.MetricsServer {
+		opts = append(opts, WithMetricsServer())
+	}
+	e, stop, err := Start(ctx, opts...)
 	if err != nil {
 		return nil, stop, err
 	}

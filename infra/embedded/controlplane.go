@@ -117,6 +117,9 @@ type apiserverConfig struct {
 	egress string
 	// kubeletClient is the API server's identity towards kubelets.
 	kubeletClient *identity
+	// frontProxy is its identity towards aggregated API servers
+	// (metrics-server), which trust the user it names in its headers.
+	frontProxy *identity
 }
 
 func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) {
@@ -150,6 +153,13 @@ func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) 
 		"--kubelet-client-certificate=" + c.kubeletClient.certFile,
 		"--kubelet-client-key=" + c.kubeletClient.keyFile,
 		"--kubelet-certificate-authority=" + c.pki.caFile(),
+		"--proxy-client-cert-file=" + c.frontProxy.certFile,
+		"--proxy-client-key-file=" + c.frontProxy.keyFile,
+		"--requestheader-client-ca-file=" + c.pki.caFile(),
+		"--requestheader-allowed-names=" + frontProxyUser,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
 	}
 	if err := parseFlags("kube-apiserver", s.Flags().FlagSets, args); err != nil {
 		return nil, err

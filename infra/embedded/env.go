@@ -70,6 +70,7 @@ type options struct {
 	operatorCR string
 	readyWait  time.Duration
 	behaviours Behaviours
+	metrics    bool
 }
 
 // Option configures Start.
@@ -129,6 +130,15 @@ func WithBehaviours(b Behaviours) Option {
 	return func(o *options) error { o.behaviours = b; return nil }
 }
 
+// WithMetricsServer installs the metrics-server add-on: the
+// metrics.k8s.io API, served from the behaviour model, behind a
+// metrics-server Deployment and Service in kube-system, so that kubectl
+// top and HorizontalPodAutoscalers work, and stop working when the
+// add-on is down.
+func WithMetricsServer() Option {
+	return func(o *options) error { o.metrics = true; return nil }
+}
+
 // WithOperatorRole sets the ClusterRole bound to the operator. Default
 // cluster-admin.
 func WithOperatorRole(clusterRole string) Option {
@@ -180,6 +190,7 @@ type Env struct {
 
 	opts   options
 	router *kubeletRouter
+	loads  *loadBook
 	admin  *rest.Config
 	client kubernetes.Interface
 	pki    *pki
@@ -338,9 +349,15 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		ln.Close()
 		return nil, stop, err
 	}
+	frontProxy, err := e.pki.issue("front-proxy-client", frontProxyUser, nil, nil, nil)
+	if err != nil {
+		ln.Close()
+		return nil, stop, err
+	}
 	apiserver, err := startAPIServer(life, apiserverConfig{
 		etcd: etcdURL, pki: e.pki, serving: serving, saKey: saKey, saPub: saPub,
 		auditLog: e.AuditLog, auditPolicy: policy, listener: ln, egress: egress, kubeletClient: kubeletClient,
+		frontProxy: frontProxy,
 	})
 	if err != nil {
 		ln.Close()
@@ -372,6 +389,10 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err := e.setupOperator(ctx); err != nil {
 		return nil, stop, err
 	}
+	if e.loads, err = startLoadBook(ctx, e.client); err != nil {
+		return nil, stop, err
+	}
+	cleanups = append(cleanups, func() error { e.loads.close(); return nil })
 	// Teardown runs in reverse: scheduler and controller manager first, so
 	// nothing replaces the pods quiesce deletes; then the nodes.
 	e.startCloudController()
@@ -397,6 +418,14 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	}
 	cleanups = append(cleanups, func() error { return sched.stop(30 * time.Second) })
 	e.Ready.ControlPlane = time.Since(began)
+	if o.metrics {
+		m, err := e.startMetrics(ctx)
+		if err != nil {
+			return nil, stop, err
+		}
+		cleanups = append(cleanups, func() error { m.stop(); return nil })
+		o.log.Info("metrics-server add-on installed")
+	}
 
 	for _, g := range o.groups {
 		if err := e.addGroup(ctx, g); err != nil {
@@ -500,7 +529,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 		node: node, server: e.Server, pki: e.pki, router: e.router, rootDir: root, labels: labels, taints: g.Taints,
 		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
 		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.podIPs, puller: g.Puller,
-		behaviours: e.opts.behaviours,
+		behaviours: e.opts.behaviours, load: e.loads.of,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,8 @@ const execTick = 250 * time.Millisecond
 type executor struct {
 	rt         *runtime
 	behaviours Behaviours
+	// load is the load a pod serves (namespace, name); nil is none.
+	load func(namespace, pod string) float64
 
 	mu      sync.Mutex
 	configs map[string]*runtimeapi.ContainerConfig // container id → how it was created
@@ -57,6 +59,23 @@ func (x *executor) ofPod(podUID, name string) []string {
 		}
 	}
 	return ids
+}
+
+// byPod returns the running containers' models by pod UID and container
+// name.
+func (x *executor) byPod() map[string]map[string]running {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := map[string]map[string]running{}
+	for _, c := range x.live {
+		labels := c.config.GetLabels()
+		uid := labels[types.KubernetesPodUIDLabel]
+		if out[uid] == nil {
+			out[uid] = map[string]running{}
+		}
+		out[uid][labels[types.KubernetesContainerNameLabel]] = c
+	}
+	return out
 }
 
 // listening returns the running container of a pod sandbox that serves
@@ -102,12 +121,15 @@ func (x *executor) start(id string) error {
 	}
 	app, ok := behaviour.App{}, false
 	if x.behaviours != nil {
-		app, ok = x.behaviours(image)
+		if app, ok = x.behaviours(image); !ok {
+			app = behaviour.App{} // whatever came with false, the default behaviour
+		}
 	}
 	if app.Name == "" {
 		app.Name = name
 	}
 	in := inputs(app, config)
+	in.Load = x.loadOf(config)
 	t0 := time.Now()
 	x.mu.Lock()
 	x.live[id] = running{app: app, in: in, config: config, ports: x.rt.ports(sandbox), t0: t0}
@@ -130,8 +152,27 @@ func (x *executor) start(id string) error {
 	return nil
 }
 
-// run advances a container's model every execTick until it exits or the
-// container is stopped.
+// loadOf is the load the container's pod serves now.
+func (x *executor) loadOf(config *runtimeapi.ContainerConfig) float64 {
+	if x.load == nil {
+		return 0
+	}
+	l := config.GetLabels()
+	return x.load(l[types.KubernetesPodNamespaceLabel], l[types.KubernetesPodNameLabel])
+}
+
+// setLoad records the load a running container serves, for its answers.
+func (x *executor) setLoad(id string, load float64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if c, ok := x.live[id]; ok {
+		c.in.Load = load
+		x.live[id] = c
+	}
+}
+
+// run advances a container's model every execTick, with the load its pod
+// serves then, until it exits or the container is stopped.
 func (x *executor) run(ctx context.Context, id string, app behaviour.App, in behaviour.Inputs, logPath string, t0 time.Time, st behaviour.State) {
 	defer x.forget(id)
 	last := time.Duration(0)
@@ -144,6 +185,12 @@ func (x *executor) run(ctx context.Context, id string, app behaviour.App, in beh
 		case now := <-tick.C:
 			var lines []behaviour.Line
 			to := now.Sub(t0)
+			if c, ok := x.container(id); ok {
+				if load := x.loadOf(c.config); load != in.Load {
+					in.Load = load
+					x.setLoad(id, load)
+				}
+			}
 			lines, st = app.Run(in, last, to)
 			last = to
 			_ = appendCRILog(logPath, t0, lines) // a removed container's file may be gone
@@ -201,6 +248,14 @@ func (x *executor) removed(id string) {
 // directories).
 func inputs(app behaviour.App, config *runtimeapi.ContainerConfig) behaviour.Inputs {
 	in := behaviour.Inputs{Env: map[string]string{}, Files: map[string]string{}}
+	// The kubelet turns the container's limits into cgroup settings: a
+	// CPU quota per period, and a memory limit.
+	if r := config.GetLinux().GetResources(); r != nil {
+		if r.GetCpuQuota() > 0 && r.GetCpuPeriod() > 0 {
+			in.CPULimit = r.GetCpuQuota() * 1000 / r.GetCpuPeriod()
+		}
+		in.MemoryLimit = r.GetMemoryLimitInBytes()
+	}
 	for _, kv := range config.GetEnvs() {
 		in.Env[kv.GetKey()] = string(kv.GetValue())
 	}

@@ -74,6 +74,13 @@ func (r *kubeletRouter) add(addr string, hosts ...string) {
 	}
 }
 
+// route sends dest (host:port) to addr.
+func (r *kubeletRouter) route(dest, addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.routes[dest] = addr
+}
+
 // remove drops the routes of hosts.
 func (r *kubeletRouter) remove(hosts ...string) {
 	r.mu.Lock()

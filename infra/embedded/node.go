@@ -329,6 +329,9 @@ type nodeSpec struct {
 	pods         *ipPool
 	puller       ImagePuller
 	behaviours   Behaviours
+	// load is the load a pod serves (namespace, name), in requests a
+	// second.
+	load func(namespace, pod string) float64
 }
 
 func newInstanceID() string {
@@ -411,7 +414,7 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	cfg.ClusterDomain = "cluster.local"
 
 	rt := &runtime{FakeRuntimeService: fakeruntime.NewFakeRuntimeService(), ips: s.pods, got: map[string]netip.Addr{}, sbxPorts: map[string][]int{}}
-	rt.exec = &executor{rt: rt, behaviours: s.behaviours, configs: map[string]*runtimeapi.ContainerConfig{},
+	rt.exec = &executor{rt: rt, behaviours: s.behaviours, load: s.load, configs: map[string]*runtimeapi.ContainerConfig{},
 		runs: map[string]context.CancelFunc{}, live: map[string]running{}}
 	if rt.streams, n.streams, err = rt.exec.startStreams(); err != nil {
 		return nil, err

@@ -55,6 +55,8 @@ type Params struct {
 	// Behaviours say how the scenario's images behave, by image
 	// reference; an image not here runs the default behaviour.
 	Behaviours map[string]behaviour.App
+	// MetricsServer asks for the metrics-server add-on.
+	MetricsServer bool
 	// Pull pulls an image from the ECR registry as a node, for backends
 	// whose nodes pull in process: it returns the image's size. It waits
 	// for nothing: before the registry serves, it fails.

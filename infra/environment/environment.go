@@ -100,7 +100,7 @@ func Start(ctx context.Context, s *scenarios.Scenario, backend string, opts ...c
 	}
 	params := Params{
 		Dir: p.Dir, RunID: p.RunID, Region: s.Spec.Environment.AWS.Region, Log: p.Log, NodeGroups: groups,
-		Behaviours: s.Behaviours(),
+		Behaviours: s.Behaviours(), MetricsServer: s.Spec.Environment.Cluster.HasAddon(scenarios.AddonMetricsServer),
 		Pull: func(ctx context.Context, node, image string) (uint64, error) {
 			r := registry.Load()
 			if r == nil {

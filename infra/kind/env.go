@@ -101,6 +101,9 @@ type Env struct {
 // the cluster and stops everything, on every path.
 func startBackend(ctx context.Context, p environment.Params) (environment.Cluster, func(context.Context) error, error) {
 	stops := &cloud.Stops{}
+	if p.MetricsServer {
+		return nil, stops.Stop, errkind.Errorf(errkind.Invalid, "the metrics-server add-on is not available on --infra kind yet; use --infra embedded")
+	}
 	if err := Check(ctx); err != nil {
 		return nil, stops.Stop, err
 	}

@@ -41,6 +41,9 @@ type App struct {
 	RequestLog string `yaml:"requestLog" json:"requestLog,omitempty"`
 	// RequestLogEvery is the interval of RequestLog. Default 5s.
 	RequestLogEvery time.Duration `yaml:"requestLogEvery" json:"requestLogEvery,omitempty"`
+	// OverloadLog is the line logged every 5 s while the app is
+	// overloaded (resources.maxCPU). Default: a request timeout line.
+	OverloadLog string `yaml:"overloadLog" json:"overloadLog,omitempty"`
 }
 
 // Input is one configuration value the app reads: an environment
@@ -110,8 +113,14 @@ type Dependency struct {
 type Resources struct {
 	// IdleCPU is the CPU used with no load, in millicores.
 	IdleCPU int64 `yaml:"idleCPU" json:"idleCPU,omitempty"`
-	// CPUPerLoad is the CPU used per unit of load, in millicores.
+	// CPUPerLoad is the CPU used per unit of load (one request a
+	// second), in millicores.
 	CPUPerLoad int64 `yaml:"cpuPerLoad" json:"cpuPerLoad,omitempty"`
+	// MaxCPU is the most CPU one container of the app can put to work,
+	// in millicores (its worker pool, say); 0 is no such bound. Load that
+	// needs more, or more than the container's CPU limit, overloads it:
+	// it answers requests with 503 (its health endpoints still answer).
+	MaxCPU int64 `yaml:"maxCPU" json:"maxCPU,omitempty"`
 	// Memory is the memory in use at start, in bytes.
 	Memory int64 `yaml:"memory" json:"memory,omitempty"`
 	// MemoryPerMinute is how much memory grows each minute, in bytes.
@@ -140,9 +149,11 @@ type Inputs struct {
 	// ReadyEndpoints says how many ready endpoints a Service (host:port)
 	// has; nil means every Service is up.
 	ReadyEndpoints func(service string) int
-	// Load is the load this container serves, in units (a Service's load
-	// spread over its ready pods).
+	// Load is the load this container serves, in requests a second (a
+	// Service's load spread over its ready pods: Share).
 	Load float64
+	// CPULimit is the container's CPU limit in millicores; 0 is none.
+	CPULimit int64
 	// MemoryLimit is the container's memory limit in bytes; 0 is none.
 	MemoryLimit int64
 	// TermAt, when positive, is when SIGTERM arrived, since start.
@@ -183,6 +194,9 @@ type State struct {
 	// Waiting names what keeps the app from being ready: "warming up",
 	// or a Service with no ready endpoints; empty when ready.
 	Waiting string
+	// Overloaded says the load needs more CPU than the app can use: it
+	// fails requests (its health endpoints still answer).
+	Overloaded bool
 	// CPU is the CPU in use, in millicores.
 	CPU int64
 	// Memory is the memory in use, in bytes.
@@ -281,11 +295,16 @@ func contains(list []string, s string) bool {
 // Response is the HTTP status the app answers a request for path with,
 // in state st: its liveness endpoint says whether it is live; every other
 // path answers as the app is (200 once warm and ready, NotReadyStatus
-// before), and 503 once it has exited.
+// before), and 503 once it has exited. An overloaded app fails every
+// request but its health endpoints'.
 func (a App) Response(st State, path string) int {
 	status := st.Status
 	if a.Startup.Liveness != "" && path == a.Startup.Liveness && st.Live {
 		status = http.StatusOK
+	}
+	health := path == a.Startup.Liveness || path == a.Startup.Readiness
+	if st.Overloaded && !health && status == http.StatusOK {
+		status = http.StatusServiceUnavailable
 	}
 	if status == 0 {
 		status = http.StatusServiceUnavailable

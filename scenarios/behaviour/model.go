@@ -26,6 +26,15 @@ const (
 	DefaultRequestLogEvery = 5 * time.Second
 	// RetryEvery is how often an app logs a dependency it cannot reach.
 	RetryEvery = 5 * time.Second
+	// IdleCPU is the CPU a running app uses when its Resources say
+	// none, in millicores: what kubectl top shows of an idle process.
+	IdleCPU = 1
+	// BaseMemory is the memory a running app uses when its Resources say
+	// none, in bytes.
+	BaseMemory = 4 << 20
+	// DefaultOverloadLog is what an overloaded app logs when its
+	// OverloadLog says nothing.
+	DefaultOverloadLog = `level=error msg="request timed out after 3s: worker pool exhausted"`
 	// OOMExitCode is a container's exit code when the kernel kills it
 	// for going over its memory limit.
 	OOMExitCode = 137
@@ -82,6 +91,14 @@ func (a App) Run(in Inputs, from, to time.Duration) ([]Line, State) {
 			}
 		}
 	}
+	if a.overloaded(in) && len(down) == 0 && a.failingConfig(in) == nil {
+		line := orDefault(a.OverloadLog, DefaultOverloadLog)
+		for at := nextTick(first, RetryEvery); at <= to && alive(at) && (in.TermAt <= 0 || at < in.TermAt); at += RetryEvery {
+			if at >= a.Startup.WarmUp {
+				write(at, Stderr, line)
+			}
+		}
+	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].At < lines[j].At })
 	return lines, a.state(in, to, exit, down)
 }
@@ -134,12 +151,35 @@ func (a App) state(in Inputs, t time.Duration, exit *Exit, down []Dependency) St
 		}
 	}
 	st.CPU = a.Resources.IdleCPU
+	if st.CPU == 0 {
+		st.CPU = IdleCPU
+	}
 	if st.Ready {
 		st.CPU += int64(float64(a.Resources.CPUPerLoad) * in.Load)
+	}
+	if most := a.cpuBound(in); most > 0 && st.CPU > most {
+		st.CPU, st.Overloaded = most, true
 	}
 	st.Memory = a.memory(t, in.MemoryLimit)
 	st.Disk = a.disk(t)
 	return st
+}
+
+// overloaded says whether the load needs more CPU than the app can use,
+// once it serves.
+func (a App) overloaded(in Inputs) bool {
+	most := a.cpuBound(in)
+	return most > 0 && a.Resources.IdleCPU+int64(float64(a.Resources.CPUPerLoad)*in.Load) > most
+}
+
+// cpuBound is the most CPU the container can use: the lower of the app's
+// MaxCPU and the container's limit, 0 for no bound.
+func (a App) cpuBound(in Inputs) int64 {
+	most := a.Resources.MaxCPU
+	if l := in.CPULimit; l > 0 && (most == 0 || l < most) {
+		most = l
+	}
+	return most
 }
 
 // exit is how and when the app ends under these inputs, or nil if it
@@ -231,7 +271,11 @@ func (d Dependency) line() string {
 
 // memory is the memory in use at t, no more than limit (when set).
 func (a App) memory(t time.Duration, limit int64) int64 {
-	m := a.Resources.Memory + int64(float64(a.Resources.MemoryPerMinute)*t.Minutes())
+	base := a.Resources.Memory
+	if base == 0 {
+		base = BaseMemory
+	}
+	m := base + int64(float64(a.Resources.MemoryPerMinute)*t.Minutes())
 	if limit > 0 && m > limit {
 		return limit
 	}

@@ -53,6 +53,12 @@ func TestAt(t *testing.T) {
 	loaded.Load = 2.5
 	limited := good()
 	limited.MemoryLimit = 200 * mib
+	throttled := good()
+	throttled.Load, throttled.CPULimit = 5, 300
+	bounded := checkout
+	bounded.Resources.MaxCPU = 400
+	hot := good()
+	hot.Load = 10
 	terminated := good()
 	terminated.TermAt = 30 * s
 
@@ -65,7 +71,7 @@ func TestAt(t *testing.T) {
 		wantLog []string
 	}{
 		{"an image with no behaviour starts and stays up", App{}, Inputs{}, time.Hour,
-			State{Ready: true, Live: true, Status: 200}, []string{"stdout: app starting"}},
+			State{Ready: true, Live: true, Status: 200, CPU: IdleCPU, Memory: BaseMemory}, []string{"stdout: app starting"}},
 		{"a bad config value: its line at once, not ready", checkout, bad, 1 * s,
 			State{Status: 503, Waiting: "invalid configuration", Memory: 100*mib + 50*mib/60, Disk: mib / 60, CPU: 10},
 			[]string{"stdout: checkout starting", `stderr: level=fatal msg="invalid TIMEOUT_MS 3s: want milliseconds"`}},
@@ -73,7 +79,7 @@ func TestAt(t *testing.T) {
 			State{Exit: &Exit{At: 2 * s, Code: 1, Reason: ReasonError}, Memory: 100*mib + 50*mib/30, Disk: mib / 30},
 			[]string{"stdout: checkout starting", `stderr: level=fatal msg="invalid TIMEOUT_MS 3s: want milliseconds"`}},
 		{"a missing required file fails too", App{Config: []Input{{File: "/etc/x", Required: true}}}, Inputs{}, 1 * s,
-			State{Exit: &Exit{At: 0, Code: 1, Reason: ReasonError}},
+			State{Exit: &Exit{At: 0, Code: 1, Reason: ReasonError}, Memory: BaseMemory},
 			[]string{"stdout: app starting", `stderr: invalid /etc/x "": missing`}},
 		{"warming up: health endpoints answer 503", checkout, good(), 10 * s,
 			State{Status: 503, Waiting: "warming up", CPU: 10, Memory: 100*mib + 50*mib/6, Disk: mib / 6},
@@ -86,6 +92,15 @@ func TestAt(t *testing.T) {
 			[]string{"stdout: checkout starting", "stderr: dial tcp redis:6379: connect: connection refused", "stderr: dial tcp redis:6379: connect: connection refused",
 				"stderr: dial tcp redis:6379: connect: connection refused", "stderr: dial tcp redis:6379: connect: connection refused", "stderr: dial tcp redis:6379: connect: connection refused"}},
 		{"load raises CPU once ready", checkout, loaded, 21 * s,
+			State{Ready: true, Live: true, Status: 200, CPU: 10 + 250, Memory: 100*mib + 50*mib*21/60, Disk: mib * 21 / 60},
+			[]string{"stdout: checkout starting", "stdout: GET /checkout 200 request=4"}},
+		{"load over the CPU limit: throttled at the limit, overloaded", checkout, throttled, 21 * s,
+			State{Ready: true, Live: true, Status: 200, Overloaded: true, CPU: 300, Memory: 100*mib + 50*mib*21/60, Disk: mib * 21 / 60},
+			[]string{"stdout: checkout starting", "stdout: GET /checkout 200 request=4", "stderr: " + DefaultOverloadLog}},
+		{"load over what the app can use: overloaded at maxCPU", bounded, hot, 21 * s,
+			State{Ready: true, Live: true, Status: 200, Overloaded: true, CPU: 400, Memory: 100*mib + 50*mib*21/60, Disk: mib * 21 / 60},
+			[]string{"stdout: checkout starting", "stdout: GET /checkout 200 request=4", "stderr: " + DefaultOverloadLog}},
+		{"load within both bounds: not overloaded", bounded, loaded, 21 * s,
 			State{Ready: true, Live: true, Status: 200, CPU: 10 + 250, Memory: 100*mib + 50*mib*21/60, Disk: mib * 21 / 60},
 			[]string{"stdout: checkout starting", "stdout: GET /checkout 200 request=4"}},
 		{"memory over the limit: OOMKilled, exit 137", checkout, limited, 3 * time.Minute,
