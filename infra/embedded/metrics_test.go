@@ -134,6 +134,23 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 		return len(cpu) == 2, out
 	})
 
+	// Load past what the app can use: it runs at its maxCPU and its log
+	// says it times requests out.
+	setLoad(t, env, "norequests", "4000")
+	eventually(t, 30*time.Second, "an overloaded app logs timeouts", func() (bool, string) {
+		out, err := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig, "logs", "deployment/norequests", "-n", "default").CombinedOutput()
+		return err == nil && strings.Contains(string(out), behaviour.DefaultOverloadLog), string(out)
+	})
+	eventually(t, 30*time.Second, "kubectl top shows the overloaded pods at their maxCPU", func() (bool, string) {
+		cpu, out := topCPU(t, env.OperatorKubeconfig, "norequests")
+		for _, m := range cpu {
+			if m != 1000 {
+				return false, out
+			}
+		}
+		return len(cpu) == 2, out
+	})
+
 	// The HPA scales out under the load: 320m of a 100m request is 320%.
 	for _, name := range []string{"checkout", "norequests"} {
 		if _, err := cs.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, hpaFor(name), metav1.CreateOptions{}); err != nil {

@@ -348,6 +348,15 @@ func TestIntegrationRunPenalisesNeedlessRollback(t *testing.T) {
 // neither fix nor recover is achieved. It returns the journal.
 func playRollback(t *testing.T, scenario, timeLimit string, replace ...string) verify.Journal {
 	t.Helper()
+	return playWrongFix(t, scenario, timeLimit, "needless-rollback", replace...)
+}
+
+// playWrongFix plays a library scenario on autopilot with its solution
+// edited into a documented wrong fix (replace: pairs of old, new), and
+// checks that the run fails, the penalty is recorded and neither fix nor
+// recover is achieved. It returns the journal.
+func playWrongFix(t *testing.T, scenario, timeLimit, penalty string, replace ...string) verify.Journal {
+	t.Helper()
 	dir := libraryCopy(t, scenario, replace...)
 	home := t.TempDir()
 	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", timeLimit)
@@ -355,18 +364,31 @@ func playRollback(t *testing.T, scenario, timeLimit string, replace ...string) v
 	d := onlyRun(t, home)
 	t.Cleanup(func() { checkNothingLeft(t, d) })
 	if code == ExitOK {
-		t.Fatalf("exit %d: a rollback scored as a fix\nstderr:\n%s", code, p.stderr.String())
+		t.Fatalf("exit %d: a wrong fix scored as a fix\nstderr:\n%s", code, p.stderr.String())
 	}
 	j, r := readJournal(t, d)
-	if !penalised(r, "needless-rollback") {
-		t.Errorf("penalties %+v, want needless-rollback", r.Penalties)
+	if !penalised(r, penalty) {
+		t.Errorf("penalties %+v, want %s", r.Penalties, penalty)
 	}
 	for _, o := range r.Objectives {
 		if (o.ID == "fix" || o.ID == "recover") && o.Achieved {
-			t.Errorf("objective %s achieved by a rollback", o.ID)
+			t.Errorf("objective %s achieved by a wrong fix (%s)", o.ID, penalty)
 		}
 	}
 	return j
+}
+
+// TestIntegrationHPAHandScalingIsNoFix plays hpa-not-scaling's shortcut:
+// scaling checkout by hand instead of giving it back its CPU request. It
+// is penalised, and the HPA stays blind, so neither fix nor recover.
+func TestIntegrationHPAHandScalingIsNoFix(t *testing.T) {
+	requireIntegration(t)
+	j := playWrongFix(t, "hpa-not-scaling", "45s", "hand-scaled",
+		"run: kubectl set resources deployment checkout -n prod -c checkout --requests=cpu=250m",
+		"run: kubectl scale deployment checkout -n prod --replicas=8")
+	if j.Outcome != verify.OutcomeTimeLimit {
+		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
+	}
 }
 
 // TestIntegrationControlScores100 plays healthy-control's reference
