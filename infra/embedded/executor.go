@@ -78,6 +78,25 @@ func (x *executor) byPod() map[string]map[string]running {
 	return out
 }
 
+// diskUsed is what the running containers have written, by their
+// models, in bytes.
+func (x *executor) diskUsed() int64 {
+	x.mu.Lock()
+	live := make([]running, 0, len(x.live))
+	for _, c := range x.live {
+		live = append(live, c)
+	}
+	x.mu.Unlock()
+	var total int64
+	now := time.Now()
+	for _, c := range live {
+		if c.app.Resources.DiskPerMinute > 0 {
+			total += c.app.StateAt(c.in, now.Sub(c.t0)).Disk
+		}
+	}
+	return total
+}
+
 // listening returns the running container of a pod sandbox that serves
 // HTTP on port.
 func (x *executor) listening(sandboxID string, port int) (running, bool) {

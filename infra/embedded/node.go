@@ -126,6 +126,8 @@ func shapeOf(instanceType string) instanceShape {
 type machine struct {
 	cadvisortest.Fake
 	shape instanceShape
+	// diskUsed is what the node's containers have written, in bytes.
+	diskUsed func() int64
 }
 
 // VersionInfo reports an EKS-optimised Amazon Linux 2023 node.
@@ -410,6 +412,12 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	cfg.ProviderID = s.providerID
 	cfg.SerializeImagePulls = false // as on EKS AMIs
 	cfg.NodeStatusUpdateFrequency.Duration = 10 * time.Second
+	// Without thresholds the eviction manager never sees pressure; these
+	// are the EKS AMI's. A node leaves a pressure condition 30 s after it
+	// ends (the kubelet's default is 5 minutes), so a game day sees a
+	// fixed node recover while it plays.
+	cfg.EvictionHard = evictionHard
+	cfg.EvictionPressureTransitionPeriod.Duration = 30 * time.Second
 	cfg.ClusterDNS = []string{clusterDNS}
 	cfg.ClusterDomain = "cluster.local"
 
@@ -425,8 +433,9 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	}}
 	n.runtime = rt
 	img := &images{FakeImageService: fakeruntime.NewFakeImageService(), node: s.node, puller: s.puller}
+	img.FakeFilesystemUsage = imageFilesystems()
 	hk := kubemark.NewHollowKubelet(flags, cfg, client, heartbeat,
-		&machine{Fake: cadvisortest.Fake{NodeName: s.node.Name}, shape: shape},
+		&machine{Fake: cadvisortest.Fake{NodeName: s.node.Name}, shape: shape, diskUsed: rt.exec.diskUsed},
 		img, rt, cm.NewStubContainerManager())
 	// kubemark wires a fake event recorder; use the kubelet's own, so its
 	// events (Pulling, Failed, BackOff, ...) reach the API server.
