@@ -13,7 +13,7 @@ func TestReplicasSetBy(t *testing.T) {
 	entry := func(manager, sub string, at time.Duration, fields string) metav1.ManagedFieldsEntry {
 		ts := metav1.NewTime(t0.Add(at))
 		return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, Subresource: sub, Time: &ts,
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	const replicas = `{"f:spec":{"f:replicas":{}}}`
 	const template = `{"f:spec":{"f:template":{"f:spec":{}}}}`

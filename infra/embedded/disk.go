@@ -54,7 +54,9 @@ func (m *machine) RootFsInfo() (cadvisorapi.FsInfo, error) { return m.fsInfo(), 
 func (m *machine) ImagesFsInfo(context.Context) (cadvisorapi.FsInfo, error) { return m.fsInfo(), nil }
 
 // ContainerFsInfo reports the root volume: writable layers live on it.
-func (m *machine) ContainerFsInfo(context.Context) (cadvisorapi.FsInfo, error) { return m.fsInfo(), nil }
+func (m *machine) ContainerFsInfo(context.Context) (cadvisorapi.FsInfo, error) {
+	return m.fsInfo(), nil
+}
 
 // GetDirFsInfo reports the root volume for every directory.
 func (m *machine) GetDirFsInfo(string) (cadvisorapi.FsInfo, error) { return m.fsInfo(), nil }
@@ -77,8 +79,8 @@ func (m *machine) ContainerInfoV2(name string, _ cadvisorapi.RequestOptions) (ma
 	}
 	return map[string]cadvisorapi.ContainerInfo{"/": {
 		ContainerReference: cadvisorapi.ContainerReference{Name: "/"},
-		Spec: cadvisorapi.ContainerSpec{HasCpu: true, HasMemory: true, Memory: cadvisorapi.MemorySpec{Limit: m.shape.memory}},
-		Stats: []*cadvisorapi.ContainerStats{sample(now.Add(-statsInterval)), sample(now)},
+		Spec:               cadvisorapi.ContainerSpec{HasCpu: true, HasMemory: true, Memory: cadvisorapi.MemorySpec{Limit: m.shape.memory}},
+		Stats:              []*cadvisorapi.ContainerStats{sample(now.Add(-statsInterval)), sample(now)},
 	}}, nil
 }
 
