@@ -289,29 +289,29 @@ func (m *metricsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := time.Now()
+	listMeta := func(kind string) metav1.TypeMeta {
+		return metav1.TypeMeta{Kind: kind, APIVersion: metricsGroup + "/" + metricsVersion}
+	}
 	if res == "nodes" {
 		items := m.nodeMetrics(sel, name, now)
-		if name != "" {
-			if len(items) == 0 {
-				m.status(w, http.StatusNotFound, "NotFound", fmt.Sprintf("nodemetrics.%s %q not found", metricsGroup, name))
-				return
-			}
-			m.write(w, &items[0])
-			return
-		}
-		m.write(w, &metricsv1beta1.NodeMetricsList{TypeMeta: metav1.TypeMeta{Kind: "NodeMetricsList", APIVersion: metricsGroup + "/" + metricsVersion}, Items: items})
+		writeItems(m, w, "nodemetrics", name, items, &metricsv1beta1.NodeMetricsList{TypeMeta: listMeta("NodeMetricsList"), Items: items})
 		return
 	}
 	items := m.podMetrics(sel, namespace, name, now)
-	if name != "" {
-		if len(items) == 0 {
-			m.status(w, http.StatusNotFound, "NotFound", fmt.Sprintf("podmetrics.%s %q not found", metricsGroup, name))
-			return
-		}
-		m.write(w, &items[0])
+	writeItems(m, w, "podmetrics", name, items, &metricsv1beta1.PodMetricsList{TypeMeta: listMeta("PodMetricsList"), Items: items})
+}
+
+// writeItems answers a get (name set: the one item, or 404) or a list.
+func writeItems[T any](m *metricsAPI, w http.ResponseWriter, resource, name string, items []T, list any) {
+	if name == "" {
+		m.write(w, list)
 		return
 	}
-	m.write(w, &metricsv1beta1.PodMetricsList{TypeMeta: metav1.TypeMeta{Kind: "PodMetricsList", APIVersion: metricsGroup + "/" + metricsVersion}, Items: items})
+	if len(items) == 0 {
+		m.status(w, http.StatusNotFound, "NotFound", fmt.Sprintf("%s.%s %q not found", resource, metricsGroup, name))
+		return
+	}
+	m.write(w, &items[0])
 }
 
 func metricsAPIGroup() metav1.APIGroup {
