@@ -278,13 +278,10 @@ func inputs(app behaviour.App, config *runtimeapi.ContainerConfig) behaviour.Inp
 	for _, kv := range config.GetEnvs() {
 		in.Env[kv.GetKey()] = string(kv.GetValue())
 	}
-	for _, i := range app.Config {
-		if i.File == "" {
-			continue
-		}
-		if host, ok := hostPath(config.GetMounts(), i.File); ok {
+	for _, file := range app.Files() {
+		if host, ok := hostPath(config.GetMounts(), file); ok {
 			if b, err := os.ReadFile(host); err == nil {
-				in.Files[i.File] = string(b)
+				in.Files[file] = string(b)
 			}
 		}
 	}

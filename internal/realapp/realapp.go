@@ -77,7 +77,8 @@ func Run(ctx context.Context, app behaviour.App, o Options) int {
 			return err
 		}
 	}
-	x := &executor{app: app, o: o, start: time.Now(), in: inputs(app, o.Env)}
+	in := inputs(app, o.Env)
+	x := &executor{app: app.Under(in), o: o, start: time.Now(), in: in}
 	return x.run(ctx)
 }
 
@@ -89,12 +90,9 @@ func inputs(app behaviour.App, environ []string) behaviour.Inputs {
 			in.Env[k] = v
 		}
 	}
-	for _, c := range app.Config {
-		if c.File == "" {
-			continue
-		}
-		if b, err := os.ReadFile(c.File); err == nil {
-			in.Files[c.File] = string(b)
+	for _, file := range app.Files() {
+		if b, err := os.ReadFile(file); err == nil {
+			in.Files[file] = string(b)
 		}
 	}
 	return in

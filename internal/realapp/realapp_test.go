@@ -304,3 +304,43 @@ func BenchmarkCPUDutyCycle(b *testing.B) {
 		})
 	}
 }
+
+// TestVariantWritesWhereItSays runs the app with and without the input
+// value that selects a variant: with it, the app writes the variant's
+// rate into the variant's directory.
+func TestVariantWritesWhereItSays(t *testing.T) {
+	tests := []struct {
+		name     string
+		level    string
+		wantData bool
+	}{
+		{"debug selects the variant", "debug", true},
+		{"info keeps the app's own behaviour", "info", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := t.TempDir()
+			spec := behaviour.App{
+				Name: "ingest",
+				When: []behaviour.Variant{{Env: "LOG_LEVEL", Is: []string{"debug"},
+					Resources: behaviour.Resources{DiskPerMinute: 120 << 20, DiskPath: logs}}},
+			}
+			a := start(t, spec, "LOG_LEVEL="+tt.level)
+			data := filepath.Join(logs, "gameday-app.data")
+			deadline := time.Now().Add(10 * time.Second)
+			var size int64
+			for time.Now().Before(deadline) {
+				if fi, err := os.Stat(data); err == nil {
+					size = fi.Size()
+				}
+				if size >= 1<<20 || (!tt.wantData && time.Now().After(deadline.Add(-7*time.Second))) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if got := size >= 1<<20; got != tt.wantData {
+				t.Errorf("%s holds %d bytes; want data written: %v\nstderr:\n%s", data, size, tt.wantData, a.stderr.String())
+			}
+		})
+	}
+}

@@ -44,6 +44,28 @@ type App struct {
 	// OverloadLog is the line logged every 5 s while the app is
 	// overloaded (resources.maxCPU). Default: a request timeout line.
 	OverloadLog string `yaml:"overloadLog" json:"overloadLog,omitempty"`
+	// When are variants: how the app behaves otherwise while one of its
+	// inputs has a given value (a debug log level that writes far more,
+	// say). Every variant that matches applies, in order.
+	When []Variant `yaml:"when" json:"when,omitempty"`
+}
+
+// Variant is how the app behaves while an input (an environment
+// variable or a mounted file) has one of some values. What it sets
+// replaces the app's; what it leaves empty keeps the app's.
+type Variant struct {
+	// Env is the environment variable the variant looks at.
+	Env string `yaml:"env" json:"env,omitempty"`
+	// File is the path of the mounted file the variant looks at.
+	File string `yaml:"file" json:"file,omitempty"`
+	// Is lists the values that select the variant.
+	Is []string `yaml:"is" json:"is"`
+	// Resources replace the app's, field by field.
+	Resources Resources `yaml:"resources" json:"resources,omitempty"`
+	// RequestLog replaces the app's request log line.
+	RequestLog string `yaml:"requestLog" json:"requestLog,omitempty"`
+	// RequestLogEvery replaces the interval of the request log line.
+	RequestLogEvery time.Duration `yaml:"requestLogEvery" json:"requestLogEvery,omitempty"`
 }
 
 // Input is one configuration value the app reads: an environment
@@ -229,6 +251,15 @@ func (a App) Validate() []string {
 			out = append(out, fmt.Sprintf("%s.onInvalid.stream: %q is not stdout or stderr", p, s))
 		}
 	}
+	for i, v := range a.When {
+		p := fmt.Sprintf("when[%d]", i)
+		if (v.Env == "") == (v.File == "") {
+			out = append(out, p+": set exactly one of env and file")
+		}
+		if len(v.Is) == 0 {
+			out = append(out, p+".is: list the values that select the variant")
+		}
+	}
 	if a.Startup.Port < 0 || a.Startup.Port > 65535 {
 		out = append(out, fmt.Sprintf("startup.port: %d is not a port", a.Startup.Port))
 	}
@@ -236,6 +267,65 @@ func (a App) Validate() []string {
 		out = append(out, "startup: health endpoints need a port")
 	}
 	return out
+}
+
+// Files are the paths of every mounted file the app reads: its
+// configuration's and its variants'. An executor reads them into
+// Inputs.Files.
+func (a App) Files() []string {
+	var out []string
+	for _, in := range a.Config {
+		if in.File != "" && !contains(out, in.File) {
+			out = append(out, in.File)
+		}
+	}
+	for _, v := range a.When {
+		if v.File != "" && !contains(out, v.File) {
+			out = append(out, v.File)
+		}
+	}
+	return out
+}
+
+// Under is the app as it behaves with these inputs: its variants that
+// match, applied in order, and none left to apply. Run applies them
+// itself; an executor that reads the app's fields (where it writes, say)
+// asks for them first.
+func (a App) Under(x Inputs) App {
+	for _, v := range a.When {
+		got, ok := Input{Env: v.Env, File: v.File}.value(x)
+		if !ok || !contains(v.Is, got) {
+			continue
+		}
+		a.Resources = a.Resources.with(v.Resources)
+		if v.RequestLog != "" {
+			a.RequestLog = v.RequestLog
+		}
+		if v.RequestLogEvery > 0 {
+			a.RequestLogEvery = v.RequestLogEvery
+		}
+	}
+	a.When = nil
+	return a
+}
+
+// with is r with o's non-zero fields in their place.
+func (r Resources) with(o Resources) Resources {
+	set := func(dst *int64, v int64) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&r.IdleCPU, o.IdleCPU)
+	set(&r.CPUPerLoad, o.CPUPerLoad)
+	set(&r.MaxCPU, o.MaxCPU)
+	set(&r.Memory, o.Memory)
+	set(&r.MemoryPerMinute, o.MemoryPerMinute)
+	set(&r.DiskPerMinute, o.DiskPerMinute)
+	if o.DiskPath != "" {
+		r.DiskPath = o.DiskPath
+	}
+	return r
 }
 
 // name is the input's name in messages: its variable or its file.

@@ -46,6 +46,7 @@ const (
 // window: an executor calls Run on successive windows, with the inputs of
 // each, and appends the lines.
 func (a App) Run(in Inputs, from, to time.Duration) ([]Line, State) {
+	a = a.Under(in)
 	var lines []Line
 	write := func(at time.Duration, stream, text string) {
 		if at > from && at <= to {

@@ -61,6 +61,14 @@ func TestAt(t *testing.T) {
 	hot.Load = 10
 	terminated := good()
 	terminated.TermAt = 30 * s
+	debug := good()
+	debug.Env = map[string]string{"LOG_LEVEL": "debug"}
+	verbose := checkout
+	verbose.When = []Variant{
+		{Env: "LOG_LEVEL", Is: []string{"debug", "trace"}, Resources: Resources{DiskPerMinute: 600 * mib, DiskPath: "/var/log/checkout"},
+			RequestLog: "level=debug msg=\"GET /checkout\" request=%d", RequestLogEvery: 10 * s},
+		{File: "/etc/checkout/timeout_ms", Is: []string{"9999"}, Resources: Resources{IdleCPU: 99}},
+	}
 
 	tests := []struct {
 		name    string
@@ -109,6 +117,12 @@ func TestAt(t *testing.T) {
 		{"SIGTERM: draining, not ready", checkout, terminated, 32 * s,
 			State{Live: true, Status: 503, Waiting: "draining", CPU: 10, Memory: 100*mib + 50*mib*32/60, Disk: mib * 32 / 60},
 			[]string{"stdout: checkout starting", "stdout: GET /checkout 200 request=4", "stdout: GET /checkout 200 request=5", "stdout: received SIGTERM, draining connections"}},
+		{"a variant whose input does not match changes nothing", verbose, good(), 25 * s,
+			State{Ready: true, Live: true, Status: 200, CPU: 10, Memory: 100*mib + 50*mib*25/60, Disk: mib * 25 / 60},
+			[]string{"stdout: checkout starting", "stdout: GET /checkout 200 request=4", "stdout: GET /checkout 200 request=5"}},
+		{"a matching variant replaces what it sets and keeps the rest", verbose, debug, 25 * s,
+			State{Ready: true, Live: true, Status: 200, CPU: 10, Memory: 100*mib + 50*mib*25/60, Disk: 600 * mib * 25 / 60},
+			[]string{"stdout: checkout starting", `stdout: level=debug msg="GET /checkout" request=2`}},
 		{"SIGTERM: exits 0 after the drain", checkout, terminated, 40 * s,
 			State{Exit: &Exit{At: 35 * s, Code: 0, Reason: ReasonCompleted}, Memory: 100*mib + 50*mib*35/60, Disk: mib * 35 / 60},
 			nil},
@@ -173,6 +187,7 @@ func TestValidate(t *testing.T) {
 			{Env: "E", OnInvalid: Failure{Stream: "stdlog"}},
 		},
 		Startup: Startup{Readiness: "/ready"},
+		When:    []Variant{{Is: []string{"x"}}, {Env: "F"}},
 	}
 	got := a.Validate()
 	for _, want := range []string{
@@ -182,6 +197,8 @@ func TestValidate(t *testing.T) {
 		"config[3]: min and max go with integer: true",
 		`config[4].onInvalid.stream: "stdlog" is not stdout or stderr`,
 		"startup: health endpoints need a port",
+		"when[0]: set exactly one of env and file",
+		"when[1].is: list the values",
 	} {
 		if !slices.ContainsFunc(got, func(p string) bool { return strings.HasPrefix(p, want) }) {
 			t.Errorf("problems %q lack %q", got, want)
@@ -189,5 +206,42 @@ func TestValidate(t *testing.T) {
 	}
 	if p := checkout.Validate(); len(p) != 0 {
 		t.Errorf("a valid app: %q", p)
+	}
+}
+
+func TestUnderAndFiles(t *testing.T) {
+	app := App{
+		Config:    []Input{{File: "/etc/a"}, {Env: "A"}},
+		Resources: Resources{DiskPerMinute: mib},
+		When: []Variant{
+			{File: "/etc/level", Is: []string{"debug"}, Resources: Resources{DiskPerMinute: 100 * mib, DiskPath: "/logs"}},
+			{File: "/etc/a", Is: []string{"1"}, Resources: Resources{MaxCPU: 5}},
+			{Env: "A", Is: []string{"on"}, Resources: Resources{DiskPerMinute: 7}},
+		},
+	}
+	if got, want := app.Files(), []string{"/etc/a", "/etc/level"}; !slices.Equal(got, want) {
+		t.Errorf("Files() = %q, want %q", got, want)
+	}
+	tests := []struct {
+		name string
+		in   Inputs
+		want Resources
+	}{
+		{"nothing matches", Inputs{}, Resources{DiskPerMinute: mib}},
+		{"a file's value, trailing newline ignored", Inputs{Files: map[string]string{"/etc/level": "debug\n"}},
+			Resources{DiskPerMinute: 100 * mib, DiskPath: "/logs"}},
+		{"every match applies, later ones last", Inputs{Files: map[string]string{"/etc/level": "debug", "/etc/a": "1"}, Env: map[string]string{"A": "on"}},
+			Resources{DiskPerMinute: 7, DiskPath: "/logs", MaxCPU: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := app.Under(tt.in)
+			if diff := cmp.Diff(tt.want, got.Resources); diff != "" {
+				t.Errorf("resources (-want +got):\n%s", diff)
+			}
+			if got.When != nil {
+				t.Errorf("variants left to apply: %v", got.When)
+			}
+		})
 	}
 }
