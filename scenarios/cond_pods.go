@@ -25,6 +25,9 @@ type PodsCondition struct {
 	NodeGroup string `yaml:"nodeGroup"`
 	// Phase is Pending, Running, Succeeded, Failed or Unknown.
 	Phase string `yaml:"phase"`
+	// Reason matches the pod's status reason: Evicted for a pod the
+	// kubelet evicted under node pressure or for a storage limit.
+	Reason string `yaml:"reason"`
 	// WaitingReason matches any container's waiting reason
 	// (ErrImagePull, ImagePullBackOff, CrashLoopBackOff, ...); several
 	// reasons separated by | match any of them
@@ -76,6 +79,9 @@ func (q *PodsCondition) Eval(_ context.Context, w World) (bool, string) {
 			continue
 		}
 		if q.Phase != "" && string(p.Status.Phase) != q.Phase {
+			continue
+		}
+		if q.Reason != "" && p.Status.Reason != q.Reason {
 			continue
 		}
 		if q.Ready != nil && podReady(p) != *q.Ready {

@@ -84,6 +84,8 @@ func cluster() []runtime.Object {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: rs}}
 		return p
 	}
+	evicted := pod("checkout-old-0", "ip-10-0-2-10", "", false, 0)
+	evicted.Status.Phase, evicted.Status.Reason = corev1.PodFailed, "Evicted"
 	dep := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "prod", Generation: 2},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr(int32(3)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
@@ -111,7 +113,7 @@ func cluster() []runtime.Object {
 		pod("checkout-old-1", "ip-10-0-1-10", "", true, 0),
 		pod("checkout-new-1", "ip-10-0-2-10", "ImagePullBackOff", false, 0),
 		pod("checkout-new-2", "ip-10-0-2-11", "ErrImagePull", false, 3),
-		dep, slice, event,
+		evicted, dep, slice, event,
 	}
 }
 
@@ -189,10 +191,12 @@ func TestConditionKinds(t *testing.T) {
 		want bool
 		obs  string // a substring of what was observed
 	}{
-		{"pods by waiting reason", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", WaitingReason: "ErrImagePull|ImagePullBackOff", Count: scenarios.Count{AtLeast: ptr(2)}}), true, "2 of 3 pods"},
-		{"pods by one reason", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", WaitingReason: "ImagePullBackOff", Count: scenarios.Count{AtLeast: ptr(2)}}), false, "1 of 3 pods"},
-		{"pods on a node group", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", NodeGroup: "ng-general-v1", Ready: ptr(true)}), true, "1 of 3"},
-		{"pods restarted", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", RestartsAtLeast: ptr(3)}), true, "1 of 3"},
+		{"pods by waiting reason", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", WaitingReason: "ErrImagePull|ImagePullBackOff", Count: scenarios.Count{AtLeast: ptr(2)}}), true, "2 of 4 pods"},
+		{"pods by one reason", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", WaitingReason: "ImagePullBackOff", Count: scenarios.Count{AtLeast: ptr(2)}}), false, "1 of 4 pods"},
+		{"pods on a node group", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", NodeGroup: "ng-general-v1", Ready: ptr(true)}), true, "1 of 4"},
+		{"pods restarted", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", RestartsAtLeast: ptr(3)}), true, "1 of 4"},
+		{"pods evicted", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", Reason: "Evicted", Phase: "Failed"}), true, "1 of 4"},
+		{"no pod evicted and running", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", Reason: "Evicted", Phase: "Running"}), false, "0 of 4"},
 		{"pods in another namespace", leaf("pods", &scenarios.PodsCondition{Namespace: "dev"}), false, "0 of 0"},
 		{"deployment unavailable", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Available: ptr(false)}), true, "1/3 available"},
 		{"deployment available", leaf("deployment", &scenarios.DeploymentCondition{Namespace: "prod", Name: "checkout", Available: ptr(true)}), false, "1/3 available"},

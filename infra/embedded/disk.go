@@ -5,7 +5,11 @@ import (
 	"time"
 
 	cadvisorapi "github.com/google/cadvisor/lib/model"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/kubelet/cm"
 )
 
 // A node's root volume, as an EKS managed node group makes it (20 GiB
@@ -94,8 +98,9 @@ func imageFilesystems() []*runtimeapi.FilesystemUsage {
 }
 
 // ListContainerStats reports every container's use from its model: CPU,
-// memory, and what it has written to its writable layer, so that the
-// eviction manager ranks pods under disk pressure by what they wrote.
+// memory, and what it has written to its writable layer (what it writes
+// to an emptyDir is the volume's: emptyDirPlugin), so that the eviction
+// manager ranks pods under disk pressure by what they wrote.
 func (r *runtime) ListContainerStats(_ context.Context, filter *runtimeapi.ContainerStatsFilter) ([]*runtimeapi.ContainerStats, error) {
 	r.FakeRuntimeService.Lock()
 	var cs []*runtimeapi.Container
@@ -115,7 +120,10 @@ func (r *runtime) ListContainerStats(_ context.Context, filter *runtimeapi.Conta
 		var cpu, mem, disk int64
 		if m, ok := r.exec.container(c.Id); ok {
 			st := m.app.StateAt(m.in, now.Sub(m.t0))
-			cpu, mem, disk = st.CPU, st.Memory, st.Disk
+			cpu, mem = st.CPU, st.Memory
+			if m.volume == "" { // what it writes to an emptyDir is the volume's
+				disk = st.Disk
+			}
 		}
 		out = append(out, &runtimeapi.ContainerStats{
 			Attributes: &runtimeapi.ContainerAttributes{Id: c.Id, Metadata: c.Metadata, Labels: c.Labels, Annotations: c.Annotations},
@@ -127,4 +135,29 @@ func (r *runtime) ListContainerStats(_ context.Context, filter *runtimeapi.Conta
 		})
 	}
 	return out, nil
+}
+
+// kubeReservedStorage is the ephemeral storage the EKS AMI reserves for
+// the system (kubeReserved ephemeral-storage).
+const kubeReservedStorage = 1 << 30
+
+// containerManager is the stub container manager with the node's root
+// volume as its ephemeral-storage capacity (the stub's is 0, so that no
+// pod with an ephemeral-storage request would fit), and the EKS AMI's
+// reservation of it: kubeReserved and the nodefs hard eviction
+// threshold, so that a 20 GiB node offers 17 GiB.
+type containerManager struct{ cm.ContainerManager }
+
+// GetCapacity is the root volume, as ephemeral storage.
+func (containerManager) GetCapacity(_ klog.Logger, localStorageCapacityIsolation bool) corev1.ResourceList {
+	if !localStorageCapacityIsolation {
+		return corev1.ResourceList{}
+	}
+	return corev1.ResourceList{corev1.ResourceEphemeralStorage: *resource.NewQuantity(rootVolumeBytes, resource.BinarySI)}
+}
+
+// GetNodeAllocatableReservation is what the system keeps of the root
+// volume.
+func (containerManager) GetNodeAllocatableReservation() corev1.ResourceList {
+	return corev1.ResourceList{corev1.ResourceEphemeralStorage: *resource.NewQuantity(kubeReservedStorage+rootVolumeBytes/10, resource.BinarySI)}
 }

@@ -79,22 +79,51 @@ func (x *executor) byPod() map[string]map[string]running {
 }
 
 // diskUsed is what the running containers have written, by their
-// models, in bytes.
-func (x *executor) diskUsed() int64 {
+// models, in bytes: to their writable layers and their emptyDirs alike,
+// which all live on the node's root volume.
+func (x *executor) diskUsed() int64 { return x.written(func(running) bool { return true }) }
+
+// volumeUsed is what the running containers have written to the
+// emptyDir volume at a host directory, by their models, in bytes.
+func (x *executor) volumeUsed(dir string) int64 {
+	dir = filepath.Clean(dir)
+	return x.written(func(c running) bool { return c.volume == dir })
+}
+
+// written sums what the running containers that match have written.
+func (x *executor) written(match func(running) bool) int64 {
 	x.mu.Lock()
-	live := make([]running, 0, len(x.live))
+	var live []running
 	for _, c := range x.live {
-		live = append(live, c)
+		if c.app.Resources.DiskPerMinute > 0 && match(c) {
+			live = append(live, c)
+		}
 	}
 	x.mu.Unlock()
 	var total int64
 	now := time.Now()
 	for _, c := range live {
-		if c.app.Resources.DiskPerMinute > 0 {
-			total += c.app.StateAt(c.in, now.Sub(c.t0)).Disk
-		}
+		total += c.app.StateAt(c.in, now.Sub(c.t0)).Disk
 	}
 	return total
+}
+
+// stopped is how a container ends when the kubelet stops it with a
+// grace period: as its app's shutdown says when it drains in time, else
+// killed (137), as containerd reports a container it had to SIGKILL.
+func (x *executor) stopped(id string, grace time.Duration) (code int, reason string, ok bool) {
+	c, ok := x.container(id)
+	if !ok {
+		return 0, "", false
+	}
+	sd := c.app.Shutdown
+	switch {
+	case sd.Drain > grace:
+		return killedExitCode, behaviour.ReasonError, true
+	case sd.ExitCode != 0:
+		return sd.ExitCode, behaviour.ReasonError, true
+	}
+	return 0, behaviour.ReasonCompleted, true
 }
 
 // listening returns the running container of a pod sandbox that serves
@@ -149,9 +178,11 @@ func (x *executor) start(id string) error {
 	}
 	in := inputs(app, config)
 	in.Load = x.loadOf(config)
+	app = app.Under(in) // where it writes, for the node's disk
 	t0 := time.Now()
 	x.mu.Lock()
-	x.live[id] = running{app: app, in: in, config: config, ports: x.rt.ports(sandbox), t0: t0}
+	x.live[id] = running{app: app, in: in, config: config, ports: x.rt.ports(sandbox), t0: t0,
+		volume: emptyDirOf(config.GetMounts(), app.Resources.DiskPath)}
 	x.mu.Unlock()
 	lines, st := app.Run(in, -1, 0)
 	if err := appendCRILog(logPath, t0, lines); err != nil {
@@ -306,6 +337,26 @@ func hostPath(mounts []*runtimeapi.Mount, path string) (string, bool) {
 		}
 	}
 	return host, best >= 0
+}
+
+// emptyDirOf is the host directory of the emptyDir volume that holds a
+// container path, or "" when the path is in no emptyDir (the writable
+// layer).
+func emptyDirOf(mounts []*runtimeapi.Mount, path string) string {
+	if path == "" {
+		return ""
+	}
+	best, dir := -1, ""
+	for _, m := range mounts {
+		cp := strings.TrimSuffix(m.GetContainerPath(), "/")
+		if (path == cp || strings.HasPrefix(path, cp+"/")) && len(cp) > best {
+			best, dir = len(cp), m.GetHostPath()
+		}
+	}
+	if !strings.Contains(dir, "/volumes/"+emptyDirPluginDir+"/") {
+		return ""
+	}
+	return filepath.Clean(dir)
 }
 
 // appendCRILog appends lines, written start+line.At, to a container log

@@ -238,8 +238,22 @@ func (r *runtime) StartContainer(ctx context.Context, id string) error {
 
 // StopContainer stops the container and its behaviour.
 func (r *runtime) StopContainer(ctx context.Context, id string, timeout int64) error {
+	code, reason, modelled := r.exec.stopped(id, time.Duration(timeout)*time.Second)
 	r.exec.stop(id)
-	return r.FakeRuntimeService.StopContainer(ctx, id, timeout)
+	if err := r.FakeRuntimeService.StopContainer(ctx, id, timeout); err != nil {
+		return err
+	}
+	if modelled {
+		// The fake leaves the exit code at 0; the app's shutdown says
+		// how it ended (a killed app is 137, and the kubelet then keeps
+		// an evicted pod Failed, with its reason, rather than Succeeded).
+		r.FakeRuntimeService.Lock()
+		if c := r.FakeRuntimeService.Containers[id]; c != nil {
+			c.ExitCode, c.Reason = int32(code), reason
+		}
+		r.FakeRuntimeService.Unlock()
+	}
+	return nil
 }
 
 // RemoveContainer removes the container and forgets its behaviour.
@@ -418,6 +432,10 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	// fixed node recover while it plays.
 	cfg.EvictionHard = evictionHard
 	cfg.EvictionPressureTransitionPeriod.Duration = 30 * time.Second
+	// Volume usage (emptyDir sizeLimit, a pod's ephemeral storage) is
+	// measured every 10 s rather than every minute, so that limits act
+	// within a game.
+	cfg.VolumeStatsAggPeriod.Duration = 10 * time.Second
 	cfg.ClusterDNS = []string{clusterDNS}
 	cfg.ClusterDomain = "cluster.local"
 
@@ -434,9 +452,13 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	n.runtime = rt
 	img := &images{FakeImageService: fakeruntime.NewFakeImageService(), node: s.node, puller: s.puller}
 	img.FakeFilesystemUsage = imageFilesystems()
-	hk := kubemark.NewHollowKubelet(flags, cfg, client, heartbeat,
-		&machine{Fake: cadvisortest.Fake{NodeName: s.node.Name}, shape: shape, diskUsed: rt.exec.diskUsed},
-		img, rt, cm.NewStubContainerManager())
+	mach := &machine{Fake: cadvisortest.Fake{NodeName: s.node.Name}, shape: shape, diskUsed: rt.exec.diskUsed}
+	hk := kubemark.NewHollowKubelet(flags, cfg, client, heartbeat, mach, img, rt, containerManager{cm.NewStubContainerManager()})
+	// emptyDir volumes count what the apps write into them.
+	hk.KubeletDeps.VolumePlugins = modelEmptyDirs(hk.KubeletDeps.VolumePlugins, rt.exec.volumeUsed, func() (int64, int64) {
+		fs := mach.fsInfo()
+		return int64(fs.Capacity), int64(fs.Available)
+	})
 	// kubemark wires a fake event recorder; use the kubelet's own, so its
 	// events (Pulling, Failed, BackOff, ...) reach the API server.
 	hk.KubeletDeps.Recorder = nil

@@ -118,6 +118,9 @@ type running struct {
 	config *runtimeapi.ContainerConfig
 	ports  []int // the pod's declared container ports
 	t0     time.Time
+	// volume is the host directory of the emptyDir the app writes to;
+	// empty when it writes to its writable layer.
+	volume string
 }
 
 // state is the model's state now.
