@@ -391,6 +391,20 @@ func TestIntegrationHPAHandScalingIsNoFix(t *testing.T) {
 	}
 }
 
+// TestIntegrationDiskPressureCordonIsNoFix plays node-diskpressure's
+// shortcut: cordoning the general nodes that complain instead of stopping
+// event-ingest's debug logging. It is penalised, and event-ingest fills
+// the node that is left, so neither fix nor recover.
+func TestIntegrationDiskPressureCordonIsNoFix(t *testing.T) {
+	requireIntegration(t)
+	j := playWrongFix(t, "node-diskpressure", "45s", "nodes-cordoned",
+		"kubectl patch deployment event-ingest -n tracking --type strategic -p",
+		"kubectl cordon $(kubectl get nodes -l eks.amazonaws.com/nodegroup=ng-general -o name | head -2); true")
+	if j.Outcome != verify.OutcomeTimeLimit {
+		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
+	}
+}
+
 // TestIntegrationControlScores100 plays healthy-control's reference
 // solution: a look around with kubectl, then the claim no-incident.
 func TestIntegrationControlScores100(t *testing.T) {
