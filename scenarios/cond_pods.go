@@ -38,6 +38,10 @@ type PodsCondition struct {
 	// RestartsAtLeast matches pods with a container restarted at least this
 	// often.
 	RestartsAtLeast *int `yaml:"restartsAtLeast"`
+	// LastTerminationReason matches any container's last termination
+	// reason (Error, OOMKilled, Completed); several separated by | match
+	// any of them.
+	LastTerminationReason string `yaml:"lastTerminationReason"`
 	// Count bounds the number of matching pods. Default at least 1.
 	Count Count `yaml:"count"`
 }
@@ -89,6 +93,12 @@ func (q *PodsCondition) Eval(_ context.Context, w World) (bool, string) {
 		}
 		if q.WaitingReason != "" && !slices.ContainsFunc(p.Status.ContainerStatuses, func(cs corev1.ContainerStatus) bool {
 			return cs.State.Waiting != nil && slices.Contains(reasonsWanted, cs.State.Waiting.Reason)
+		}) {
+			continue
+		}
+		if q.LastTerminationReason != "" && !slices.ContainsFunc(p.Status.ContainerStatuses, func(cs corev1.ContainerStatus) bool {
+			t := cs.LastTerminationState.Terminated
+			return t != nil && slices.Contains(strings.Split(q.LastTerminationReason, "|"), t.Reason)
 		}) {
 			continue
 		}

@@ -84,6 +84,8 @@ func cluster() []runtime.Object {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: rs}}
 		return p
 	}
+	crashed := pod("checkout-new-2", "ip-10-0-2-11", "ErrImagePull", false, 3)
+	crashed.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}
 	evicted := pod("checkout-old-0", "ip-10-0-2-10", "", false, 0)
 	evicted.Status.Phase, evicted.Status.Reason = corev1.PodFailed, "Evicted"
 	dep := &appsv1.Deployment{
@@ -112,8 +114,7 @@ func cluster() []runtime.Object {
 		node("ip-10-0-2-11", "ng-general-v2", false, false),
 		pod("checkout-old-1", "ip-10-0-1-10", "", true, 0),
 		pod("checkout-new-1", "ip-10-0-2-10", "ImagePullBackOff", false, 0),
-		pod("checkout-new-2", "ip-10-0-2-11", "ErrImagePull", false, 3),
-		evicted, dep, slice, event,
+		crashed, evicted, dep, slice, event,
 	}
 }
 
@@ -195,6 +196,8 @@ func TestConditionKinds(t *testing.T) {
 		{"pods by one reason", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", WaitingReason: "ImagePullBackOff", Count: scenarios.Count{AtLeast: ptr(2)}}), false, "1 of 4 pods"},
 		{"pods on a node group", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", NodeGroup: "ng-general-v1", Ready: ptr(true)}), true, "1 of 4"},
 		{"pods restarted", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", RestartsAtLeast: ptr(3)}), true, "1 of 4"},
+		{"pods last killed for memory", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", LastTerminationReason: "Error|OOMKilled", RestartsAtLeast: ptr(3)}), true, "1 of 4"},
+		{"no pod last ended in error", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", LastTerminationReason: "Error"}), false, "0 of 4"},
 		{"pods evicted", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", Reason: "Evicted", Phase: "Failed"}), true, "1 of 4"},
 		{"no pod evicted and running", leaf("pods", &scenarios.PodsCondition{Namespace: "prod", Reason: "Evicted", Phase: "Running"}), false, "0 of 4"},
 		{"pods in another namespace", leaf("pods", &scenarios.PodsCondition{Namespace: "dev"}), false, "0 of 0"},
