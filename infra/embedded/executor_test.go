@@ -245,6 +245,12 @@ func TestIntegrationReadinessFollowsTheModel(t *testing.T) {
 	} else {
 		t.Logf("tcpSocket: ready %s after start, before the warm-up ends", d.Round(100*time.Millisecond))
 	}
+	// The kubelet's prober says why, in its own words.
+	eventually(t, 30*time.Second, "the wrong port's probe fails with the kubelet's event", func() (bool, string) {
+		ev := kubectl(t, env.AdminKubeconfig, "get", "events", "-n", "default", "--field-selector", "involvedObject.name=wrong-port,reason=Unhealthy")
+		return strings.Contains(ev, `Readiness probe failed: Get "http://10.0.1.`) && strings.Contains(ev, `:9090/ready": dial tcp 10.0.1.`) &&
+			strings.Contains(ev, ":9090: connect: connection refused"), ev
+	})
 	if g := got["wrong-port"]; g != nil && !g.ready.IsZero() {
 		t.Error("a probe on a port the app does not serve passed")
 	}

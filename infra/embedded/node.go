@@ -161,6 +161,22 @@ type runtime struct {
 	sbxPorts map[string][]int      // sandbox id → the pod's container ports
 }
 
+// sandboxOf finds the pod sandbox that has an IP.
+func (r *runtime) sandboxOf(ip string) (string, bool) {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "", false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, a := range r.got {
+		if a == addr {
+			return id, true
+		}
+	}
+	return "", false
+}
+
 // ports are the container ports a pod sandbox declares.
 func (r *runtime) ports(sandboxID string) []int {
 	r.mu.Lock()
@@ -463,19 +479,16 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	// events (Pulling, Failed, BackOff, ...) reach the API server.
 	hk.KubeletDeps.Recorder = nil
 	// kubemark's fake prober reports every container ready, even one that
-	// never started; readiness must follow the container's state and its
-	// probes, evaluated against the app's model.
-	prober := newModelProber(rt.exec)
-	hk.KubeletDeps.ProbeManager = prober
+	// never started; the kubelet's own prober manager runs the probes,
+	// with the models as its transport (useModelTransport).
+	hk.KubeletDeps.ProbeManager = nil
 	hk.KubeletDeps.EventClient = client.CoreV1()
 
 	var klet *kubelet.Kubelet
+	var transportErr error
 	hk.KubeletDeps.Options = append(hk.KubeletDeps.Options, func(k *kubelet.Kubelet) {
 		klet = k
-		// The kubelet asks every second whether a pod needs a sync; the
-		// prober says yes when a probe's result has changed, as the real
-		// prober's result channels make the kubelet sync.
-		k.AddPodSyncLoopHandler(prober)
+		transportErr = useModelTransport(k, rt.exec)
 	})
 
 	kctx, cancel := context.WithCancel(ctx)
@@ -484,6 +497,10 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	if err := kubeletapp.RunKubelet(kctx, server, hk.KubeletDeps); err != nil {
 		n.stop()
 		return nil, fmt.Errorf("start kubelet %s: %w", s.node.Name, err)
+	}
+	if transportErr != nil {
+		n.stop()
+		return nil, fmt.Errorf("kubelet %s prober: %w", s.node.Name, transportErr)
 	}
 	if s.router != nil {
 		if err := n.serveAPI(kctx, s, klet, client, &server.KubeletConfiguration); err != nil {

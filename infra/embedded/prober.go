@@ -1,158 +1,158 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
-	"io"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
+	"unsafe"
 
-	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/kubernetes/pkg/kubelet/lifecycle"
-	probetest "k8s.io/kubernetes/pkg/kubelet/prober/testing"
+	"k8s.io/kubernetes/pkg/kubelet"
+	"k8s.io/kubernetes/pkg/probe"
+	grpcprobe "k8s.io/kubernetes/pkg/probe/grpc"
+	utilexec "k8s.io/utils/exec"
 )
 
-// modelProber stands in for the kubelet's prober. There are no processes
-// to probe, so each container's readiness probe is evaluated against its
-// app's behaviour model, as the real prober would against the app: an
-// httpGet probe succeeds when the app answers the path on the port with
-// a 2xx or 3xx status (a readiness endpoint says 503 while the app warms
-// up), a tcpSocket probe when the app listens on the port (from its
-// start: such a probe passes before warm-up, as in real life), an exec
-// probe when the command exits 0. A container without a readiness probe
-// is ready while it runs. Liveness and startup probes are not evaluated:
-// a container is started while it runs.
+// The kubelet's own prober manager runs every readiness, liveness and
+// startup probe, with its timing rules (initial delay, period, success
+// and failure thresholds), its events ("Readiness probe failed: HTTP
+// probe failed with statuscode: 503") and its results: readiness reaches
+// the pod's status and EndpointSlices, and a failed liveness or startup
+// probe makes the kubelet kill the container ("Container app failed
+// liveness probe, will be restarted") and restart it with its back-off.
 //
-// The real prober tells the kubelet of a changed result through channels
-// the kubelet selects on; this one is a pod sync loop handler instead:
-// the kubelet asks it every second whether a pod needs a sync, and it says
-// yes when a readiness result differs from the one it last reported.
-type modelProber struct {
-	probetest.FakeManager
-	exec *executor
+// There are no processes to probe, so only the prober's transport is
+// replaced: its HTTP, TCP and gRPC probers ask the app's behaviour model
+// at the pod's IP and port, as a real probe would ask the app, and exec
+// probes reach the runtime's ExecSync, which runs the command against
+// the model. A readiness endpoint says 503 while the app warms up; a
+// tcpSocket probe passes as soon as the app listens (at once: such a
+// probe passes before warm-up, as in real life).
 
-	mu       sync.Mutex
-	reported map[string]bool // container id → the readiness last reported
-}
+// modelTransport answers the kubelet prober's HTTP, TCP and gRPC probes
+// from the behaviour models of the node's containers.
+type modelTransport struct{ exec *executor }
 
-func newModelProber(x *executor) *modelProber {
-	return &modelProber{exec: x, reported: map[string]bool{}}
-}
-
-var _ lifecycle.PodSyncLoopHandler = (*modelProber)(nil)
-
-// UpdatePodStatus sets each container's readiness and started flags.
-func (p *modelProber) UpdatePodStatus(_ context.Context, pod *v1.Pod, st *v1.PodStatus) {
-	now := time.Now()
-	for i := range st.ContainerStatuses {
-		cs := &st.ContainerStatuses[i]
-		running := cs.State.Running != nil
-		cs.Started = &running
-		cs.Ready = running && p.ready(pod, cs.Name, containerID(cs.ContainerID), now)
-		if running {
-			p.mu.Lock()
-			p.reported[containerID(cs.ContainerID)] = cs.Ready
-			p.mu.Unlock()
-		}
-	}
-	for i := range st.InitContainerStatuses {
-		cs := &st.InitContainerStatuses[i]
-		cs.Ready = cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
-	}
-}
-
-// ShouldSync reports whether a running container of the pod has a
-// readiness result other than the one last reported.
-func (p *modelProber) ShouldSync(pod *v1.Pod) bool {
-	now := time.Now()
-	for _, c := range pod.Spec.Containers {
-		if c.ReadinessProbe == nil {
-			continue
-		}
-		for _, id := range p.exec.ofPod(string(pod.UID), c.Name) {
-			p.mu.Lock()
-			last, seen := p.reported[id]
-			p.mu.Unlock()
-			if seen && last != p.ready(pod, c.Name, id, now) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// RemovePod forgets the pod's containers.
-func (p *modelProber) RemovePod(pod *v1.Pod) {
-	for _, c := range pod.Spec.Containers {
-		for _, id := range p.exec.ofPod(string(pod.UID), c.Name) {
-			p.mu.Lock()
-			delete(p.reported, id)
-			p.mu.Unlock()
-		}
-	}
-}
-
-// ready evaluates a running container's readiness probe now.
-func (p *modelProber) ready(pod *v1.Pod, name, id string, now time.Time) bool {
-	var spec *v1.Container
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			spec = &pod.Spec.Containers[i]
-		}
-	}
-	if spec == nil || spec.ReadinessProbe == nil {
-		return true
-	}
-	c, ok := p.exec.container(id)
+// at finds the running container at a pod IP that serves port; reach is
+// the dial error a real probe would get otherwise.
+func (t modelTransport) at(host string, port int) (running, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	sandbox, ok := t.exec.rt.sandboxOf(host)
 	if !ok {
-		return true // not run by the executor: the default behaviour
+		return running{}, fmt.Errorf("dial tcp %s: i/o timeout", addr)
 	}
-	return c.probe(spec.ReadinessProbe, spec, now)
+	c, ok := t.exec.listening(sandbox, port)
+	if !ok || c.state().Exit != nil {
+		return running{}, fmt.Errorf("dial tcp %s: connect: connection refused", addr)
+	}
+	return c, nil
 }
 
-// probe evaluates a probe against the model at now: not before its
-// initial delay, then as the app would answer it.
-func (c running) probe(pr *v1.Probe, spec *v1.Container, now time.Time) bool {
-	if now.Sub(c.t0) < time.Duration(pr.InitialDelaySeconds)*time.Second {
-		return false
+// Probe answers an httpGet probe as the app would: 2xx and 3xx pass,
+// anything else fails with the kubelet's message.
+func (t modelTransport) Probe(req *http.Request, _ time.Duration) (probe.Result, string, error) {
+	port, err := strconv.Atoi(req.URL.Port())
+	if err != nil {
+		return probe.Failure, err.Error(), nil
 	}
-	switch {
-	case pr.HTTPGet != nil:
-		port, ok := portOf(pr.HTTPGet.Port, spec)
-		if !ok || !c.serves(port) {
-			return false
+	c, err := t.at(req.URL.Hostname(), port)
+	if err != nil {
+		return probe.Failure, fmt.Sprintf("Get %q: %v", req.URL.String(), err), nil
+	}
+	status, body := c.respond(req.URL.Path)
+	if status >= http.StatusOK && status < http.StatusBadRequest {
+		return probe.Success, body, nil
+	}
+	return probe.Failure, fmt.Sprintf("HTTP probe failed with statuscode: %d", status), nil
+}
+
+// ProbeH2C answers as Probe.
+func (t modelTransport) ProbeH2C(req *http.Request, timeout time.Duration) (probe.Result, string, error) {
+	return t.Probe(req, timeout)
+}
+
+// tcpTransport answers tcpSocket probes: they pass while the app listens.
+type tcpTransport struct{ modelTransport }
+
+// Probe passes when the app at host listens on port.
+func (t tcpTransport) Probe(host string, port int, _ time.Duration) (probe.Result, string, error) {
+	if _, err := t.at(host, port); err != nil {
+		return probe.Failure, err.Error(), nil
+	}
+	return probe.Success, "", nil
+}
+
+// grpcTransport answers grpc probes with the app's readiness.
+type grpcTransport struct{ modelTransport }
+
+// Probe passes when the app at host serves port and is ready.
+func (t grpcTransport) Probe(host, _ string, port int, _ time.Duration, _ grpcprobe.ProbeOptions) (probe.Result, string, error) {
+	c, err := t.at(host, port)
+	if err != nil {
+		return probe.Failure, fmt.Sprintf("timeout: failed to connect service %q within 1s: %v", net.JoinHostPort(host, strconv.Itoa(port)), err), nil
+	}
+	if !c.state().Ready {
+		return probe.Failure, `service unhealthy (responded with "NOT_SERVING")`, nil
+	}
+	return probe.Success, "service healthy", nil
+}
+
+// useModelTransport replaces the transport of a kubelet's prober
+// manager (its HTTP, TCP and gRPC probers) with the models'. The fields
+// are unexported; if a Kubernetes upgrade renames them this fails, and
+// the node does not start, rather than probing fake addresses.
+func useModelTransport(k *kubelet.Kubelet, x *executor) error {
+	manager := field(reflect.ValueOf(k).Elem(), "probeManager")
+	if !manager.IsValid() || manager.IsNil() || manager.Elem().Kind() != reflect.Pointer {
+		return errors.New("the kubelet has no probe manager")
+	}
+	prober := field(manager.Elem().Elem(), "prober")
+	if !prober.IsValid() || prober.IsNil() {
+		return errors.New("the kubelet's probe manager has no prober")
+	}
+	t := modelTransport{exec: x}
+	for name, v := range map[string]any{"http": t, "tcp": tcpTransport{t}, "grpc": grpcTransport{t}} {
+		f := field(prober.Elem(), name)
+		if !f.IsValid() || !reflect.TypeOf(v).Implements(f.Type()) {
+			return fmt.Errorf("the kubelet's prober has no %s prober that the model can stand in for", name)
 		}
-		status := c.app.Response(c.app.StateAt(c.in, now.Sub(c.t0)), pr.HTTPGet.Path)
-		return status >= http.StatusOK && status < http.StatusBadRequest
-	case pr.TCPSocket != nil:
-		port, ok := portOf(pr.TCPSocket.Port, spec)
-		return ok && c.serves(port) && c.app.StateAt(c.in, now.Sub(c.t0)).Exit == nil
-	case pr.Exec != nil:
-		return len(pr.Exec.Command) > 0 && c.exec(pr.Exec.Command, io.Discard, io.Discard) == 0
+		f.Set(reflect.ValueOf(v))
 	}
-	return c.app.StateAt(c.in, now.Sub(c.t0)).Ready // grpc: the app's health
+	return nil
 }
 
-// portOf resolves a probe's port, by number or by the container port's
-// name.
-func portOf(p intstr.IntOrString, spec *v1.Container) (int, bool) {
-	if p.Type == intstr.Int {
-		return p.IntValue(), true
+// field is a struct's field by name, settable even when unexported.
+func field(v reflect.Value, name string) reflect.Value {
+	if v.Kind() != reflect.Struct {
+		return reflect.Value{}
 	}
-	for _, cp := range spec.Ports {
-		if cp.Name == p.StrVal {
-			return int(cp.ContainerPort), true
+	f := v.FieldByName(name)
+	if !f.IsValid() || !f.CanAddr() {
+		return reflect.Value{}
+	}
+	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+}
+
+// ExecSync runs a command against the container's model (exec probes
+// and the kubelet's command runner), and reports a non-zero exit as the
+// CRI client does.
+func (r *runtime) ExecSync(_ context.Context, id string, cmd []string, _ time.Duration) ([]byte, []byte, error) {
+	c, ok := r.exec.container(id)
+	if !ok {
+		return nil, nil, fmt.Errorf("container %q is not running", id)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := c.exec(cmd, &stdout, &stderr); code != 0 {
+		return stdout.Bytes(), stderr.Bytes(), utilexec.CodeExitError{
+			Err:  fmt.Errorf("command '%s' exited with %d: %s", strings.Join(cmd, " "), code, stderr.String()),
+			Code: code,
 		}
 	}
-	return 0, false
-}
-
-// containerID strips the runtime's scheme from a status's container id.
-func containerID(s string) string {
-	if _, id, ok := strings.Cut(s, "://"); ok {
-		return id
-	}
-	return s
+	return stdout.Bytes(), stderr.Bytes(), nil
 }
