@@ -46,6 +46,7 @@ type Environment interface {
 	// AuditLog is the API server's audit log of the operator's requests.
 	AuditLog() string
 	scenarios.NodeGroupOps
+	scenarios.NodeOps
 	scenarios.IAMOps
 	scenarios.ImageOps
 	verify.Cloud

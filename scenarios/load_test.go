@@ -226,6 +226,14 @@ func TestInvalidScenarios(t *testing.T) {
 		{"YAML syntax error", "syntax-error.yaml", []string{
 			`syntax-error.yaml:34: invalid YAML: did not find expected node content`,
 		}},
+		{"node fault and config steps", "node-faults.yaml", []string{
+			`node-faults.yaml:35:69: spec.steps[0].stopNode.index: node group ng-a has at most 1 node(s); there is no node 5`,
+			`node-faults.yaml:35:83: spec.steps[0].stopNode.component: must be one of kubelet, runtime, got "containerd"`,
+			`node-faults.yaml:36:58: spec.steps[1].startNode.nodeGroup: unknown node group "ng-b" (did you mean "ng-a"?)`,
+			`node-faults.yaml:37:72: spec.steps[2].fillNodeDisk.size: not a quantity such as 14Gi: "lots"`,
+			`node-faults.yaml:38:45: spec.steps[3].setConfig: set exactly one of configMap and secret`,
+			`node-faults.yaml:38:97: spec.steps[3].setConfig.key: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+		}},
 		{"node group problems", "node-group.yaml", []string{
 			`node-group.yaml:10:12: spec.environment.infra: must be one of embedded, kind, got "kinder" (did you mean "kind"?)`,
 			`node-group.yaml:17:19: spec.environment.nodeGroups[0].deferred: deferred node group "ng-a" is never created by a createNodeGroup step`,

@@ -58,6 +58,50 @@ type NodeGroupOps interface {
 	DeleteNodeGroup(ctx context.Context, name string) error
 }
 
+// Node components a stopNode or startNode step acts on.
+const (
+	// NodeKubelet is the node's kubelet: stopped, it stops posting the
+	// node's status, and after the grace period the node is NotReady
+	// (Unknown: "Kubelet stopped posting node status.").
+	NodeKubelet = "kubelet"
+	// NodeRuntime is the node's container runtime (containerd): stopped,
+	// the kubelet reports the node NotReady with "container runtime is
+	// down", and no new container starts there.
+	NodeRuntime = "runtime"
+)
+
+// NodeRef names one node of a node group: its index in the group's
+// nodes, ordered by name (the lowest address first).
+type NodeRef struct {
+	// NodeGroup is the node's group. Required.
+	NodeGroup string `yaml:"nodeGroup"`
+	// Index is the node's place in the group, from 0. Default 0.
+	Index int `yaml:"index"`
+}
+
+// node checks a reference to one node (fields nodeGroup and index
+// under p): its group exists and has that many nodes at some point.
+func (v *Checker) node(p string, n NodeRef) {
+	if v.nodeGroup(p+".nodeGroup", n.NodeGroup) == nil {
+		return
+	}
+	if size := v.s.PeakSize(n.NodeGroup); n.Index < 0 || n.Index >= size {
+		v.errs.add(p+".index", "node group %s has at most %d node(s); there is no node %d", n.NodeGroup, size, n.Index)
+	}
+}
+
+// NodeOps fail and repair one node, as an instance's troubles would.
+type NodeOps interface {
+	// StopNode stops a node's kubelet or its container runtime
+	// (NodeKubelet, NodeRuntime).
+	StopNode(ctx context.Context, node NodeRef, component string) error
+	// StartNode starts it again.
+	StartNode(ctx context.Context, node NodeRef, component string) error
+	// FillNodeDisk writes bytes to the node's root volume, outside any
+	// pod (a runaway log, a core dump); 0 frees what was written.
+	FillNodeDisk(ctx context.Context, node NodeRef, bytes int64) error
+}
+
 // IAMOps change IAM roles.
 type IAMOps interface {
 	// AttachRolePolicy attaches a managed policy to a role.
@@ -81,6 +125,7 @@ type ImageOps interface {
 // StepEnv is what a step action acts on; the runner provides it.
 type StepEnv interface {
 	NodeGroupOps
+	NodeOps
 	IAMOps
 	ImageOps
 	// ApplyWorkload server-side applies a workload's objects.

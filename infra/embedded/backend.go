@@ -105,3 +105,20 @@ func (c *cluster) SetNodeGroupSize(ctx context.Context, g environment.NodeGroup,
 func (c *cluster) StartTimes() map[string]time.Duration {
 	return map[string]time.Duration{"control plane": c.env.Ready.ControlPlane, "nodes": c.env.Ready.Nodes}
 }
+
+// StopNode implements environment.NodeFaults.
+func (c *cluster) StopNode(ctx context.Context, node, component string) error {
+	return c.env.StopNode(ctx, node, component)
+}
+
+// StartNode implements environment.NodeFaults.
+func (c *cluster) StartNode(ctx context.Context, node, component string) error {
+	return c.env.StartNode(ctx, node, component)
+}
+
+// FillNodeDisk implements environment.NodeFaults.
+func (c *cluster) FillNodeDisk(ctx context.Context, node string, bytes int64) error {
+	return c.env.FillNodeDisk(ctx, node, bytes)
+}
+
+var _ environment.NodeFaults = (*cluster)(nil)

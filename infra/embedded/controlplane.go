@@ -26,7 +26,7 @@ var controllers = []string{
 	"deployment", "replicaset", "statefulset", "daemonset", "job", "cronjob",
 	"endpoint", "endpointslice", "endpointslicemirroring",
 	"namespace", "garbagecollector", "serviceaccount", "serviceaccount-token",
-	"root-ca-cert-publisher", "nodelifecycle", "horizontalpodautoscaling",
+	"root-ca-cert-publisher", "nodelifecycle", "taint-eviction-controller", "horizontalpodautoscaling",
 	"disruption", "podgc", "ttl-after-finished", "resourcequota",
 	"csrsigning", // signs approved CertificateSigningRequests with the run's CA
 }

@@ -36,7 +36,7 @@ var evictionHard = map[string]string{
 // fsInfo is the root volume with what the node's containers have
 // written (their models' disk use).
 func (m *machine) fsInfo() cadvisorapi.FsInfo {
-	used := uint64(rootBaseUsed)
+	used := uint64(rootBaseUsed) + uint64(m.filled.Load())
 	if m.diskUsed != nil {
 		used += uint64(m.diskUsed())
 	}

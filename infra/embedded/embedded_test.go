@@ -100,6 +100,13 @@ func kubectl(t *testing.T, kubeconfig string, args ...string) string {
 	return string(out)
 }
 
+// kubectlErr runs kubectl and returns its output and error, for
+// commands expected to fail.
+func kubectlErr(kubeconfig string, args ...string) (string, error) {
+	out, err := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
 // eventually polls cond every 100ms until it returns true or timeout.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()

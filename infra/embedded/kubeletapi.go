@@ -29,8 +29,9 @@ type kubeletRouter struct {
 	ln   net.Listener
 	srv  *http.Server
 
-	mu     sync.Mutex
-	routes map[string]string // "host:port" → the kubelet server's address
+	mu      sync.Mutex
+	routes  map[string]string // "host:port" → the kubelet server's address
+	refused map[string]bool   // "host:port" of stopped kubelets
 }
 
 // egressConfig is the API server's EgressSelectorConfiguration sending
@@ -49,7 +50,7 @@ egressSelections:
 // startKubeletRouter listens on a unix socket in dir and writes the
 // egress configuration there; it returns the configuration's path.
 func startKubeletRouter(dir string) (*kubeletRouter, string, error) {
-	r := &kubeletRouter{sock: filepath.Join(dir, "kubelets.sock"), routes: map[string]string{}}
+	r := &kubeletRouter{sock: filepath.Join(dir, "kubelets.sock"), routes: map[string]string{}, refused: map[string]bool{}}
 	ln, err := net.Listen("unix", r.sock)
 	if err != nil {
 		return nil, "", fmt.Errorf("kubelet router: %w", err)
@@ -81,6 +82,39 @@ func (r *kubeletRouter) route(dest, addr string) {
 	r.routes[dest] = addr
 }
 
+// setRefused makes connections to the kubelet port of hosts fail as to
+// a stopped kubelet, or routes them again.
+func (r *kubeletRouter) setRefused(refused bool, hosts ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range hosts {
+		dest := net.JoinHostPort(h, strconv.Itoa(KubeletPort))
+		if refused {
+			r.refused[dest] = true
+		} else {
+			delete(r.refused, dest)
+		}
+	}
+}
+
+// refuse answers a CONNECT with 502 and why in the status line, where
+// the API server's egress dialer reads it; the default status text
+// otherwise.
+func refuse(w http.ResponseWriter, why string) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, why, http.StatusBadGateway)
+		return
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", http.StatusBadGateway, why)
+	_ = buf.Flush()
+}
+
 // remove drops the routes of hosts.
 func (r *kubeletRouter) remove(hosts ...string) {
 	r.mu.Lock()
@@ -99,8 +133,14 @@ func (r *kubeletRouter) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	dest := req.Host
 	r.mu.Lock()
 	to, routed := r.routes[dest]
+	refused := r.refused[dest]
 	r.mu.Unlock()
 	switch {
+	case refused:
+		// The API server reports a failed CONNECT by its status line:
+		// say what a real dial to a stopped kubelet says.
+		refuse(w, fmt.Sprintf("dial tcp %s: connect: connection refused", req.Host))
+		return
 	case routed:
 		dest = to
 	case !onLoopback(dest):

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cadvisorapi "github.com/google/cadvisor/info/v1"
@@ -128,6 +129,8 @@ type machine struct {
 	shape instanceShape
 	// diskUsed is what the node's containers have written, in bytes.
 	diskUsed func() int64
+	// filled is what a fillNodeDisk step wrote outside any pod, in bytes.
+	filled atomic.Int64
 }
 
 // VersionInfo reports an EKS-optimised Amazon Linux 2023 node.
@@ -159,6 +162,9 @@ type runtime struct {
 	mu       sync.Mutex
 	got      map[string]netip.Addr // sandbox id → IP
 	sbxPorts map[string][]int      // sandbox id → the pod's container ports
+	// down is set while a stopNode step has the runtime stopped: the
+	// kubelet cannot reach it.
+	down atomic.Bool
 }
 
 // sandboxOf finds the pod sandbox that has an IP.
@@ -187,6 +193,9 @@ func (r *runtime) ports(sandboxID string) []int {
 var _ internalapi.RuntimeService = (*runtime)(nil)
 
 func (r *runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandboxConfig, handler string) (string, error) {
+	if err := r.reachable(); err != nil {
+		return "", err
+	}
 	id, err := r.FakeRuntimeService.RunPodSandbox(ctx, config, handler)
 	if err != nil {
 		return id, err
@@ -226,6 +235,9 @@ func (r *runtime) RunPodSandbox(ctx context.Context, config *runtimeapi.PodSandb
 // kubelet reads it: the sandbox's log directory and the container's log
 // path, as containerd does.
 func (r *runtime) CreateContainer(ctx context.Context, sandboxID string, config *runtimeapi.ContainerConfig, sandboxConfig *runtimeapi.PodSandboxConfig) (string, error) {
+	if err := r.reachable(); err != nil {
+		return "", err
+	}
 	id, err := r.FakeRuntimeService.CreateContainer(ctx, sandboxID, config, sandboxConfig)
 	if err != nil || sandboxConfig.GetLogDirectory() == "" || config.GetLogPath() == "" {
 		return id, err
@@ -246,6 +258,9 @@ func (r *runtime) CreateContainer(ctx context.Context, sandboxID string, config 
 // StartContainer starts the container, which runs its image's behaviour
 // (see executor).
 func (r *runtime) StartContainer(ctx context.Context, id string) error {
+	if err := r.reachable(); err != nil {
+		return err
+	}
 	if err := r.FakeRuntimeService.StartContainer(ctx, id); err != nil {
 		return err
 	}
@@ -338,6 +353,7 @@ func (s *images) PullImage(ctx context.Context, image *runtimeapi.ImageSpec, aut
 // runtime, cadvisor and container manager.
 type hollowNode struct {
 	Node
+	machine *machine
 	rootDir string
 	cancel  context.CancelFunc
 	conns   *connTracker
@@ -469,6 +485,7 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	img := &images{FakeImageService: fakeruntime.NewFakeImageService(), node: s.node, puller: s.puller}
 	img.FakeFilesystemUsage = imageFilesystems()
 	mach := &machine{Fake: cadvisortest.Fake{NodeName: s.node.Name}, shape: shape, diskUsed: rt.exec.diskUsed}
+	n.machine = mach
 	hk := kubemark.NewHollowKubelet(flags, cfg, client, heartbeat, mach, img, rt, containerManager{cm.NewStubContainerManager()})
 	// emptyDir volumes count what the apps write into them.
 	hk.KubeletDeps.VolumePlugins = modelEmptyDirs(hk.KubeletDeps.VolumePlugins, rt.exec.volumeUsed, func() (int64, int64) {
@@ -571,16 +588,20 @@ func (n *hollowNode) stop() {
 type connTracker struct {
 	mu     sync.Mutex
 	closed bool
+	paused bool // a stopped kubelet: no connection until it starts again
 	conns  map[net.Conn]struct{}
 	dialer net.Dialer
 }
 
 func (t *connTracker) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	t.mu.Lock()
-	closed := t.closed
+	closed, paused := t.closed, t.paused
 	t.mu.Unlock()
 	if closed {
 		return nil, errors.New("node stopped")
+	}
+	if paused {
+		return nil, errors.New("kubelet stopped")
 	}
 	c, err := t.dialer.DialContext(ctx, network, addr)
 	if err != nil {
@@ -598,6 +619,20 @@ func (t *connTracker) dial(ctx context.Context, network, addr string) (net.Conn,
 	tc := &trackedConn{Conn: c, t: t}
 	t.conns[tc] = struct{}{}
 	return tc, nil
+}
+
+// setPaused cuts every connection and refuses new ones (a stopped
+// kubelet), or allows them again.
+func (t *connTracker) setPaused(paused bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.paused = paused
+	if paused {
+		for c := range t.conns {
+			c.(*trackedConn).Conn.Close()
+		}
+		t.conns = nil
+	}
 }
 
 func (t *connTracker) close() {

@@ -96,6 +96,19 @@ type NetworkPuller interface {
 	UseRegistry(ctx context.Context, reg *ecr.Server, publicImages []string) error
 }
 
+// NodeFaults is implemented by clusters that can fail one node, by name:
+// stop and start its kubelet or container runtime (scenarios.NodeKubelet,
+// scenarios.NodeRuntime), and fill its root volume.
+type NodeFaults interface {
+	// StopNode stops a node's kubelet or runtime.
+	StopNode(ctx context.Context, node, component string) error
+	// StartNode starts it again.
+	StartNode(ctx context.Context, node, component string) error
+	// FillNodeDisk writes bytes to the node's root volume, replacing an
+	// earlier fill; 0 frees it.
+	FillNodeDisk(ctx context.Context, node string, bytes int64) error
+}
+
 // Timed is implemented by clusters that say when their parts were ready,
 // since their Start began ("control plane", "nodes").
 type Timed interface {

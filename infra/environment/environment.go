@@ -305,3 +305,68 @@ func (e *Env) DrainNodeGroup(ctx context.Context, name string, timeout time.Dura
 	}
 	return nodeops.Drain(ctx, e.client, name, timeout, e.Log)
 }
+
+// node resolves a reference to one node of a group to the node's name:
+// the group's nodes ordered by name, the index-th.
+func (e *Env) node(ctx context.Context, ref scenarios.NodeRef) (string, error) {
+	if _, err := e.group(ref.NodeGroup); err != nil {
+		return "", err
+	}
+	nodes, err := nodeops.Nodes(ctx, e.client, ref.NodeGroup)
+	if err != nil {
+		return "", err
+	}
+	if ref.Index < 0 || ref.Index >= len(nodes) {
+		return "", errkind.Errorf(errkind.Invalid, "node group %s has %d nodes now; there is no node %d", ref.NodeGroup, len(nodes), ref.Index)
+	}
+	return nodes[ref.Index].Name, nil // ordered by name
+}
+
+// faults is the cluster's NodeFaults, or an error saying the backend
+// cannot fail a node.
+func (e *Env) faults() (NodeFaults, error) {
+	f, ok := e.Cluster.(NodeFaults)
+	if !ok {
+		return nil, errkind.Errorf(errkind.Invalid, "this backend cannot stop a node's kubelet or runtime, or fill its disk, yet")
+	}
+	return f, nil
+}
+
+// StopNode stops one node's kubelet or container runtime.
+func (e *Env) StopNode(ctx context.Context, ref scenarios.NodeRef, component string) error {
+	f, err := e.faults()
+	if err != nil {
+		return err
+	}
+	name, err := e.node(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return f.StopNode(ctx, name, component)
+}
+
+// StartNode starts one node's kubelet or container runtime again.
+func (e *Env) StartNode(ctx context.Context, ref scenarios.NodeRef, component string) error {
+	f, err := e.faults()
+	if err != nil {
+		return err
+	}
+	name, err := e.node(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return f.StartNode(ctx, name, component)
+}
+
+// FillNodeDisk writes bytes to one node's root volume (0 frees it).
+func (e *Env) FillNodeDisk(ctx context.Context, ref scenarios.NodeRef, bytes int64) error {
+	f, err := e.faults()
+	if err != nil {
+		return err
+	}
+	name, err := e.node(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return f.FillNodeDisk(ctx, name, bytes)
+}
