@@ -61,7 +61,7 @@ func startKubeletRouter(dir string) (*kubeletRouter, string, error) {
 		ln.Close()
 		return nil, "", fmt.Errorf("kubelet router: %w", err)
 	}
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, ErrorLog: serverLog("kubelet router")}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, cfg, nil
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"sync"
@@ -73,4 +74,13 @@ func redirectComponentLogs(path string) (restore func() error, err error) {
 		componentOut.set(nil)
 		return f.Close()
 	}, nil
+}
+
+// serverLog is the error log of an HTTP server gameday runs for the
+// cluster (the kubelet APIs, their streams, the metrics API, the kubelet
+// router): the component log, not the terminal, where net/http would
+// write otherwise ("superfluous response.WriteHeader call" from the
+// kubelet's handlers, TLS handshake errors).
+func serverLog(name string) *log.Logger {
+	return log.New(componentOut, name+": ", log.LstdFlags)
 }

@@ -114,6 +114,7 @@ func (e *Env) startMetrics(ctx context.Context) (*metricsAPI, error) {
 	m.srv = &http.Server{
 		Handler:           m,
 		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          serverLog("metrics-server"),
 		// Only the API server's front proxy identity gets in; the user it
 		// acts for is authorised per request.
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12},

@@ -556,6 +556,7 @@ func (n *hollowNode) serveAPI(ctx context.Context, s nodeSpec, klet *kubelet.Kub
 	}
 	n.api = &http.Server{
 		Handler:           &handler,
+		ErrorLog:          serverLog("kubelet " + s.node.Name),
 		ReadHeaderTimeout: 30 * time.Second,
 		// The kubelet's own server asks for a client certificate and
 		// lets its authenticator verify it.

@@ -40,7 +40,7 @@ func (x *executor) startStreams() (streaming.Server, *http.Server, error) {
 		ln.Close()
 		return nil, nil, fmt.Errorf("runtime streaming: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: serverLog("runtime streams")}
 	go func() { _ = hs.Serve(ln) }()
 	return srv, hs, nil
 }
