@@ -74,18 +74,8 @@ func ServiceAnswers(eps []*discoveryv1.EndpointSlice, pods []*corev1.Pod, behavi
 			byName[p.Name] = p
 		}
 	}
-	var ready, failing []string
-	for _, s := range eps {
-		if s.Namespace != namespace || s.Labels[discoveryv1.LabelServiceName] != service {
-			continue
-		}
-		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready == nil || !*ep.Conditions.Ready || ep.TargetRef == nil || slices.Contains(ready, ep.TargetRef.Name) {
-				continue
-			}
-			ready = append(ready, ep.TargetRef.Name)
-		}
-	}
+	var failing []string
+	ready := ReadyPods(eps, namespace, service)
 	share := behaviour.Share(load, len(ready))
 	for _, name := range ready {
 		if why := podAnswers(byName[name], behaviourOf, path, share, now); why != "" {
@@ -101,6 +91,26 @@ func ServiceAnswers(eps []*discoveryv1.EndpointSlice, pods []*corev1.Pod, behavi
 		return false, fmt.Sprintf("%s: %d of %d ready endpoints fail requests for %s (%s)", what, len(failing), len(ready), path, strings.Join(failing, "; "))
 	}
 	return true, fmt.Sprintf("%s: all %d ready endpoints answer %s", what, len(ready), path)
+}
+
+// ReadyPods are the names of the pods that are ready endpoints of a
+// Service in its EndpointSlices, each once: where its requests go (and
+// over which its load spreads). An endpoint whose readiness is unknown
+// counts as ready, as the EndpointSlice API asks of consumers.
+func ReadyPods(eps []*discoveryv1.EndpointSlice, namespace, service string) []string {
+	var out []string
+	for _, s := range eps {
+		if s.Namespace != namespace || s.Labels[discoveryv1.LabelServiceName] != service {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" || (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) || slices.Contains(out, ep.TargetRef.Name) {
+				continue
+			}
+			out = append(out, ep.TargetRef.Name)
+		}
+	}
+	return out
 }
 
 // podAnswers says why a pod's app does not answer path now, serving load

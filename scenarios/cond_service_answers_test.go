@@ -71,3 +71,32 @@ func TestServiceAnswers(t *testing.T) {
 		})
 	}
 }
+
+func TestReadyPods(t *testing.T) {
+	yes, no := true, false
+	slice := func(ns, svc string, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: svc}}, Endpoints: eps}
+	}
+	ep := func(kind, name string, ready *bool) discoveryv1.Endpoint {
+		return discoveryv1.Endpoint{TargetRef: &corev1.ObjectReference{Kind: kind, Name: name}, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
+	}
+	tests := []struct {
+		name string
+		eps  []*discoveryv1.EndpointSlice
+		want []string
+	}{
+		{"ready and unknown count, not-ready does not", []*discoveryv1.EndpointSlice{slice("prod", "web", ep("Pod", "a", &yes), ep("Pod", "b", nil), ep("Pod", "c", &no))}, []string{"a", "b"}},
+		{"a pod in two slices (IPv4 and IPv6) once", []*discoveryv1.EndpointSlice{slice("prod", "web", ep("Pod", "a", &yes)), slice("prod", "web", ep("Pod", "a", &yes))}, []string{"a"}},
+		{"other Services, namespaces and targets are left out", []*discoveryv1.EndpointSlice{
+			slice("prod", "api", ep("Pod", "x", &yes)), slice("dev", "web", ep("Pod", "y", &yes)), slice("prod", "web", ep("Node", "z", &yes)),
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}}, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}}}},
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ReadyPods(tt.eps, "prod", "web"); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("ReadyPods = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	listerscorev1 "k8s.io/client-go/listers/core/v1"
 	listersdiscoveryv1 "k8s.io/client-go/listers/discovery/v1"
 
+	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -80,7 +81,7 @@ func (b *loadBook) compute() map[string]float64 {
 		if err != nil {
 			continue
 		}
-		ready := readyPods(sl)
+		ready := scenarios.ReadyPods(sl, s.Namespace, s.Name)
 		for _, p := range ready {
 			out[s.Namespace+"/"+p] += behaviour.Share(load, len(ready))
 		}
@@ -93,21 +94,4 @@ func (b *loadBook) close() {
 	if b != nil {
 		close(b.stopCh)
 	}
-}
-
-// readyPods are the names of the pods that are ready endpoints in slices,
-// each once.
-func readyPods(slices []*discoveryv1.EndpointSlice) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range slices {
-		for _, ep := range s.Endpoints {
-			if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" || (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) || seen[ep.TargetRef.Name] {
-				continue
-			}
-			seen[ep.TargetRef.Name] = true
-			out = append(out, ep.TargetRef.Name)
-		}
-	}
-	return out
 }

@@ -157,9 +157,9 @@ func (a App) state(in Inputs, t time.Duration, exit *Exit, down []Dependency) St
 	}
 	if st.Ready {
 		st.CPU += int64(float64(a.Resources.CPUPerLoad) * in.Load)
-	}
-	if most := a.cpuBound(in); most > 0 && st.CPU > most {
-		st.CPU, st.Overloaded = most, true
+		if a.overloaded(in) {
+			st.CPU, st.Overloaded = a.cpuBound(in), true
+		}
 	}
 	st.Memory = a.memory(t, in.MemoryLimit)
 	st.Disk = a.disk(t)
@@ -167,10 +167,15 @@ func (a App) state(in Inputs, t time.Duration, exit *Exit, down []Dependency) St
 }
 
 // overloaded says whether the load needs more CPU than the app can use,
-// once it serves.
+// once it serves: the one place overload is decided, for its state and
+// its log lines.
 func (a App) overloaded(in Inputs) bool {
 	most := a.cpuBound(in)
-	return most > 0 && a.Resources.IdleCPU+int64(float64(a.Resources.CPUPerLoad)*in.Load) > most
+	idle := a.Resources.IdleCPU
+	if idle == 0 {
+		idle = IdleCPU
+	}
+	return most > 0 && idle+int64(float64(a.Resources.CPUPerLoad)*in.Load) > most
 }
 
 // cpuBound is the most CPU the container can use: the lower of the app's
