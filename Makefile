@@ -31,8 +31,11 @@ TESTTIMES     := $(GO) run ./internal/testtimes
 # the README's scenario reference and scenarios/schema.json included.
 GOLDEN_PKGS := ./internal/cli ./internal/report ./internal/schemadoc ./infra/kind
 
+# bin/gameday-app is the app binary the scenario's images run on kind
+# (static: the images' base has no libc to speak of).
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gameday
+	CGO_ENABLED=0 $(GO) build -o bin/gameday-app ./cmd/gameday-app
 
 # Packages light enough to run under the race detector in CI. The
 # Kubernetes control plane (infra/embedded and what links it) is not:

@@ -7,16 +7,19 @@ package cloud
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/ecr"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // Cloud is a running AWS plane for one scenario.
@@ -173,6 +176,18 @@ func (c *Cloud) ServeRegistry(ctx context.Context, groupOf aws.NodeGroupOf, opts
 	return nil
 }
 
+// behaviourOf is how the scenario says repo:tag behaves, or nil.
+func (c *Cloud) behaviourOf(repo, tag string) *behaviour.App {
+	for _, r := range c.Scenario.Spec.Environment.ECR.Repositories {
+		for _, img := range r.Images {
+			if r.Name == repo && img.Tag == tag {
+				return img.Behaviour
+			}
+		}
+	}
+	return nil
+}
+
 // NodeGroup returns the scenario's node group called name.
 func (c *Cloud) NodeGroup(name string) (scenarios.NodeGroup, error) {
 	for _, ng := range c.Scenario.Spec.Environment.NodeGroups {
@@ -186,7 +201,15 @@ func (c *Cloud) NodeGroup(name string) (scenarios.NodeGroup, error) {
 // PushImage builds repository:tag, pushes it to the registry and records
 // it in ECR.
 func (c *Cloud) PushImage(ctx context.Context, repo, tag string, layers int) error {
-	img, err := ecr.BuildImage(repo, tag, layers, c.ImageOptions...)
+	opts := slices.Clone(c.ImageOptions)
+	if app := c.behaviourOf(repo, tag); app != nil {
+		spec, err := json.Marshal(app)
+		if err != nil {
+			return fmt.Errorf("behaviour of %s:%s: %w", repo, tag, err)
+		}
+		opts = append(opts, ecr.WithSpec(spec))
+	}
+	img, err := ecr.BuildImage(repo, tag, layers, opts...)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,29 @@ type BuildOption func(*buildOptions)
 
 type buildOptions struct {
 	base v1.Image
+	app  []byte // gameday's app binary (cmd/gameday-app), static
+	spec []byte // the image's behaviour, JSON
+}
+
+// AppBinaryPath and AppSpecPath are where an image built WithApp carries
+// gameday's app binary and its behaviour spec.
+const (
+	AppBinaryPath = "/app/gameday-app"
+	AppSpecPath   = "/etc/gameday/app.json"
+)
+
+// WithApp makes images built WithBase run gameday's app binary (the real
+// executor of a behaviour, cmd/gameday-app, built static) instead of the
+// stand-in script: the image carries the binary and its behaviour
+// (WithSpec; none is the default behaviour), and its entrypoint runs it.
+func WithApp(binary []byte) BuildOption {
+	return func(o *buildOptions) { o.app = binary }
+}
+
+// WithSpec is the image's behaviour, as JSON (a behaviour.App), for
+// images built WithApp.
+func WithSpec(spec []byte) BuildOption {
+	return func(o *buildOptions) { o.spec = spec }
 }
 
 // WithBase builds on base, an image with a POSIX shell and busybox's
@@ -62,7 +85,8 @@ exec httpd -f -v -p 8080 -h "$www"
 // number of real layers: a base layer with /etc/os-release and an
 // application layer with the app binary's stand-in and its version. The
 // result is deterministic. With WithBase, the layers go on top of the
-// base's and the entrypoint is AppScript.
+// base's and the entrypoint is AppScript, or gameday's app binary
+// (WithApp).
 func BuildImage(repository, tag string, layers int, opts ...BuildOption) (v1.Image, error) {
 	var o buildOptions
 	for _, opt := range opts {
@@ -110,6 +134,14 @@ func BuildImage(repository, tag string, layers int, opts ...BuildOption) (v1.Ima
 		switch {
 		case i == 0 && o.base == nil:
 			files["etc/os-release"] = "NAME=\"Amazon Linux\"\nVERSION=\"2023\"\nID=\"amzn\"\n"
+		case i == layers-1 && o.base != nil && o.app != nil:
+			files[strings.TrimPrefix(AppBinaryPath, "/")] = string(o.app)
+			spec := o.spec
+			if len(spec) == 0 {
+				spec = []byte("{}")
+			}
+			files[strings.TrimPrefix(AppSpecPath, "/")] = string(spec)
+			files["app/VERSION"] = tag + "\n"
 		case i == layers-1 && o.base != nil:
 			files["app/"+app] = AppScript(app, tag)
 			files["app/VERSION"] = tag + "\n"
@@ -150,6 +182,9 @@ func BuildImage(repository, tag string, layers int, opts ...BuildOption) (v1.Ima
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS, cfg.Created = arch, "linux", v1.Time{Time: created}
 	cfg.Config.Entrypoint = []string{"/app/" + app}
+	if o.base != nil && o.app != nil {
+		cfg.Config.Entrypoint = []string{AppBinaryPath}
+	}
 	cfg.Config.Env = append(env, "APP_VERSION="+tag)
 	cfg.Config.Labels = map[string]string{"org.opencontainers.image.version": tag, "org.opencontainers.image.title": app}
 	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}

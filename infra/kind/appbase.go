@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -16,9 +17,32 @@ import (
 )
 
 // AppBaseImage is the base of the scenario's ECR images on kind, where
-// they really run: busybox gives them a shell (kubectl exec) and an HTTP
-// server (see ecr.AppScript). Override with GAMEDAY_APP_BASE_IMAGE.
+// they really run gameday's app binary (AppBinaryEnv) with their
+// behaviour: busybox gives them a shell and the commands an operator
+// runs with kubectl exec. Override with GAMEDAY_APP_BASE_IMAGE.
 const AppBaseImage = "docker.io/library/busybox:1.36.1"
+
+// AppBinaryEnv names gameday's app binary (cmd/gameday-app, static),
+// which the scenario's images on kind run with their behaviour. Default:
+// gameday-app next to the gameday executable, where `make build` puts it.
+const AppBinaryEnv = "GAMEDAY_APP_BINARY"
+
+// appBinary reads gameday's app binary.
+func appBinary() ([]byte, error) {
+	path := os.Getenv(AppBinaryEnv)
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, errkind.E(errkind.Infra, fmt.Errorf("find gameday's app binary: %w", err))
+		}
+		path = filepath.Join(filepath.Dir(exe), "gameday-app")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errkind.Errorf(errkind.Invalid, "the scenario's images on kind run gameday's app binary, and %s cannot be read (%v): `make build` puts it next to gameday, or set %s", path, err, AppBinaryEnv)
+	}
+	return b, nil
+}
 
 // imageSaver reads images from the local Docker engine.
 type imageSaver interface {

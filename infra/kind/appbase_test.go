@@ -3,6 +3,8 @@ package kind
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,5 +69,36 @@ func TestAppBase(t *testing.T) {
 	}
 	if _, err := appBase(context.Background(), fakeEngine{}, "Not A Ref!", t.TempDir()); errkind.Of(err) != errkind.Invalid {
 		t.Errorf("bad reference: %v", err)
+	}
+}
+
+func TestAppBinary(t *testing.T) {
+	dir := t.TempDir()
+	there := filepath.Join(dir, "gameday-app")
+	if err := os.WriteFile(there, []byte("ELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		path    string
+		want    string
+		wantErr string
+	}{
+		{"the binary named by the variable", there, "ELF", ""},
+		{"a missing binary says how to build it", filepath.Join(dir, "nope"), "", "make build"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(AppBinaryEnv, tt.path)
+			got, err := appBinary()
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || errkind.Of(err) != errkind.Invalid {
+					t.Errorf("err %v, want an invalid-input error mentioning %q", err, tt.wantErr)
+				}
+			case err != nil || string(got) != tt.want:
+				t.Errorf("appBinary() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }

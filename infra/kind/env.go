@@ -64,7 +64,11 @@ func Check(ctx context.Context) error {
 	if err := dockerhost.Check(ctx); err != nil {
 		return err
 	}
-	return dockerhost.CheckCLI()
+	if err := dockerhost.CheckCLI(); err != nil {
+		return err
+	}
+	_, err := appBinary() // before a cluster is made for nothing
+	return err
 }
 
 // Name is the backend's name (--infra kind).
@@ -239,8 +243,12 @@ func (e *Env) RegistryOptions(ctx context.Context) ([]ecr.Option, []ecr.BuildOpt
 	}
 	// A Docker Desktop engine's gateway is not an address of this host.
 	e.log.Info("registry on the kind network's gateway (needs a Linux Docker engine)", "gateway", gateway)
+	app, err := appBinary()
+	if err != nil {
+		return nil, nil, err
+	}
 	return []ecr.Option{ecr.WithAddr(net.JoinHostPort(gateway.String(), "0")), ecr.WithIdentity(e.Resolver.Identity)},
-		[]ecr.BuildOption{ecr.WithBase(base)}, nil
+		[]ecr.BuildOption{ecr.WithBase(base), ecr.WithApp(app)}, nil
 }
 
 // UseRegistry implements environment.NetworkPuller: every node's

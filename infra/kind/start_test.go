@@ -131,6 +131,13 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The embedded nodes pull the images but run none: a stand-in app
+	// binary is enough, and the images must carry it.
+	app := filepath.Join(t.TempDir(), "gameday-app")
+	if err := os.WriteFile(app, []byte("stand-in gameday-app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(AppBinaryEnv, app)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	env := s.Spec.Environment

@@ -39,6 +39,19 @@ func requireKind(t *testing.T, images ...string) {
 	}
 }
 
+// useAppBinary builds gameday's app binary, which the scenario's images
+// on kind run, and points the gameday under test at it.
+func useAppBinary(t *testing.T) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gameday-app")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/gameday-app")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build gameday-app: %v\n%s", err, out)
+	}
+	t.Setenv(kind.AppBinaryEnv, bin)
+}
+
 // checkNoDockerLeft verifies that a run's kind cluster and containers
 // are gone.
 func checkNoDockerLeft(t *testing.T, runID string) {
@@ -76,6 +89,7 @@ func TestIntegrationKindAutopilot(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireKind(t, slices.Concat(kind.LocalImages(s.Images(), scenarios.ECRRegistry(s.Spec.Environment.AWS.AccountID, s.Spec.Environment.AWS.Region)), aws.ContainerImages(aws.KindMotoContainer))...)
+	useAppBinary(t)
 	home := t.TempDir()
 	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container", "--autopilot")
 	code := p.exitCode(t)
