@@ -322,51 +322,31 @@ func (e *Env) node(ctx context.Context, ref scenarios.NodeRef) (string, error) {
 	return nodes[ref.Index].Name, nil // ordered by name
 }
 
-// faults is the cluster's NodeFaults, or an error saying the backend
-// cannot fail a node.
-func (e *Env) faults() (NodeFaults, error) {
+// onNode runs fn with the cluster's NodeFaults and the name of the node
+// ref names; a backend that cannot fail a node says so.
+func (e *Env) onNode(ctx context.Context, ref scenarios.NodeRef, fn func(f NodeFaults, node string) error) error {
 	f, ok := e.Cluster.(NodeFaults)
 	if !ok {
-		return nil, errkind.Errorf(errkind.Invalid, "this backend cannot stop a node's kubelet or runtime, or fill its disk, yet")
+		return errkind.Errorf(errkind.Invalid, "this backend cannot stop a node's kubelet or runtime, or fill its disk")
 	}
-	return f, nil
+	name, err := e.node(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return fn(f, name)
 }
 
 // StopNode stops one node's kubelet or container runtime.
 func (e *Env) StopNode(ctx context.Context, ref scenarios.NodeRef, component string) error {
-	f, err := e.faults()
-	if err != nil {
-		return err
-	}
-	name, err := e.node(ctx, ref)
-	if err != nil {
-		return err
-	}
-	return f.StopNode(ctx, name, component)
+	return e.onNode(ctx, ref, func(f NodeFaults, node string) error { return f.StopNode(ctx, node, component) })
 }
 
 // StartNode starts one node's kubelet or container runtime again.
 func (e *Env) StartNode(ctx context.Context, ref scenarios.NodeRef, component string) error {
-	f, err := e.faults()
-	if err != nil {
-		return err
-	}
-	name, err := e.node(ctx, ref)
-	if err != nil {
-		return err
-	}
-	return f.StartNode(ctx, name, component)
+	return e.onNode(ctx, ref, func(f NodeFaults, node string) error { return f.StartNode(ctx, node, component) })
 }
 
 // FillNodeDisk writes bytes to one node's root volume (0 frees it).
 func (e *Env) FillNodeDisk(ctx context.Context, ref scenarios.NodeRef, bytes int64) error {
-	f, err := e.faults()
-	if err != nil {
-		return err
-	}
-	name, err := e.node(ctx, ref)
-	if err != nil {
-		return err
-	}
-	return f.FillNodeDisk(ctx, name, bytes)
+	return e.onNode(ctx, ref, func(f NodeFaults, node string) error { return f.FillNodeDisk(ctx, node, bytes) })
 }
