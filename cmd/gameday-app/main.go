@@ -2,7 +2,9 @@
 // of a behaviour spec, which the images gameday builds for the kind
 // backend run. It reads its spec from $GAMEDAY_APP_SPEC (default
 // /etc/gameday/app.json) and does what the spec describes until the
-// spec's model says it exits.
+// spec's model says it exits. It serves HTTP on the spec's port (8080
+// without one; $GAMEDAY_APP_PORT overrides it) on every interface, or on
+// $GAMEDAY_APP_HOST when set (tests: 127.0.0.1).
 package main
 
 import (

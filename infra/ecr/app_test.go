@@ -99,7 +99,7 @@ func TestImageRunsTheAppBinary(t *testing.T) {
 		}
 	}
 	cmd := exec.Command(filepath.Join(root, AppBinaryPath))
-	cmd.Env = []string{"GAMEDAY_APP_SPEC=" + filepath.Join(root, AppSpecPath), "TMPDIR=" + dir}
+	cmd.Env = []string{"GAMEDAY_APP_SPEC=" + filepath.Join(root, AppSpecPath), "GAMEDAY_APP_HOST=127.0.0.1", "TMPDIR=" + dir}
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -223,7 +223,9 @@ func (x *executor) serve() (*http.Server, error) {
 			port = p
 		}
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port)))
+	// Every interface, as an app in a pod must be reached at the pod's
+	// address; tests on a host keep it on loopback.
+	ln, err := net.Listen("tcp", net.JoinHostPort(x.in.Env["GAMEDAY_APP_HOST"], strconv.Itoa(port)))
 	if err != nil {
 		return nil, err
 	}

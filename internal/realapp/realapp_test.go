@@ -87,7 +87,7 @@ func start(t testing.TB, spec behaviour.App, env ...string) *app {
 	}
 	a := &app{port: port, done: make(chan error, 1)}
 	a.cmd = exec.Command(bin)
-	a.cmd.Env = append([]string{"GAMEDAY_APP_SPEC=" + specFile, "GAMEDAY_APP_PORT=" + strconv.Itoa(port), "TMPDIR=" + dir}, env...)
+	a.cmd.Env = append([]string{"GAMEDAY_APP_SPEC=" + specFile, "GAMEDAY_APP_PORT=" + strconv.Itoa(port), "GAMEDAY_APP_HOST=127.0.0.1", "TMPDIR=" + dir}, env...)
 	a.cmd.Stdout, a.cmd.Stderr = &a.stdout, &a.stderr
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
