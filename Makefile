@@ -8,7 +8,7 @@ K8S_VERSION := v1.37.2
 LDFLAGS   := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
              -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
-.PHONY: build check test test-kind run demo bench lint fuzz golden clean
+.PHONY: build check test test-kind kind-images run demo bench lint fuzz golden clean
 
 # Recipes use bash (local, $$SECONDS).
 SHELL := /bin/bash
@@ -72,6 +72,12 @@ test: build
 test-kind: build
 	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./infra/kind/
 	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) -run 'Kind' ./internal/cli/
+
+# The images a kind run needs that no registry has, built offline from
+# Debian packages into the local Docker engine (kept when their inputs
+# did not change). Today: the base of the scenario's images.
+kind-images: build
+	$(BIN) images
 
 SCENARIO  ?= ecr-imagepullbackoff
 

@@ -19,6 +19,14 @@ import (
 	"github.com/gameday-sre/gameday/internal/errkind"
 )
 
+// BuiltHere is the name prefix of the images gameday builds offline and
+// loads into the engine itself (no registry has them); BuildCommand
+// builds them.
+const BuiltHere = "gameday.local/"
+
+// BuildCommand builds the images named BuiltHere.
+const BuildCommand = "make kind-images"
+
 // Host returns the Docker engine address gameday would use: $DOCKER_HOST,
 // else the first socket that exists among the usual rootful and rootless
 // locations, else the rootful default.

@@ -2,6 +2,7 @@ package dockerhost
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
 )
 
 // Container is a container gameday found by label.
@@ -112,4 +114,44 @@ func (e *Engine) Missing(ctx context.Context, refs ...string) ([]string, error) 
 		}
 	}
 	return missing, nil
+}
+
+// Labels returns the id and labels of an image in the engine's store,
+// or an empty id when the store lacks it. Nothing is pulled.
+func (e *Engine) Labels(ctx context.Context, ref string) (string, map[string]string, error) {
+	img, err := e.c.ImageInspect(ctx, ref)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return "", nil, nil
+	case err != nil:
+		return "", nil, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	var labels map[string]string
+	if img.Config != nil {
+		labels = img.Config.Labels
+	}
+	return img.ID, labels, nil
+}
+
+// Load reads images in `docker save` form from r into the engine's
+// store, as `docker load` does, and returns the engine's error if the
+// load failed part way.
+func (e *Engine) Load(ctx context.Context, r io.Reader) error {
+	resp, err := e.c.ImageLoad(ctx, r, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("load images: %w", err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var msg jsonmessage.JSONMessage
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("load images: read the engine's answer: %w", err)
+		}
+		if msg.Error != nil {
+			return fmt.Errorf("load images: %s", msg.Error.Message)
+		}
+	}
 }

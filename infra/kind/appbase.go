@@ -13,14 +13,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/internal/errkind"
 )
 
 // AppBaseImage is the base of the scenario's ECR images on kind, where
 // they really run gameday's app binary (AppBinaryEnv) with their
 // behaviour: busybox gives them a shell and the commands an operator
-// runs with kubectl exec. Override with GAMEDAY_APP_BASE_IMAGE.
-const AppBaseImage = "docker.io/library/busybox:1.36.1"
+// runs with kubectl exec. gameday builds it offline from Debian's
+// busybox-static (BuildAppBase, BuildCommand); no registry has it.
+// Override with GAMEDAY_APP_BASE_IMAGE (busybox:1.36.1 works).
+const AppBaseImage = dockerhost.BuiltHere + "app-base:busybox-static"
 
 // AppBinaryEnv names gameday's app binary (cmd/gameday-app, static),
 // which the scenario's images on kind run with their behaviour. Default:
@@ -66,9 +69,13 @@ func appBase(ctx context.Context, engine imageSaver, ref, dir string, opts ...re
 	if rerr == nil {
 		return img, nil
 	}
+	how := fmt.Sprintf("run `docker pull %s` (or `docker load` it), or set GAMEDAY_APP_BASE_IMAGE", ref)
+	if ref == AppBaseImage {
+		how = fmt.Sprintf("gameday builds it offline: run `%s` (or `gameday images`)", BuildCommand)
+	}
 	return nil, errkind.Errorf(errkind.Infra,
-		"the scenario's images need the base image %s on kind: not in the Docker engine (%v) and not pullable (%v); run `docker pull %s` (or `docker load` it), or set GAMEDAY_APP_BASE_IMAGE",
-		ref, lerr, rerr, ref)
+		"the scenario's images need the base image %s on kind: not in the Docker engine (%v) and not pullable (%v); %s",
+		ref, lerr, rerr, how)
 }
 
 // saved reads ref from the engine into dir and opens it.

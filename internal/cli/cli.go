@@ -141,6 +141,7 @@ and restarts the rollout.`,
 		newReportCmd(g),
 		newTestCmd(g),
 		newCleanupCmd(g),
+		newImagesCmd(g),
 	)
 	return root
 }

@@ -265,3 +265,13 @@ func TestEveryInfraIsRegistered(t *testing.T) {
 		}
 	}
 }
+
+// TestImagesWithoutDocker: gameday images needs an engine, and says
+// which address did not answer, with the infrastructure exit code.
+func TestImagesWithoutDocker(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	code, out, errOut := run(t, "images")
+	if code != ExitInfra || out != "" || !strings.Contains(errOut, "/nonexistent/docker.sock") {
+		t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitInfra, out, errOut)
+	}
+}

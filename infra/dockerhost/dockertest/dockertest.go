@@ -53,7 +53,9 @@ func missingImages(ctx context.Context, images []string) ([]string, error) {
 }
 
 // SkipMessage says which images are missing and how to get them (how;
-// HowToLoad when empty), or "" when none is.
+// HowToLoad when empty), or "" when none is. gameday's own images
+// (dockerhost.BuiltHere) are built by dockerhost.BuildCommand, whatever
+// how says.
 func SkipMessage(missing []string, how string) string {
 	if len(missing) == 0 {
 		return ""
@@ -61,5 +63,20 @@ func SkipMessage(missing []string, how string) string {
 	if how == "" {
 		how = HowToLoad
 	}
-	return "skipped: the Docker engine lacks " + strings.Join(missing, ", ") + " (tests pull nothing); get them: " + how
+	var ours, others []string
+	for _, m := range missing {
+		if strings.HasPrefix(m, dockerhost.BuiltHere) {
+			ours = append(ours, m)
+		} else {
+			others = append(others, m)
+		}
+	}
+	var ways []string
+	if len(ours) > 0 {
+		ways = append(ways, dockerhost.BuildCommand+" builds "+strings.Join(ours, ", "))
+	}
+	if len(others) > 0 && (how != dockerhost.BuildCommand || len(ours) == 0) {
+		ways = append(ways, how)
+	}
+	return "skipped: the Docker engine lacks " + strings.Join(missing, ", ") + " (tests pull nothing); get them: " + strings.Join(ways, "; ")
 }

@@ -16,6 +16,10 @@ func TestSkipMessage(t *testing.T) {
 		{"names each image and the way to load it", []string{"kindest/node:v1.37.0", "testcontainers/ryuk:0.13.0"}, "",
 			[]string{"kindest/node:v1.37.0, testcontainers/ryuk:0.13.0", "docker load -i", "tests pull nothing"}},
 		{"a build command wins", []string{"gameday/app:dev"}, "make kind-images", []string{"lacks gameday/app:dev", "get them: make kind-images"}},
+		{"gameday's own images are built, the others loaded", []string{"kindest/node:v1.37.0", "gameday.local/app-base:busybox-static"}, "",
+			[]string{"lacks kindest/node:v1.37.0, gameday.local/app-base:busybox-static", "get them: make kind-images builds gameday.local/app-base:busybox-static; on a host that can pull"}},
+		{"only ours: only the build command", []string{"gameday.local/app-base:busybox-static"}, "",
+			[]string{"get them: make kind-images builds gameday.local/app-base:busybox-static"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
