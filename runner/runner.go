@@ -180,8 +180,21 @@ type run struct {
 	watchers map[chan struct{}]bool
 	// board is the session's board links, printed at handover.
 	board *session.Info
-	// verifyStarted is set once the verification has started.
-	verifyStarted bool
+	// verify is the verification's state, across attempts.
+	verification verifyState
+}
+
+// verifyState is the verification's state: the attempts made, whether
+// one is running, and when the operator last wrote to the cluster (a
+// failed verification is tried again after a later write).
+type verifyState struct {
+	mu        sync.Mutex
+	attempts  int
+	running   bool
+	passed    bool
+	failedAt  time.Time
+	lastWrite time.Time
+	stepsRan  bool
 }
 
 // Run plays a scenario from provisioning to teardown. It always returns

@@ -106,13 +106,18 @@ func applyDefaults(s *Scenario) {
 		}
 	}
 	if vf := s.Spec.Verification; vf != nil {
-		for i := range vf.Steps {
-			if d, ok := vf.Steps[i].Action.(Defaulter); ok {
-				d.Default()
+		for _, steps := range [][]Step{vf.Steps, vf.Again} {
+			for i := range steps {
+				if d, ok := steps[i].Action.(Defaulter); ok {
+					d.Default()
+				}
 			}
 		}
 		if vf.Timeout.IsZero() {
 			vf.Timeout.Duration = DefaultVerificationTimeout
+		}
+		if vf.Attempts == 0 {
+			vf.Attempts = DefaultVerificationAttempts
 		}
 	}
 	for i := range s.Spec.AlertMatchers {

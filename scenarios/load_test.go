@@ -210,7 +210,8 @@ func TestInvalidScenarios(t *testing.T) {
 			`bad-verification.yaml:36:70: spec.symptoms.checks[0].when.serviceAnswers.path: must start with /, got "ready"`,
 			`bad-verification.yaml:54:12: spec.verification.after: unknown objective "fixx" (did you mean "fix"?)`,
 			"bad-verification.yaml:55:12: spec.verification.steps: at least one step is required: what exercises the fix",
-			`bad-verification.yaml:57:50: spec.verification.watch.serviceAnswers.service: unknown service "checkout" in namespace "prod"`,
+			"bad-verification.yaml:58:7: spec.verification.again: attempts is 1: there is no second verification to run these steps",
+			`bad-verification.yaml:61:50: spec.verification.watch.serviceAnswers.service: unknown service "checkout" in namespace "prod"`,
 		}},
 		{"objectives wait for each other", "after-cycle.yaml", []string{
 			`after-cycle.yaml:46:14: spec.objectives[0].after: objectives wait for each other: fix → verify → fix`,

@@ -28,6 +28,29 @@ type Verification struct {
 	// Timeout bounds the whole verification; a verification that has not
 	// settled by then fails. Default 3m.
 	Timeout Duration `yaml:"timeout"`
+	// Attempts is how many times gameday verifies: after a failed
+	// verification it verifies again once the operator has changed
+	// something in the cluster since (a write through the API server)
+	// and Ready holds, up to this many times in all. Default 3; 1 never
+	// verifies again.
+	Attempts int `yaml:"attempts"`
+	// Again are the steps of a verification after one whose steps ran,
+	// when repeating Steps would change nothing (the release they ship
+	// is already out): a restartRollout, say. Default: Steps.
+	Again []Step `yaml:"again"`
+}
+
+// DefaultVerificationAttempts is how many times gameday verifies when a
+// scenario does not say.
+const DefaultVerificationAttempts = 3
+
+// StepsFor returns the steps of a verification: Steps, or Again when an
+// earlier verification's steps ran.
+func (vf *Verification) StepsFor(ranBefore bool) []Step {
+	if ranBefore && len(vf.Again) > 0 {
+		return vf.Again
+	}
+	return vf.Steps
 }
 
 // checkVerification checks the verification's references and its steps
@@ -47,9 +70,27 @@ func (v *Checker) checkVerification() {
 	if len(vf.Steps) == 0 {
 		v.errs.add(p+".steps", "at least one step is required: what exercises the fix")
 	}
-	for i := range vf.Steps {
-		st := &vf.Steps[i]
-		sp := fmt.Sprintf("%s.steps[%d]", p, i)
+	v.verificationSteps(p+".steps", vf.Steps)
+	v.verificationSteps(p+".again", vf.Again)
+	v.condition(p+".watch", &vf.Watch, condCtx{objectives: true})
+	v.condition(p+".settled", &vf.Settled, condCtx{objectives: true})
+	if vf.Timeout.Duration < 0 {
+		v.errs.add(p+".timeout", "must not be negative")
+	}
+	if vf.Attempts < 0 || vf.Attempts > 10 {
+		v.errs.add(p+".attempts", "%d: must be from 1 to 10 (0: the default, %d)", vf.Attempts, DefaultVerificationAttempts)
+	}
+	if len(vf.Again) > 0 && vf.Attempts == 1 {
+		v.errs.add(p+".again", "attempts is 1: there is no second verification to run these steps")
+	}
+}
+
+// verificationSteps checks the steps at p (spec.verification.steps or
+// .again).
+func (v *Checker) verificationSteps(p string, steps []Step) {
+	for i := range steps {
+		st := &steps[i]
+		sp := fmt.Sprintf("%s[%d]", p, i)
 		v.required(sp+".name", st.Name)
 		if st.Phase != "" && st.Phase != PhaseSetup {
 			v.errs.add(sp+".phase", "a verification step has no phase; it runs when the verification starts")
@@ -57,10 +98,5 @@ func (v *Checker) checkVerification() {
 		if v.exactlyOne(sp, st.actions, stepKinds.names(), "no action", "several actions (%s): set exactly one per step") && st.Action != nil {
 			st.Action.Check(v, sp+"."+st.Kind)
 		}
-	}
-	v.condition(p+".watch", &vf.Watch, condCtx{objectives: true})
-	v.condition(p+".settled", &vf.Settled, condCtx{objectives: true})
-	if vf.Timeout.Duration < 0 {
-		v.errs.add(p+".timeout", "must not be negative")
 	}
 }

@@ -484,6 +484,58 @@ func TestIntegrationRollingUpdateRollbackIsNoFix(t *testing.T) {
 	}
 }
 
+// TestIntegrationRollingUpdateVerifiesAgain plays a fix that is right on
+// paper but leaves no spare pod: storefront scaled to one replica with
+// maxUnavailable 25%, which the Deployment controller rounds up to that
+// one pod. gameday's verification deploy of 3.2.2 takes it away and
+// fails requests, so the verification fails. Scaling back to four is a
+// new change: gameday verifies again, this time with its restartRollout
+// (3.2.2 is already out), which passes, and the run recovers.
+func TestIntegrationRollingUpdateVerifiesAgain(t *testing.T) {
+	requireIntegration(t)
+	dir := libraryCopy(t, "rolling-update-downtime",
+		"        kubectl patch deployment storefront -n prod --type json -p",
+		"        kubectl scale deployment storefront -n prod --replicas=1 &&\n        kubectl patch deployment storefront -n prod --type json -p",
+		`{"maxSurge": "50%", "maxUnavailable": 0}`, `{"maxSurge": 0, "maxUnavailable": "25%"}`,
+		"      run: sleep 3 && kubectl rollout status deployment storefront -n prod --timeout=3m",
+		"      run: >-\n"+
+			"        until kubectl get deployment storefront -n prod -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q ':3.2.2$'; do sleep 1; done;\n"+
+			"        sleep 15; kubectl scale deployment storefront -n prod --replicas=4 &&\n"+
+			"        sleep 3 && kubectl rollout status deployment storefront -n prod --timeout=4m")
+	home := t.TempDir()
+	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "8m")
+	code := p.exitCode(t)
+	d := onlyRun(t, home)
+	defer checkNothingLeft(t, d)
+	j := checkFullMarks(t, p, d, code)
+	var seen []string
+	for _, e := range j.Events {
+		if strings.HasPrefix(e.Step, "verification") {
+			seen = append(seen, e.Step+": "+e.Message)
+		}
+	}
+	want := []string{
+		"verification: failed: ",
+		"(attempt 1 of 3: gameday verifies again after your next change)",
+		"verification: started again (attempt 2)",
+		"verification: restart storefront's rollout: restartRollout done",
+		"verification: passed: settled",
+	}
+	all := strings.Join(seen, "\n")
+	t.Logf("verification events:\n%s", all)
+	at := 0
+	for _, w := range want {
+		i := strings.Index(all[at:], w)
+		if i < 0 {
+			t.Fatalf("verification events lack %q after offset %d:\n%s", w, at, all)
+		}
+		at += i + len(w)
+	}
+	if strings.Count(all, "setImage done") != 1 {
+		t.Errorf("3.2.2 shipped more than once:\n%s", all)
+	}
+}
+
 func TestIntegrationRunNotReproduced(t *testing.T) {
 	requireIntegration(t)
 	// The new node group's role can pull, so the fault cannot happen.
