@@ -47,20 +47,6 @@ func (x *executor) container(id string) (running, bool) {
 	return c, ok
 }
 
-// ofPod returns the ids of a pod's running containers of a name.
-func (x *executor) ofPod(podUID, name string) []string {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	var ids []string
-	for id, c := range x.live {
-		labels := c.config.GetLabels()
-		if labels[types.KubernetesPodUIDLabel] == podUID && labels[types.KubernetesContainerNameLabel] == name {
-			ids = append(ids, id)
-		}
-	}
-	return ids
-}
-
 // byPod returns the running containers' models by pod UID and container
 // name.
 func (x *executor) byPod() map[string]map[string]running {
