@@ -909,6 +909,14 @@ func TestIntegrationInterruptDuringStartup(t *testing.T) {
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
+				// On a loaded machine the first moments can pass before
+				// the process has run any of its own code: SIGINT's
+				// default action ends it then, having started nothing
+				// (the checks below still apply). A fatal log exits.
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT && p.stderr.String() == "" {
+					t.Logf("SIGINT at %s came before the process caught signals: it ended by the signal, having printed nothing", at)
+					code = ExitAborted
+				}
 			}
 			if code != ExitAborted {
 				t.Errorf("exit %d after SIGINT at %s, want %d\n%s", code, at, ExitAborted, p.stderr.String())
