@@ -150,8 +150,32 @@ func (e stepEnv) PatchObject(ctx context.Context, target scenarios.ObjectRef, pa
 	if err != nil {
 		return err
 	}
-	_, err = ri.Patch(ctx, target.Name, pt, body, metav1.PatchOptions{FieldManager: fieldManager})
-	return err
+	u, err := ri.Patch(ctx, target.Name, pt, body, metav1.PatchOptions{FieldManager: fieldManager})
+	if err != nil {
+		return err
+	}
+	if target.Kind == "Deployment" && target.APIVersion == "apps/v1" {
+		e.r.readOwnWrite(ctx, target.Namespace, target.Name, u.GetResourceVersion())
+	}
+	return nil
+}
+
+// readOwnWrite waits, for up to 10 s, until the conditions' cache holds
+// a Deployment this run wrote: what a step did is then what the next
+// condition reads (a verification's settle, right after its restart,
+// would otherwise find the Deployment rolled out as it was before).
+func (r *run) readOwnWrite(ctx context.Context, namespace, name, rv string) {
+	if r.ev == nil || rv == "" {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !r.ev.DeploymentCaughtUp(namespace, name, rv) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // DeleteObject implements scenarios.StepEnv.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +116,25 @@ func NewEvaluator(s *scenarios.Scenario, cs kubernetes.Interface, dyn dynamic.In
 	})
 	e.deps = depInf.GetIndexer()
 	return e
+}
+
+// DeploymentCaughtUp reports whether the evaluator's Deployment cache
+// holds namespace/name at resourceVersion rv or later: a write that a
+// step made is then what conditions see (a verification's settle must
+// not read the Deployment from before its own restart). etcd's resource
+// versions are numbers; others are compared for equality.
+func (e *Evaluator) DeploymentCaughtUp(namespace, name, rv string) bool {
+	obj, ok, err := e.deps.GetByKey(namespace + "/" + name)
+	if err != nil || !ok {
+		return false
+	}
+	have := obj.(*appsv1.Deployment).ResourceVersion
+	h, herr := strconv.ParseUint(have, 10, 64)
+	w, werr := strconv.ParseUint(rv, 10, 64)
+	if herr != nil || werr != nil {
+		return have == rv
+	}
+	return h >= w
 }
 
 // Start starts the informers and waits for their caches.

@@ -321,3 +321,37 @@ func TestRestartCountsAfterHandover(t *testing.T) {
 // unstructuredObject is an unstructured object for the fake dynamic
 // client.
 type unstructuredObject = unstructured.Unstructured
+
+// TestDeploymentCaughtUp: a step's write is seen once the cache holds
+// the Deployment at that resource version or a later one.
+func TestDeploymentCaughtUp(t *testing.T) {
+	e, cs := newTestEvaluator(t, nil)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "storefront", Namespace: "prod", ResourceVersion: "7"}}
+	if _, err := cs.AppsV1().Deployments("prod").Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !e.DeploymentCaughtUp("prod", "storefront", "7") {
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never held storefront at resourceVersion 7")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tests := []struct {
+		name, deployment, rv string
+		want                 bool
+	}{
+		{"an earlier write", "storefront", "5", true},
+		{"this write", "storefront", "7", true},
+		{"a later write, not seen yet", "storefront", "8", false},
+		{"a version that is not a number", "storefront", "abc", false},
+		{"a Deployment the cache lacks", "cart", "1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.DeploymentCaughtUp("prod", tt.deployment, tt.rv); got != tt.want {
+				t.Errorf("DeploymentCaughtUp(%s, %s) = %v, want %v", tt.deployment, tt.rv, got, tt.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -530,6 +531,14 @@ func TestIntegrationRollingUpdateVerifiesAgain(t *testing.T) {
 			t.Fatalf("verification events lack %q after offset %d:\n%s", w, at, all)
 		}
 		at += i + len(w)
+	}
+	// The restart rolls out four pods that warm up for 20 s, one at a
+	// time: its samples (four a second) span well over 10 s. A settle
+	// read from before the restart would pass at once, on one sample.
+	if m := regexp.MustCompile(`passed: settled; every one of (\d+) samples held`).FindStringSubmatch(all); m == nil {
+		t.Errorf("no sample count in:\n%s", all)
+	} else if n, _ := strconv.Atoi(m[1]); n < 40 {
+		t.Errorf("the retry passed on %d samples: it did not watch the restart's rollout\n%s", n, all)
 	}
 	if strings.Count(all, "setImage done") != 1 {
 		t.Errorf("3.2.2 shipped more than once:\n%s", all)
