@@ -262,40 +262,36 @@ func busyboxApplets(ctx context.Context, busybox []byte) ([]string, error) {
 // appBaseImage is one layer: /bin/busybox with a link per applet, /tmp
 // and the two users a minimal image has.
 func appBaseImage(busybox []byte, applets []string, labels map[string]string) (v1.Image, error) {
-	var raw bytes.Buffer
-	tw := tar.NewWriter(&raw)
 	epoch := time.Unix(0, 0)
-	dir := func(name string, mode int64) error {
-		return tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Typeflag: tar.TypeDir, ModTime: epoch})
+	type entry struct {
+		hdr  tar.Header
+		body []byte
 	}
-	file := func(name string, mode int64, body []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(body)), Typeflag: tar.TypeReg, ModTime: epoch}); err != nil {
-			return err
-		}
-		_, err := tw.Write(body)
-		return err
+	dir := func(name string, mode int64) entry {
+		return entry{hdr: tar.Header{Name: name, Mode: mode, Typeflag: tar.TypeDir}}
 	}
-	steps := []func() error{
-		func() error { return dir("bin/", 0o755) },
-		func() error { return dir("etc/", 0o755) },
-		func() error { return dir("tmp/", 0o1777) },
-		func() error { return dir("root/", 0o700) },
-		func() error { return file("bin/busybox", 0o755, busybox) },
-		func() error {
-			return file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
-		},
-		func() error { return file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n")) },
+	file := func(name string, mode int64, body []byte) entry {
+		return entry{hdr: tar.Header{Name: name, Mode: mode, Typeflag: tar.TypeReg}, body: body}
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return nil, fmt.Errorf("app base layer: %w", err)
-		}
+	entries := []entry{
+		dir("bin/", 0o755), dir("etc/", 0o755), dir("tmp/", 0o1777), dir("root/", 0o700),
+		file("bin/busybox", 0o755, busybox),
+		file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")),
+		file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n")),
 	}
 	for _, a := range applets {
-		if a == "busybox" || strings.ContainsAny(a, "/") {
-			continue
+		if a != "busybox" && !strings.ContainsAny(a, "/") {
+			entries = append(entries, entry{hdr: tar.Header{Name: "bin/" + a, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}})
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: "bin/" + a, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777, ModTime: epoch}); err != nil {
+	}
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	for _, e := range entries {
+		e.hdr.ModTime, e.hdr.Size = epoch, int64(len(e.body))
+		if err := tw.WriteHeader(&e.hdr); err != nil {
+			return nil, fmt.Errorf("app base layer: %w", err)
+		}
+		if _, err := tw.Write(e.body); err != nil {
 			return nil, fmt.Errorf("app base layer: %w", err)
 		}
 	}
