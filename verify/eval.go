@@ -32,9 +32,6 @@ type Cloud interface {
 	NodegroupSize(ctx context.Context, name string) (size int, exists bool, err error)
 }
 
-// restartAnnotation is what `kubectl rollout restart` sets.
-const restartAnnotation = "kubectl.kubernetes.io/restartedAt"
-
 // Evaluator checks conditions against the cluster (through informers),
 // the AWS account and the run's findings.
 type Evaluator struct {
@@ -105,7 +102,7 @@ func NewEvaluator(s *scenarios.Scenario, cs kubernetes.Interface, dyn dynamic.In
 		AddFunc: func(any) { e.signal() },
 		UpdateFunc: func(oldObj, newObj any) {
 			o, n := oldObj.(*appsv1.Deployment), newObj.(*appsv1.Deployment)
-			if n.Spec.Template.Annotations[restartAnnotation] != o.Spec.Template.Annotations[restartAnnotation] {
+			if n.Spec.Template.Annotations[scenarios.RestartedAtAnnotation] != o.Spec.Template.Annotations[scenarios.RestartedAtAnnotation] {
 				e.mu.Lock()
 				e.restarts[n.Namespace+"/"+n.Name] = time.Now()
 				e.mu.Unlock()

@@ -284,7 +284,7 @@ func TestRestartCountsAfterHandover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Spec.Template.Annotations = map[string]string{restartAnnotation: time.Now().Format(time.RFC3339)}
+	d.Spec.Template.Annotations = map[string]string{scenarios.RestartedAtAnnotation: time.Now().Format(time.RFC3339)}
 	if _, err := cs.AppsV1().Deployments("prod").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
