@@ -104,13 +104,12 @@ func (e *Engine) Save(ctx context.Context, ref string) (io.ReadCloser, error) {
 func (e *Engine) Missing(ctx context.Context, refs ...string) ([]string, error) {
 	var missing []string
 	for _, ref := range refs {
-		_, err := e.c.ImageInspect(ctx, ref)
-		switch {
-		case err == nil:
-		case cerrdefs.IsNotFound(err):
+		id, _, err := e.Labels(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if id == "" {
 			missing = append(missing, ref)
-		default:
-			return nil, fmt.Errorf("inspect image %s: %w", ref, err)
 		}
 	}
 	return missing, nil
