@@ -65,7 +65,7 @@ func SkipMessage(missing []string, how string) string {
 	}
 	var ours, others []string
 	for _, m := range missing {
-		if strings.HasPrefix(m, dockerhost.BuiltHere) {
+		if how == dockerhost.BuildCommand || strings.HasPrefix(m, dockerhost.BuiltHere) {
 			ours = append(ours, m)
 		} else {
 			others = append(others, m)
@@ -75,7 +75,7 @@ func SkipMessage(missing []string, how string) string {
 	if len(ours) > 0 {
 		ways = append(ways, dockerhost.BuildCommand+" builds "+strings.Join(ours, ", "))
 	}
-	if len(others) > 0 && (how != dockerhost.BuildCommand || len(ours) == 0) {
+	if len(others) > 0 {
 		ways = append(ways, how)
 	}
 	return "skipped: the Docker engine lacks " + strings.Join(missing, ", ") + " (tests pull nothing); get them: " + strings.Join(ways, "; ")
