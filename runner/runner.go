@@ -180,7 +180,7 @@ type run struct {
 	watchers map[chan struct{}]bool
 	// board is the session's board links, printed at handover.
 	board *session.Info
-	// verify is the verification's state, across attempts.
+	// verification is the verification's state, across attempts.
 	verification verifyState
 }
 

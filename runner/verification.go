@@ -25,10 +25,7 @@ func (r *run) startVerification(ctx context.Context) {
 	if _, ok := r.tracker.Achieved(vf.After); !ok {
 		return
 	}
-	attempts := vf.Attempts
-	if attempts <= 0 {
-		attempts = scenarios.DefaultVerificationAttempts
-	}
+	attempts := vf.Attempts // the loader's default: 3
 	attempt, ok := r.verification.start(attempts)
 	if !ok {
 		return
@@ -78,7 +75,7 @@ func (s *verifyState) finish(passed bool, t time.Time) {
 	}
 }
 
-// markRan records that a verification's steps run, and returns whether
+// markRan records that a verification's steps ran, and returns whether
 // an earlier one's did.
 func (s *verifyState) markRan() (before bool) {
 	s.mu.Lock()
