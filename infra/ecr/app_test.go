@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/gameday-sre/gameday/internal/loopback"
+	"github.com/gameday-sre/gameday/internal/realapp/apptest"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -69,11 +70,9 @@ func TestImageRunsTheAppBinary(t *testing.T) {
 		t.Skip("builds the app binary (skipped with -short)")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gameday-app")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/gameday-app")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	bin, err := apptest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	binary, err := os.ReadFile(bin)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
 	"github.com/gameday-sre/gameday/infra/ecr"
+	"github.com/gameday-sre/gameday/internal/realapp/apptest"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -40,11 +40,9 @@ func TestScenarioImageRunsInDocker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "gameday-app")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/gameday-app")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the app binary: %v\n%s", err, out)
+	bin, err := apptest.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	binary, err := os.ReadFile(bin)
 	if err != nil {

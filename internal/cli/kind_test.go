@@ -19,6 +19,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
 	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/kind"
+	"github.com/gameday-sre/gameday/internal/realapp/apptest"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
@@ -43,11 +44,9 @@ func requireKind(t *testing.T, images ...string) {
 // on kind run, and points the gameday under test at it.
 func useAppBinary(t *testing.T) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gameday-app")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/gameday-app")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build gameday-app: %v\n%s", err, out)
+	bin, err := apptest.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Setenv(kind.AppBinaryEnv, bin)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gameday-sre/gameday/internal/loopback"
+	"github.com/gameday-sre/gameday/internal/realapp/apptest"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -50,11 +51,9 @@ func appBinary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		binary = filepath.Join(dir, "gameday-app")
-		cmd := exec.Command("go", "build", "-o", binary, "../../cmd/gameday-app")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v\n%s", err, out)
+		binary, buildErr = apptest.Build(dir)
+		if buildErr != nil {
+			os.RemoveAll(dir)
 		}
 	})
 	if buildErr != nil {
