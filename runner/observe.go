@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/procgroup"
 	"github.com/gameday-sre/gameday/verify"
@@ -249,10 +251,7 @@ func (r *run) recordAudit(line []byte) {
 		msg = client + ": " + msg
 	}
 	r.rec.Add(verify.Event{Time: ev.StageTimestamp, Type: verify.EventKubectl, Actor: ev.User.Username, Message: msg})
-	if writeVerbs[ev.Verb] && (ev.ResponseStatus == nil || ev.ResponseStatus.Code < 300) {
+	if slices.Contains(operator.WriteVerbs, ev.Verb) && (ev.ResponseStatus == nil || ev.ResponseStatus.Code < 300) {
 		r.verification.wrote(time.Now())
 	}
 }
-
-// writeVerbs are the API verbs that change the cluster.
-var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -36,16 +37,21 @@ const User = "operator"
 // Group is the operator's group.
 const Group = "gameday:operators"
 
+// WriteVerbs are the Kubernetes API verbs that change the cluster: the
+// audit policy keeps their request bodies, and a write by the operator
+// is what lets a failed verification run again.
+var WriteVerbs = []string{"create", "update", "patch", "delete", "deletecollection"}
+
 // AuditPolicy records the requests of the operator and the named
 // responders (everyone in Group): request bodies for writes, metadata
 // for reads, nothing for anyone else.
-const AuditPolicy = `apiVersion: audit.k8s.io/v1
+var AuditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
   - level: Request
     userGroups: ["` + Group + `"]
-    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+    verbs: ["` + strings.Join(WriteVerbs, `", "`) + `"]
   - level: Metadata
     userGroups: ["` + Group + `"]
   - level: None
