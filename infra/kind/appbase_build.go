@@ -163,7 +163,7 @@ func aptDownload(ctx context.Context, pkg, dir string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", errkind.Errorf(errkind.Infra, "apt-get download %s: %v: %s (the offline images are made of Debian packages: this needs a Debian or Ubuntu host whose apt sources are reachable; `apt-get update` first)",
-			pkg, err, strings.TrimSpace(lastLine(string(out))))
+			pkg, err, lastLine(string(out)))
 	}
 	debs, err := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
 	if err != nil || len(debs) == 0 {
