@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,28 +27,58 @@ const (
 	LocalStackImage = "localstack/localstack:4.14.0"
 )
 
+// BuiltMotoImage is the moto image `make kind-images` builds offline:
+// Debian's python3-moto on a debootstrapped Debian (trixie), serving on
+// port 5000 like MotoImage.
+const BuiltMotoImage = dockerhost.BuiltHere + "moto:trixie"
+
 // ReaperImage is testcontainers-go's reaper, which it runs beside the
-// emulator container unless TESTCONTAINERS_RYUK_DISABLED is true.
+// emulator container. No registry here has it and it cannot be built
+// offline: when the engine lacks it, gameday turns the reaper off
+// (TESTCONTAINERS_RYUK_DISABLED) and removes its containers itself, on
+// every exit path and with `gameday cleanup` (they carry the run id).
 const ReaperImage = "testcontainers/ryuk:0.13.0"
 
 // ContainerImages lists the images the local Docker engine needs for the
 // Docker-hosted emulator of kind (KindMotoContainer or KindLocalStack),
-// with overrides applied: the emulator's and, when it runs, the reaper's.
-// Other kinds need none.
+// with overrides applied. Other kinds need none. The reaper is not
+// needed (see ReaperImage).
 func ContainerImages(kind string) []string {
-	var out []string
+	return containerImages(kind, dockerhost.Has)
+}
+
+func containerImages(kind string, has func(string) bool) []string {
 	switch kind {
 	case KindMotoContainer:
-		out = append(out, imageFrom("GAMEDAY_MOTO_IMAGE", MotoImage))
+		return []string{motoImage(has)}
 	case KindLocalStack:
-		out = append(out, imageFrom("GAMEDAY_LOCALSTACK_IMAGE", LocalStackImage))
-	default:
-		return nil
+		return []string{imageFrom("GAMEDAY_LOCALSTACK_IMAGE", LocalStackImage)}
 	}
-	if v, _ := strconv.ParseBool(os.Getenv("TESTCONTAINERS_RYUK_DISABLED")); !v {
-		out = append(out, ReaperImage)
+	return nil
+}
+
+// motoImage is the moto image a container runs: GAMEDAY_MOTO_IMAGE when
+// set; else MotoImage when the engine has it; else BuiltMotoImage.
+func motoImage(has func(string) bool) string {
+	if v := os.Getenv("GAMEDAY_MOTO_IMAGE"); v != "" {
+		return v
 	}
-	return out
+	if has(MotoImage) {
+		return MotoImage
+	}
+	return BuiltMotoImage
+}
+
+// reaperOff turns testcontainers-go's reaper off for this process when
+// the engine lacks its image (see ReaperImage). testcontainers-go reads
+// the setting once, at its first use, so this runs before it.
+func reaperOff(log *slog.Logger) {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") != "" || dockerhost.Has(ReaperImage) {
+		return
+	}
+	if err := os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true"); err == nil {
+		log.Info("testcontainers' reaper image is absent: gameday removes its containers itself", "image", ReaperImage)
+	}
 }
 
 // checkDocker fails with what to use instead when no Docker engine
@@ -98,7 +127,8 @@ func StartMotoContainer(ctx context.Context, runID string, opts ...MotoOption) (
 	if err := checkDocker(ctx); err != nil {
 		return nil, stop, err
 	}
-	ctr, err := testcontainers.Run(ctx, imageFrom("GAMEDAY_MOTO_IMAGE", MotoImage), motoContainerOptions(o.account, runID)...)
+	reaperOff(o.log)
+	ctr, err := testcontainers.Run(ctx, motoImage(dockerhost.Has), motoContainerOptions(o.account, runID)...)
 	stop = func(context.Context) error { return testcontainers.TerminateContainer(ctr) }
 	if err != nil {
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("start moto container: %w", err))
@@ -138,6 +168,7 @@ func StartLocalStack(ctx context.Context, runID string, opts ...MotoOption) (*Em
 	if err := checkDocker(ctx); err != nil {
 		return nil, stop, err
 	}
+	reaperOff(o.log)
 	ctr, err := localstack.Run(ctx, imageFrom("GAMEDAY_LOCALSTACK_IMAGE", LocalStackImage), localStackOptions(runID)...)
 	stop = func(context.Context) error { return testcontainers.TerminateContainer(ctr) }
 	if err != nil {

@@ -153,21 +153,24 @@ func TestStartExplainsMissingEmulator(t *testing.T) {
 }
 
 func TestContainerImages(t *testing.T) {
+	none := func(string) bool { return false }
+	upstream := func(ref string) bool { return ref == MotoImage }
 	tests := []struct {
-		name, kind, override, ryukOff string
-		want                          []string
+		name, kind, override string
+		has                  func(string) bool
+		want                 []string
 	}{
-		{"moto with the reaper", KindMotoContainer, "", "", []string{MotoImage, ReaperImage}},
-		{"moto mirror, reaper off", KindMotoContainer, "mirror.local/moto:5.1.0", "true", []string{"mirror.local/moto:5.1.0"}},
-		{"localstack", KindLocalStack, "", "false", []string{LocalStackImage, ReaperImage}},
-		{"moto process: none", KindMoto, "", "", nil},
+		{"moto: upstream's image when the engine has it", KindMotoContainer, "", upstream, []string{MotoImage}},
+		{"moto: else gameday's offline image", KindMotoContainer, "", none, []string{BuiltMotoImage}},
+		{"moto: a mirror named by the user", KindMotoContainer, "mirror.local/moto:5.1.0", upstream, []string{"mirror.local/moto:5.1.0"}},
+		{"localstack", KindLocalStack, "", none, []string{LocalStackImage}},
+		{"moto process: none", KindMoto, "", none, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("GAMEDAY_MOTO_IMAGE", tt.override)
-			t.Setenv("TESTCONTAINERS_RYUK_DISABLED", tt.ryukOff)
-			if got := ContainerImages(tt.kind); !slices.Equal(got, tt.want) {
-				t.Errorf("ContainerImages(%s) = %q, want %q", tt.kind, got, tt.want)
+			if got := containerImages(tt.kind, tt.has); !slices.Equal(got, tt.want) {
+				t.Errorf("containerImages(%s) = %q, want %q", tt.kind, got, tt.want)
 			}
 		})
 	}

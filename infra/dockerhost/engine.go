@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -153,4 +155,42 @@ func (e *Engine) Load(ctx context.Context, r io.Reader) error {
 			return fmt.Errorf("load images: %s", msg.Error.Message)
 		}
 	}
+}
+
+// Import creates the image ref from a root filesystem tarball, as
+// `docker import` does; changes are Dockerfile instructions applied to
+// its configuration (ENTRYPOINT, ENV, LABEL…).
+func (e *Engine) Import(ctx context.Context, rootfs io.Reader, ref string, changes ...string) error {
+	rc, err := e.c.ImageImport(ctx, image.ImportSource{Source: rootfs, SourceName: "-"}, ref, image.ImportOptions{Changes: changes})
+	if err != nil {
+		return fmt.Errorf("import image %s: %w", ref, err)
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
+	for {
+		var msg jsonmessage.JSONMessage
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("import image %s: read the engine's answer: %w", ref, err)
+		}
+		if msg.Error != nil {
+			return fmt.Errorf("import image %s: %s", ref, msg.Error.Message)
+		}
+	}
+}
+
+// Has reports whether the engine at Host has the image ref; no engine,
+// or one that does not answer within five seconds, is a no. Nothing is
+// pulled.
+func Has(ref string) bool {
+	eng, err := Connect()
+	if err != nil {
+		return false
+	}
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	id, _, err := eng.Labels(ctx, ref)
+	return err == nil && id != ""
 }

@@ -86,6 +86,22 @@ func withFetch(f func(ctx context.Context, pkg, dir string) (string, error)) Bui
 	return func(o *buildOptions) { o.fetch = f }
 }
 
+// ensureCacheDir defaults the cache directory (the user's cache
+// directory, gameday/debs) and creates it.
+func (o *buildOptions) ensureCacheDir() error {
+	if o.cacheDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return errkind.E(errkind.Infra, fmt.Errorf("cache directory: %w", err))
+		}
+		o.cacheDir = filepath.Join(dir, "gameday", "debs")
+	}
+	if err := os.MkdirAll(o.cacheDir, 0o755); err != nil {
+		return errkind.E(errkind.Infra, fmt.Errorf("cache directory: %w", err))
+	}
+	return nil
+}
+
 // BuildAppBase builds AppBaseImage from Debian's busybox-static package
 // (apt-get download, no registry) and loads it into the engine: the
 // static busybox with a link per applet in /bin, /tmp and an /etc/passwd.
@@ -96,15 +112,8 @@ func BuildAppBase(ctx context.Context, store engineImages, opts ...BuildOption) 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.cacheDir == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return Built{}, errkind.E(errkind.Infra, fmt.Errorf("cache directory: %w", err))
-		}
-		o.cacheDir = filepath.Join(dir, "gameday", "debs")
-	}
-	if err := os.MkdirAll(o.cacheDir, 0o755); err != nil {
-		return Built{}, errkind.E(errkind.Infra, fmt.Errorf("cache directory: %w", err))
+	if err := o.ensureCacheDir(); err != nil {
+		return Built{}, err
 	}
 	o.log.Info("downloading a Debian package", "package", busyboxPackage, "dir", o.cacheDir)
 	deb, err := o.fetch(ctx, busyboxPackage, o.cacheDir)

@@ -36,7 +36,8 @@ import (
 // Network is the Docker network kind puts its nodes on.
 const Network = "kind"
 
-// readyWait bounds kind's wait for the control plane to be Ready.
+// readyWait bounds the wait for the nodes to get pod CIDRs and then to
+// be Ready.
 const readyWait = 5 * time.Minute
 
 // Provider is what the backend needs of kind's cluster.Provider.
@@ -147,7 +148,7 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 		operatorKubeconfig: filepath.Join(p.Dir, "operator.kubeconfig"),
 		auditLog:           filepath.Join(p.Dir, "audit.log"),
 	}
-	if err := e.createCluster(prov, stops, p.NodeGroups, p.Region); err != nil {
+	if err := e.createCluster(ctx, prov, stops, p.NodeGroups, p.Region); err != nil {
 		return nil, err
 	}
 	ns, err := e.connect(ctx, prov)
@@ -175,13 +176,20 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 
 // createCluster creates the kind cluster (Config) with the audit policy
 // mounted; stops deletes it, even when creation fails half-way.
-func (e *Env) createCluster(p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string) error {
+func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string) error {
 	policyDir := filepath.Join(e.dir, "audit-policy")
 	if err := writeAuditPolicy(policyDir); err != nil {
 		return err
 	}
 	image := NodeImageRef()
-	cfg := Config(groups, region, e.runID, policyDir)
+	var opts []ConfigOption
+	if offlineImage(image) {
+		opts = append(opts, WithoutAddons())
+	}
+	cfg := Config(groups, region, e.runID, policyDir, opts...)
+	if err := ensurePrivileged(ctx, image, e.log); err != nil {
+		return err
+	}
 	e.log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(cfg.Nodes))
 	t0 := time.Now()
 	stops.Add(func(context.Context) error {
@@ -193,7 +201,8 @@ func (e *Env) createCluster(p Provider, stops *cloud.Stops, groups []environment
 	err := p.Create(e.Name,
 		cluster.CreateWithV1Alpha4Config(cfg),
 		cluster.CreateWithNodeImage(image),
-		cluster.CreateWithWaitForReady(readyWait),
+		// Nodes are Ready once gameday's CNI is in (connect).
+		cluster.CreateWithWaitForReady(0),
 		cluster.CreateWithKubeconfigPath(e.AdminKubeconfig),
 		cluster.CreateWithDisplayUsage(false),
 		cluster.CreateWithDisplaySalutation(false),
@@ -220,6 +229,11 @@ func (e *Env) connect(ctx context.Context, p Provider) ([]nodes.Node, error) {
 	if err != nil {
 		return nil, errkind.E(errkind.Infra, fmt.Errorf("list kind nodes: %w", err))
 	}
+	t0 := time.Now()
+	if err := installCNI(ctx, e.client, ns, readyWait); err != nil {
+		return nil, err
+	}
+	e.log.Info("pod network in, nodes Ready", "nodes", len(ns), "elapsed", time.Since(t0).Round(time.Second))
 	addrs, err := nodeAddrs(ctx, e.client, ns)
 	if err != nil {
 		return nil, err

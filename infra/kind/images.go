@@ -3,11 +3,27 @@ package kind
 import (
 	"os"
 	"strings"
+
+	"github.com/gameday-sre/gameday/infra/dockerhost"
 )
 
 // NodeImageRef is the node image a cluster is created from:
-// GAMEDAY_KIND_NODE_IMAGE when set, else NodeImage.
-func NodeImageRef() string { return envOr("GAMEDAY_KIND_NODE_IMAGE", NodeImage) }
+// GAMEDAY_KIND_NODE_IMAGE when set; else kind's own NodeImage when the
+// local Docker engine has it; else BuiltNodeImage, which
+// `make kind-images` builds offline.
+func NodeImageRef() string {
+	if v := os.Getenv("GAMEDAY_KIND_NODE_IMAGE"); v != "" {
+		return v
+	}
+	if dockerhost.Has(NodeImage) {
+		return NodeImage
+	}
+	return BuiltNodeImage
+}
+
+// offlineImage reports whether ref is one gameday built itself: the
+// offline node image carries no kube-proxy or CoreDNS image.
+func offlineImage(ref string) bool { return strings.HasPrefix(ref, dockerhost.BuiltHere) }
 
 // AppBaseRef is the base of the scenario's ECR images:
 // GAMEDAY_APP_BASE_IMAGE when set, else AppBaseImage.

@@ -52,7 +52,16 @@ func ClusterName(runID string) string { return "gameday-" + runID }
 // fault creates) are tainted with PendingTaint. The API server writes an
 // audit log of the operator's requests, with the policy read from
 // hostAudit (a host directory holding audit-policy.yaml).
-func Config(groups []environment.NodeGroup, region, runID, hostAudit string) *v1alpha4.Cluster {
+//
+// The cluster has no default CNI: gameday installs its own (InstallCNI),
+// the same on every node image. The kubelet starts on cgroup v1 hosts
+// too (failCgroupV1: false). WithoutAddons leaves out kube-proxy and
+// cluster DNS, for a node image that does not carry their images.
+func Config(groups []environment.NodeGroup, region, runID, hostAudit string, opts ...ConfigOption) *v1alpha4.Cluster {
+	var o configOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cp := v1alpha4.Node{
 		Role:   v1alpha4.ControlPlaneRole,
 		Labels: map[string]string{eks.RunIDLabel: runID},
@@ -86,7 +95,12 @@ apiServer:
       mountPath: %[3]s
       readOnly: false
       pathType: DirectoryOrCreate
-`, auditPolicyDir, AuditLogPath, auditLogDir)},
+`, auditPolicyDir, AuditLogPath, auditLogDir), kubeletPatch},
+	}
+	cfg.Networking.DisableDefaultCNI = true
+	if o.noAddons {
+		cfg.Networking.KubeProxyMode = "none" // kind accepts it; v1alpha4 has no constant for it
+		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, noDNSPatch)
 	}
 	for _, ng := range groups {
 		for i := range max(ng.Capacity, ng.Size) {
@@ -106,6 +120,30 @@ apiServer:
 	}
 	return cfg
 }
+
+// kubeletPatch lets the kubelet start on a cgroup v1 host: from
+// Kubernetes 1.35 on it refuses to unless told otherwise.
+const kubeletPatch = `kind: KubeletConfiguration
+failCgroupV1: false
+`
+
+// noDNSPatch leaves CoreDNS out (kubeadm's v1beta4 dns.disabled).
+const noDNSPatch = `kind: ClusterConfiguration
+dns:
+  disabled: true
+`
+
+// configOptions are Config's options.
+type configOptions struct {
+	noAddons bool
+}
+
+// ConfigOption configures Config.
+type ConfigOption func(*configOptions)
+
+// WithoutAddons leaves kube-proxy and CoreDNS out of the cluster: the
+// offline node image (BuiltNodeImage) does not carry their images.
+func WithoutAddons() ConfigOption { return func(o *configOptions) { o.noAddons = true } }
 
 // Labels are a node group's node labels, as EKS sets them (the same on
 // every backend: eks.NodeLabels).
