@@ -69,15 +69,22 @@ func motoImage(has func(string) bool) string {
 	return BuiltMotoImage
 }
 
-// reaperOff turns testcontainers-go's reaper off for this process when
-// the engine lacks its image (see ReaperImage). testcontainers-go reads
-// the setting once, at its first use, so this runs before it.
-func reaperOff(log *slog.Logger) {
-	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") != "" || dockerhost.Has(ReaperImage) {
-		return
+// ConfigureTestcontainers sets testcontainers-go up for this process,
+// before its first use (it reads its settings once):
+//   - its reaper off when the engine lacks the reaper's image (see
+//     ReaperImage);
+//   - for a local engine (a Unix socket), published ports reached on
+//     127.0.0.1: left to itself, testcontainers-go may pick the bridge
+//     gateway, which a sandboxed host does not route to (its readiness
+//     check then times out with "context deadline exceeded").
+func ConfigureTestcontainers(log *slog.Logger) {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" && !dockerhost.Has(ReaperImage) {
+		if err := os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true"); err == nil {
+			log.Info("testcontainers' reaper image is absent: gameday removes its containers itself", "image", ReaperImage)
+		}
 	}
-	if err := os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true"); err == nil {
-		log.Info("testcontainers' reaper image is absent: gameday removes its containers itself", "image", ReaperImage)
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && strings.HasPrefix(dockerhost.Host(), "unix://") {
+		_ = os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 	}
 }
 
@@ -127,7 +134,7 @@ func StartMotoContainer(ctx context.Context, runID string, opts ...MotoOption) (
 	if err := checkDocker(ctx); err != nil {
 		return nil, stop, err
 	}
-	reaperOff(o.log)
+	ConfigureTestcontainers(o.log)
 	ctr, err := testcontainers.Run(ctx, motoImage(dockerhost.Has), motoContainerOptions(o.account, runID)...)
 	stop = func(context.Context) error { return testcontainers.TerminateContainer(ctr) }
 	if err != nil {
@@ -168,7 +175,7 @@ func StartLocalStack(ctx context.Context, runID string, opts ...MotoOption) (*Em
 	if err := checkDocker(ctx); err != nil {
 		return nil, stop, err
 	}
-	reaperOff(o.log)
+	ConfigureTestcontainers(o.log)
 	ctr, err := localstack.Run(ctx, imageFrom("GAMEDAY_LOCALSTACK_IMAGE", LocalStackImage), localStackOptions(runID)...)
 	stop = func(context.Context) error { return testcontainers.TerminateContainer(ctr) }
 	if err != nil {

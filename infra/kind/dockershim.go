@@ -118,11 +118,11 @@ var shimOnce struct {
 	dir string
 }
 
-// ensurePrivileged checks that the engine runs a --privileged container
+// EnsurePrivileged checks that the engine runs a --privileged container
 // of image; when it cannot grant every capability, it puts DockerShim
 // first on this process's PATH (once), so that kind's node containers
 // start. Any other failure is returned.
-func ensurePrivileged(ctx context.Context, image string, log *slog.Logger) error {
+func EnsurePrivileged(ctx context.Context, image string, log *slog.Logger) error {
 	shimOnce.Lock()
 	defer shimOnce.Unlock()
 	if shimOnce.dir != "" {

@@ -62,14 +62,21 @@ func NewProvider(log *slog.Logger) Provider {
 // kind clusters: no Docker engine answers, or no docker command (kind's
 // Docker provider drives the engine through it).
 func Check(ctx context.Context) error {
-	if err := dockerhost.Check(ctx); err != nil {
-		return err
-	}
-	if err := dockerhost.CheckCLI(); err != nil {
+	if err := CheckEngine(ctx); err != nil {
 		return err
 	}
 	_, err := appBinary() // before a cluster is made for nothing
 	return err
+}
+
+// CheckEngine fails when no Docker engine answers or there is no docker
+// command: what finding and deleting kind clusters needs (Check adds
+// what creating one needs).
+func CheckEngine(ctx context.Context) error {
+	if err := dockerhost.Check(ctx); err != nil {
+		return err
+	}
+	return dockerhost.CheckCLI()
 }
 
 // Name is the backend's name (--infra kind).
@@ -117,7 +124,7 @@ func startBackend(ctx context.Context, p environment.Params) (environment.Cluste
 		return nil, stops.Stop, errkind.E(errkind.Infra, err)
 	}
 	stops.Add(func(context.Context) error { return eng.Close() })
-	e, err := start(ctx, p, NewProvider(p.Log), eng, stops)
+	e, err := start(ctx, p, NewProvider(p.Log), eng, stops, installCNI)
 	if err != nil {
 		return nil, stops.Stop, err
 	}
@@ -132,7 +139,7 @@ type engine interface {
 }
 
 // start creates and connects the cluster: see startBackend.
-func start(ctx context.Context, p environment.Params, prov Provider, eng engine, stops *cloud.Stops) (*Env, error) {
+func start(ctx context.Context, p environment.Params, prov Provider, eng engine, stops *cloud.Stops, network podNetwork) (*Env, error) {
 	log := p.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -151,7 +158,7 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 	if err := e.createCluster(ctx, prov, stops, p.NodeGroups, p.Region); err != nil {
 		return nil, err
 	}
-	ns, err := e.connect(ctx, prov)
+	ns, err := e.connect(ctx, prov, network)
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +190,11 @@ func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops,
 	}
 	image := NodeImageRef()
 	var opts []ConfigOption
-	if offlineImage(image) {
+	if OfflineImage(image) {
 		opts = append(opts, WithoutAddons())
 	}
 	cfg := Config(groups, region, e.runID, policyDir, opts...)
-	if err := ensurePrivileged(ctx, image, e.log); err != nil {
+	if err := EnsurePrivileged(ctx, image, e.log); err != nil {
 		return err
 	}
 	e.log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(cfg.Nodes))
@@ -214,9 +221,13 @@ func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops,
 	return nil
 }
 
+// podNetwork gives the cluster's nodes a pod network and waits for them
+// to be Ready (installCNI).
+type podNetwork func(ctx context.Context, cs kubernetes.Interface, ns []nodes.Node, timeout time.Duration) error
+
 // connect builds gameday's client from kind's admin kubeconfig and pairs
 // the node containers with their nodes (Resolver).
-func (e *Env) connect(ctx context.Context, p Provider) ([]nodes.Node, error) {
+func (e *Env) connect(ctx context.Context, p Provider, network podNetwork) ([]nodes.Node, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", e.AdminKubeconfig)
 	if err != nil {
 		return nil, errkind.E(errkind.Infra, fmt.Errorf("kind admin kubeconfig: %w", err))
@@ -230,7 +241,7 @@ func (e *Env) connect(ctx context.Context, p Provider) ([]nodes.Node, error) {
 		return nil, errkind.E(errkind.Infra, fmt.Errorf("list kind nodes: %w", err))
 	}
 	t0 := time.Now()
-	if err := installCNI(ctx, e.client, ns, readyWait); err != nil {
+	if err := network(ctx, e.client, ns, readyWait); err != nil {
 		return nil, err
 	}
 	e.log.Info("pod network in, nodes Ready", "nodes", len(ns), "elapsed", time.Since(t0).Round(time.Second))

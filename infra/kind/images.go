@@ -21,9 +21,9 @@ func NodeImageRef() string {
 	return BuiltNodeImage
 }
 
-// offlineImage reports whether ref is one gameday built itself: the
+// OfflineImage reports whether ref is one gameday built itself: the
 // offline node image carries no kube-proxy or CoreDNS image.
-func offlineImage(ref string) bool { return strings.HasPrefix(ref, dockerhost.BuiltHere) }
+func OfflineImage(ref string) bool { return strings.HasPrefix(ref, dockerhost.BuiltHere) }
 
 // AppBaseRef is the base of the scenario's ECR images:
 // GAMEDAY_APP_BASE_IMAGE when set, else AppBaseImage.

@@ -95,12 +95,12 @@ apiServer:
       mountPath: %[3]s
       readOnly: false
       pathType: DirectoryOrCreate
-`, auditPolicyDir, AuditLogPath, auditLogDir), kubeletPatch},
+`, auditPolicyDir, AuditLogPath, auditLogDir), KubeletPatch},
 	}
 	cfg.Networking.DisableDefaultCNI = true
 	if o.noAddons {
 		cfg.Networking.KubeProxyMode = "none" // kind accepts it; v1alpha4 has no constant for it
-		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, noDNSPatch)
+		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, NoDNSPatch)
 	}
 	for _, ng := range groups {
 		for i := range max(ng.Capacity, ng.Size) {
@@ -121,14 +121,14 @@ apiServer:
 	return cfg
 }
 
-// kubeletPatch lets the kubelet start on a cgroup v1 host: from
+// KubeletPatch lets the kubelet start on a cgroup v1 host: from
 // Kubernetes 1.35 on it refuses to unless told otherwise.
-const kubeletPatch = `kind: KubeletConfiguration
+const KubeletPatch = `kind: KubeletConfiguration
 failCgroupV1: false
 `
 
-// noDNSPatch leaves CoreDNS out (kubeadm's v1beta4 dns.disabled).
-const noDNSPatch = `kind: ClusterConfiguration
+// NoDNSPatch leaves CoreDNS out (kubeadm's v1beta4 dns.disabled).
+const NoDNSPatch = `kind: ClusterConfiguration
 dns:
   disabled: true
 `

@@ -45,10 +45,10 @@ const (
 	// KubernetesVersion is the version the node image's binaries are built
 	// at (k8s.io/kubernetes in infra/kind/nodeimage/go.mod).
 	KubernetesVersion = "v1.37.2"
-	// NodeEntrypoint is the offline node image's entrypoint. It makes the
-	// node's cgroup mounts writable when the engine mounted them read-only
-	// (a node container that is not --privileged, see DockerShim), then
-	// runs kind's entrypoint.
+	// NodeEntrypoint is the offline node image's entrypoint. In a node
+	// container that is not --privileged (see DockerShim) it makes the
+	// cgroup mounts writable and, without CAP_SYS_RESOURCE, has containerd
+	// restrict OOM scores; then it runs kind's entrypoint.
 	NodeEntrypoint = "/usr/local/bin/gameday-node-entrypoint"
 )
 
@@ -77,6 +77,14 @@ for d in /sys/fs/cgroup/*/; do
     mount -o remount,bind,rw "$d" || echo "gameday: cannot make $d writable" >&2
   fi
 done
+# Without CAP_SYS_RESOURCE a process cannot lower its oom_score_adj, and
+# runc fails every pod ("can't get final child's PID from pipe") when
+# containerd asks for the kubelet's -998: have containerd keep the
+# scores at or above its own, as kind does for rootless nodes.
+capeff=$(awk '/^CapEff/ {print $2}' /proc/self/status)
+if [ $(( (0x$capeff >> 24) & 1 )) -eq 0 ]; then
+  sed -i 's/restrict_oom_score_adj = false/restrict_oom_score_adj = true/' /etc/containerd/config.toml
+fi
 exec "$@"
 `
 

@@ -79,7 +79,7 @@ too. Each removed thing is printed on stdout; --dry-run only prints.`,
 // Without a Docker engine there is nothing of ours in Docker to find: it
 // says so and finds nothing.
 func dockerLeftovers(ctx context.Context, g *globals, root string, all bool) ([]kind.Leftover, error) {
-	if err := kind.Check(ctx); err != nil {
+	if err := kind.CheckEngine(ctx); err != nil {
 		fmt.Fprintf(g.streams.ErrOut, "kind clusters and containers not checked: %v\n", err)
 		return nil, nil
 	}

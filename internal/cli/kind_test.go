@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,13 +135,23 @@ func TestIntegrationKindCleanup(t *testing.T) {
 	}
 	provider := kind.NewProvider(nil)
 	name := kind.ClusterName(runID)
+	image := kind.NodeImageRef()
 	cfg := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
-		Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}}}
+		Nodes: []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}}, KubeadmConfigPatches: []string{kind.KubeletPatch}}
+	cfg.Networking.DisableDefaultCNI = true
+	if kind.OfflineImage(image) {
+		cfg.Networking.KubeProxyMode = "none"
+		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, kind.NoDNSPatch)
+	}
+	if err := kind.EnsurePrivileged(ctx, image, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
 	defer provider.Delete(name, "")
-	if err := provider.Create(name, cluster.CreateWithV1Alpha4Config(cfg), cluster.CreateWithNodeImage(kind.NodeImageRef()),
+	if err := provider.Create(name, cluster.CreateWithV1Alpha4Config(cfg), cluster.CreateWithNodeImage(image),
 		cluster.CreateWithKubeconfigPath(t.TempDir()+"/kubeconfig")); err != nil {
 		t.Fatal(err)
 	}
+	aws.ConfigureTestcontainers(slog.New(slog.DiscardHandler))
 	ctr, err := testcontainers.Run(ctx, aws.ContainerImages(aws.KindMotoContainer)[0], testcontainers.WithLabels(map[string]string{eks.RunIDLabel: runID}))
 	defer testcontainers.TerminateContainer(ctr)
 	if err != nil {
