@@ -23,14 +23,20 @@ import (
 // one. Override either with GAMEDAY_MOTO_IMAGE / GAMEDAY_LOCALSTACK_IMAGE,
 // for example to use a mirror in an air-gapped network.
 const (
-	MotoImage       = "motoserver/moto:5.1.0"
+	MotoImage       = "motoserver/moto:5.1.18"
 	LocalStackImage = "localstack/localstack:4.14.0"
 )
 
 // BuiltMotoImage is the moto image `make kind-images` builds offline:
-// Debian's python3-moto on a debootstrapped Debian (trixie), serving on
-// port 5000 like MotoImage.
-const BuiltMotoImage = dockerhost.BuiltHere + "moto:trixie"
+// Debian's python3-moto on a debootstrapped Debian (BuiltMotoSuite),
+// serving on port 5000 like MotoImage.
+const BuiltMotoImage = dockerhost.BuiltHere + "moto:" + BuiltMotoSuite
+
+// BuiltMotoSuite is the Debian release BuiltMotoImage's moto comes from:
+// forky has moto 5.1.18. trixie's 5.1.1 answers EKS CreateCluster with
+// createdAt as a string, which the AWS SDK cannot read ("unexpected
+// string value for float"); later versions send a number.
+const BuiltMotoSuite = "forky"
 
 // ReaperImage is testcontainers-go's reaper, which it runs beside the
 // emulator container. No registry here has it and it cannot be built

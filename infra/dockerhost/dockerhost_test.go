@@ -184,3 +184,22 @@ func TestMissing(t *testing.T) {
 		})
 	}
 }
+
+func TestDrain(t *testing.T) {
+	for _, tc := range []struct {
+		name, stream, err string
+	}{
+		{"progress to the end", `{"status":"Pulling from library/redis"}` + "\n" + `{"status":"Downloaded newer image"}` + "\n", ""},
+		{"nothing said", "", ""},
+		{"an error part way", `{"status":"Pulling"}` + "\n" + `{"errorDetail":{"message":"no space left"},"error":"no space left"}` + "\n",
+			"pull image redis: no space left"},
+		{"an answer that is not JSON", "<html>", "pull image redis: read the engine's answer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := drain(strings.NewReader(tc.stream), "pull image redis")
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("err = %v, want %q", err, tc.err)
+			}
+		})
+	}
+}

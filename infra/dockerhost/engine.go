@@ -143,18 +143,7 @@ func (e *Engine) Load(ctx context.Context, r io.Reader) error {
 		return fmt.Errorf("load images: %w", err)
 	}
 	defer resp.Body.Close()
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var msg jsonmessage.JSONMessage
-		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("load images: read the engine's answer: %w", err)
-		}
-		if msg.Error != nil {
-			return fmt.Errorf("load images: %s", msg.Error.Message)
-		}
-	}
+	return drain(resp.Body, "load images")
 }
 
 // Import creates the image ref from a root filesystem tarball, as
@@ -166,16 +155,33 @@ func (e *Engine) Import(ctx context.Context, rootfs io.Reader, ref string, chang
 		return fmt.Errorf("import image %s: %w", ref, err)
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(rc)
+	return drain(rc, "import image "+ref)
+}
+
+// Pull fetches ref from its registry into the engine's store, as
+// `docker pull` does.
+func (e *Engine) Pull(ctx context.Context, ref string) error {
+	rc, err := e.c.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return fmt.Errorf("pull image %s: %w", ref, err)
+	}
+	defer rc.Close()
+	return drain(rc, "pull image "+ref)
+}
+
+// drain reads the engine's progress messages to the end and returns the
+// first error one of them carries; what is the context of errors.
+func drain(r io.Reader, what string) error {
+	dec := json.NewDecoder(r)
 	for {
 		var msg jsonmessage.JSONMessage
 		if err := dec.Decode(&msg); err == io.EOF {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("import image %s: read the engine's answer: %w", ref, err)
+			return fmt.Errorf("%s: read the engine's answer: %w", what, err)
 		}
 		if msg.Error != nil {
-			return fmt.Errorf("import image %s: %s", ref, msg.Error.Message)
+			return fmt.Errorf("%s: %s", what, msg.Error.Message)
 		}
 	}
 }

@@ -128,12 +128,15 @@ func EnsurePrivileged(ctx context.Context, image string, log *slog.Logger) error
 	if shimOnce.dir != "" {
 		return nil
 	}
-	out, err := exec.CommandContext(ctx, "docker", "run", "--rm", "--privileged", "--entrypoint", "/bin/true", image).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "docker", "run", "--rm", "--pull=never", "--privileged", "--entrypoint", "/bin/true", image).CombinedOutput()
 	if err == nil {
 		return nil
 	}
+	if strings.Contains(string(out), "No such image") {
+		return errkind.Errorf(errkind.Infra, "the node image %s is not in the local Docker engine: `%s` builds gameday's offline one (or `docker pull %s`)", image, BuildCommand, NodeImage)
+	}
 	if !strings.Contains(string(out), "apply caps") {
-		return errkind.Errorf(errkind.Infra, "docker run --privileged %s: %v: %s", image, err, lastLine(string(out)))
+		return errkind.Errorf(errkind.Infra, "docker run --privileged %s: %v: %s", image, err, strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0])
 	}
 	drop, err := hostMissingCaps()
 	if err != nil {

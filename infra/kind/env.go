@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -105,6 +106,9 @@ type Env struct {
 	client             kubernetes.Interface
 	operatorKubeconfig string
 	auditLog           string
+	// standIn builds the stand-in for a public image the host cannot
+	// get (see standInImage); set by RegistryOptions.
+	standIn func(ref string) (v1.Image, error)
 }
 
 // startBackend provisions the kind cluster (every node group's nodes,
@@ -124,7 +128,7 @@ func startBackend(ctx context.Context, p environment.Params) (environment.Cluste
 		return nil, stops.Stop, errkind.E(errkind.Infra, err)
 	}
 	stops.Add(func(context.Context) error { return eng.Close() })
-	e, err := start(ctx, p, NewProvider(p.Log), eng, stops, installCNI)
+	e, err := start(ctx, p, NewProvider(p.Log), eng, stops, hostSteps{privileged: EnsurePrivileged, network: installCNI})
 	if err != nil {
 		return nil, stops.Stop, err
 	}
@@ -135,11 +139,22 @@ func startBackend(ctx context.Context, p environment.Params) (environment.Cluste
 type engine interface {
 	// Gateway is the host's address on a Docker network.
 	Gateway(ctx context.Context, network string) (netip.Addr, error)
-	imageSaver
+	imageSource
+}
+
+// hostSteps are what start does on the Docker host and in the cluster
+// beyond kind's provider; the tests on the embedded stand-in cluster,
+// which has neither node containers nor a pod network, replace them.
+type hostSteps struct {
+	// privileged readies the engine for kind's --privileged node
+	// containers of an image (EnsurePrivileged).
+	privileged func(ctx context.Context, image string, log *slog.Logger) error
+	// network gives the nodes a pod network (installCNI).
+	network podNetwork
 }
 
 // start creates and connects the cluster: see startBackend.
-func start(ctx context.Context, p environment.Params, prov Provider, eng engine, stops *cloud.Stops, network podNetwork) (*Env, error) {
+func start(ctx context.Context, p environment.Params, prov Provider, eng engine, stops *cloud.Stops, host hostSteps) (*Env, error) {
 	log := p.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -155,10 +170,10 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 		operatorKubeconfig: filepath.Join(p.Dir, "operator.kubeconfig"),
 		auditLog:           filepath.Join(p.Dir, "audit.log"),
 	}
-	if err := e.createCluster(ctx, prov, stops, p.NodeGroups, p.Region); err != nil {
+	if err := e.createCluster(ctx, prov, stops, p.NodeGroups, p.Region, host.privileged); err != nil {
 		return nil, err
 	}
-	ns, err := e.connect(ctx, prov, network)
+	ns, err := e.connect(ctx, prov, host.network)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +198,7 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 
 // createCluster creates the kind cluster (Config) with the audit policy
 // mounted; stops deletes it, even when creation fails half-way.
-func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string) error {
+func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string, privileged func(context.Context, string, *slog.Logger) error) error {
 	policyDir := filepath.Join(e.dir, "audit-policy")
 	if err := writeAuditPolicy(policyDir); err != nil {
 		return err
@@ -194,7 +209,7 @@ func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops,
 		opts = append(opts, WithoutAddons())
 	}
 	cfg := Config(groups, region, e.runID, policyDir, opts...)
-	if err := EnsurePrivileged(ctx, image, e.log); err != nil {
+	if err := privileged(ctx, image, e.log); err != nil {
 		return err
 	}
 	e.log.Info("creating kind cluster", "name", e.Name, "image", image, "nodes", len(cfg.Nodes))
@@ -272,19 +287,21 @@ func (e *Env) RegistryOptions(ctx context.Context) ([]ecr.Option, []ecr.BuildOpt
 	if err != nil {
 		return nil, nil, err
 	}
+	e.standIn = func(ref string) (v1.Image, error) { return standInImage(ref, base, app) }
 	return []ecr.Option{ecr.WithAddr(net.JoinHostPort(gateway.String(), "0")), ecr.WithIdentity(e.Resolver.Identity)},
 		[]ecr.BuildOption{ecr.WithBase(base), ecr.WithApp(app)}, nil
 }
 
 // UseRegistry implements environment.NetworkPuller: every node's
 // containerd is sent to the registry for the ECR host, and the scenario's
-// public images are loaded into the workers from the local engine.
+// public images are loaded into the workers from the local engine, or
+// their stand-ins where the engine cannot get them (see preload).
 func (e *Env) UseRegistry(ctx context.Context, reg *ecr.Server, images []string) error {
 	if err := configureNodes(ctx, e.nodes, HostsTOMLPath(reg.Host), HostsTOML(reg.Host, reg.URL)); err != nil {
 		return err
 	}
 	e.log.Info("nodes pull from gameday's registry", "host", reg.Host, "registry", reg.URL)
-	return preload(ctx, e.eng, workers(e.nodes), images, reg.Host, e.dir, e.log)
+	return preload(ctx, e.eng, workers(e.nodes), images, reg.Host, e.dir, e.standIn, e.log)
 }
 
 // writeAuditPolicy writes the audit policy for the control-plane node to

@@ -280,7 +280,7 @@ func TestStartDeletesClusterWhenCreateFails(t *testing.T) {
 	params := environment.Params{Dir: t.TempDir(), RunID: "r1", Region: "us-east-1", NodeGroups: environment.NodeGroups(s)}
 	p := &failingProvider{}
 	stops := &cloud.Stops{}
-	_, err = start(context.Background(), params, p, nil, stops, noNetwork)
+	_, err = start(context.Background(), params, p, nil, stops, embeddedHost)
 	if err == nil || !strings.Contains(err.Error(), "create kind cluster gameday-r1") || errkind.Of(err) != errkind.Infra {
 		t.Fatalf("err = %v", err)
 	}

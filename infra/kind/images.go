@@ -29,12 +29,13 @@ func OfflineImage(ref string) bool { return strings.HasPrefix(ref, dockerhost.Bu
 // GAMEDAY_APP_BASE_IMAGE when set, else AppBaseImage.
 func AppBaseRef() string { return envOr("GAMEDAY_APP_BASE_IMAGE", AppBaseImage) }
 
-// LocalImages lists the images a kind run takes from the local Docker
-// engine on a host that cannot pull: the node image, the base of the ECR
-// images, and the scenario's public images (those of images not at the
-// ECR host ecrHost, which gameday builds and serves itself).
-func LocalImages(images []string, ecrHost string) []string {
-	return append([]string{NodeImageRef(), AppBaseRef()}, publicImages(images, ecrHost)...)
+// LocalImages lists the images a kind run needs in the local Docker
+// engine on a host that cannot pull: the node image and the base of the
+// scenario's ECR images. The scenario's public images are not needed:
+// where the engine can neither find nor pull one, the nodes run a
+// stand-in (see preload).
+func LocalImages() []string {
+	return []string{NodeImageRef(), AppBaseRef()}
 }
 
 // publicImages drops the images served by gameday's registry at ecrHost:

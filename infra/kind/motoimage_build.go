@@ -38,7 +38,8 @@ func BuildMotoImage(ctx context.Context, eng nodeEngine, opts ...BuildOption) (B
 	}
 	return buildRootImage(ctx, eng, rootImage{
 		ref:      aws.BuiltMotoImage,
-		from:     "Debian " + NodeSuite + "'s python3-moto (" + o.mirror + ")",
+		from:     "Debian " + aws.BuiltMotoSuite + "'s python3-moto (" + o.mirror + ")",
+		suite:    aws.BuiltMotoSuite,
 		packages: motoPackages,
 		setup:    motoSetup,
 		changes: []string{

@@ -163,6 +163,20 @@ func checkNodeTools() error {
 	return nil
 }
 
+// debootstrapScript is debootstrap's script for suite: its own when this
+// debootstrap knows the suite, else sid's, which every Debian release
+// newer than the host's debootstrap uses (bookworm's has no forky).
+func debootstrapScript(suite string) string {
+	own := filepath.Join(debootstrapScripts, suite)
+	if _, err := os.Stat(own); err == nil {
+		return own
+	}
+	return filepath.Join(debootstrapScripts, "sid")
+}
+
+// debootstrapScripts is where Debian's debootstrap keeps its scripts.
+const debootstrapScripts = "/usr/share/debootstrap/scripts"
+
 func debianMirror() string {
 	return envOr("GAMEDAY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 }
@@ -170,7 +184,9 @@ func debianMirror() string {
 // rootImage is an image made of a debootstrapped Debian root.
 type rootImage struct {
 	ref, from string
-	packages  []string
+	// suite is the Debian release; default NodeSuite.
+	suite    string
+	packages []string
 	// inputs are digested with the suite, mirror, packages and setup.
 	inputs []string
 	// prepare runs on the root before setup (copying files in).
@@ -181,11 +197,14 @@ type rootImage struct {
 	changes []string
 }
 
-// buildRootImage debootstraps NodeSuite with ri's packages, prepares and
+// buildRootImage debootstraps ri.suite with ri's packages, prepares and
 // sets the root up, and imports it as ri.ref, unless the engine has it
 // from the same inputs.
 func buildRootImage(ctx context.Context, eng nodeEngine, ri rootImage, o nodeOptions) (Built, error) {
-	inputs := digestOf(append([]string{NodeSuite, o.mirror, strings.Join(ri.packages, ","), string(ri.setup)}, ri.inputs...)...)
+	if ri.suite == "" {
+		ri.suite = NodeSuite
+	}
+	inputs := digestOf(append([]string{ri.suite, o.mirror, strings.Join(ri.packages, ","), string(ri.setup)}, ri.inputs...)...)
 	if b, ok, err := kept(ctx, eng, ri.ref, inputs, ri.from, o.buildOptions); ok || err != nil {
 		return b, err
 	}
@@ -194,9 +213,9 @@ func buildRootImage(ctx context.Context, eng nodeEngine, ri rootImage, o nodeOpt
 		return Built{}, errkind.E(errkind.Infra, err)
 	}
 	defer os.RemoveAll(root)
-	o.log.Info("debootstrap: downloading and installing Debian packages (a few minutes)", "image", ri.ref, "suite", NodeSuite, "packages", strings.Join(ri.packages, " "))
+	o.log.Info("debootstrap: downloading and installing Debian packages (a few minutes)", "image", ri.ref, "suite", ri.suite, "packages", strings.Join(ri.packages, " "))
 	t0 := time.Now()
-	if err := run(ctx, o, "debootstrap", "--variant=minbase", "--include="+strings.Join(ri.packages, ","), NodeSuite, root, o.mirror); err != nil {
+	if err := run(ctx, o, "debootstrap", "--variant=minbase", "--include="+strings.Join(ri.packages, ","), ri.suite, root, o.mirror, debootstrapScript(ri.suite)); err != nil {
 		return Built{}, err
 	}
 	o.log.Info("debootstrap done", "image", ri.ref, "elapsed", time.Since(t0).Round(time.Second))

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,9 @@ type fakeEngine struct {
 }
 
 func (f fakeEngine) Gateway(context.Context, string) (netip.Addr, error) { return f.gateway, nil }
+func (f fakeEngine) Pull(_ context.Context, ref string) error {
+	return errors.New("Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host")
+}
 func (f fakeEngine) Save(_ context.Context, ref string) (io.ReadCloser, error) {
 	if f.saved == nil || ref != f.ref {
 		return nil, errors.New("Error response from daemon: reference does not exist")
@@ -178,7 +182,9 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 		for _, n := range cl.Nodes(g) {
 			ip := fmt.Sprintf("127.0.0.%d", next)
 			next++
-			ns = append(ns, &localNode{name: n.Name, role: "worker", ip: ip, root: t.TempDir()})
+			w := containerdNode(t, n.Name, "worker")
+			w.ip = ip
+			ns = append(ns, w)
 			ipOf[g] = append(ipOf[g], ip)
 		}
 	}
@@ -195,7 +201,7 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 	environment.Register("kind-on-embedded", environment.Backend{Network: true,
 		Start: func(ctx context.Context, params environment.Params) (environment.Cluster, func(context.Context) error, error) {
 			stops := &cloud.Stops{}
-			k, err := start(ctx, params, p, eng, stops, noNetwork)
+			k, err := start(ctx, params, p, eng, stops, embeddedHost)
 			if err != nil {
 				return nil, stops.Stop, err
 			}
@@ -227,6 +233,20 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 		}
 		if !strings.HasPrefix(e.Registry.URL, "http://127.0.0.1:") {
 			t.Errorf("registry at %s, want the gateway address", e.Registry.URL)
+		}
+	})
+
+	t.Run("stand-ins for the public images the engine cannot get", func(t *testing.T) {
+		// Each import replaces imported.tar: the last public image is the
+		// one left, under its own name.
+		for _, n := range ns[1:] {
+			b, err := os.ReadFile(filepath.Join(n.(*localNode).root, "imported.tar"))
+			if err != nil {
+				t.Fatalf("%s: %v", n, err)
+			}
+			if tags := repoTags(t, b); !slices.Equal(tags, []string{"registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0"}) {
+				t.Errorf("%s imported %v", n, tags)
+			}
 		}
 	})
 
@@ -338,6 +358,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// noNetwork stands in for installCNI on the embedded stand-in cluster,
-// whose hollow nodes are Ready without a CNI.
-func noNetwork(context.Context, kubernetes.Interface, []nodes.Node, time.Duration) error { return nil }
+// embeddedHost stands in for the Docker host of the embedded stand-in
+// cluster, which runs no node containers, and whose hollow nodes are
+// Ready without a CNI.
+var embeddedHost = hostSteps{
+	privileged: func(context.Context, string, *slog.Logger) error { return nil },
+	network:    func(context.Context, kubernetes.Interface, []nodes.Node, time.Duration) error { return nil },
+}

@@ -21,7 +21,6 @@ import (
 	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/kind"
 	"github.com/gameday-sre/gameday/internal/realapp/apptest"
-	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
 
@@ -84,11 +83,7 @@ func checkNoDockerLeft(t *testing.T, runID string) {
 // reference solution with the real kubectl and aws, full marks, and
 // nothing left in Docker afterwards.
 func TestIntegrationKindAutopilot(t *testing.T) {
-	s, err := scenarios.LoadBuiltin("ecr-imagepullbackoff")
-	if err != nil {
-		t.Fatal(err)
-	}
-	requireKind(t, slices.Concat(kind.LocalImages(s.Images(), scenarios.ECRRegistry(s.Spec.Environment.AWS.AccountID, s.Spec.Environment.AWS.Region)), aws.ContainerImages(aws.KindMotoContainer))...)
+	requireKind(t, slices.Concat(kind.LocalImages(), aws.ContainerImages(aws.KindMotoContainer))...)
 	useAppBinary(t)
 	home := t.TempDir()
 	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container", "--autopilot")
