@@ -96,6 +96,7 @@ apiServer:
       readOnly: false
       pathType: DirectoryOrCreate
 `, auditPolicyDir, AuditLogPath, auditLogDir), KubeletPatch},
+		ContainerdConfigPatches: []string{RegistryConfigPatch},
 	}
 	cfg.Networking.DisableDefaultCNI = true
 	if o.noAddons {
@@ -120,6 +121,15 @@ apiServer:
 	}
 	return cfg
 }
+
+// RegistryConfigPatch has containerd read a registry host's
+// configuration from /etc/containerd/certs.d/<host>/hosts.toml
+// (HostsTOMLPath). kind's containerd configuration does not set
+// config_path, and without it containerd ignores hosts.toml and goes to
+// the real registry host.
+const RegistryConfigPatch = `[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = "/etc/containerd/certs.d"
+`
 
 // KubeletPatch lets the kubelet start on a cgroup v1 host: from
 // Kubernetes 1.35 on it refuses to unless told otherwise.
@@ -155,14 +165,21 @@ func Labels(ng environment.NodeGroup, region, runID string) map[string]string {
 // HostsTOML is the containerd registry configuration that sends pulls of
 // registryHost (the ECR host name) to gameday's registry at mirror
 // (http://<gateway>:<port>), written to
-// /etc/containerd/certs.d/<registryHost>/hosts.toml on every node. The
-// registry is the namespace's only server, with no [host] entries: with
-// a mirror entry, containerd would take a 401 from it as "try the next
-// host" and go on to the real ECR on the internet.
+// /etc/containerd/certs.d/<registryHost>/hosts.toml on every node. Every
+// host it names is gameday's registry: containerd takes a 401 from a
+// [host] entry as "try the next host", and a server entry other than the
+// registry would send the pull on to the real ECR on the internet. The
+// [host] table is there because containerd 1.7 rejects a hosts.toml
+// without one ("invalid `host` tree") and then ignores the file; so a
+// refused pull asks the registry twice, and the error is the server
+// entry's, the same registry's answer.
 func HostsTOML(registryHost, mirror string) string {
 	return fmt.Sprintf(`# Written by gameday: pulls of %[1]s go to gameday's registry only.
 server = "%[2]s"
 capabilities = ["pull", "resolve"]
+
+[host."%[2]s"]
+  capabilities = ["pull", "resolve"]
 `, registryHost, mirror)
 }
 
