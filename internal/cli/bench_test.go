@@ -5,24 +5,44 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gameday-sre/gameday/infra/kind"
 	"github.com/gameday-sre/gameday/runner"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )
 
-// BenchmarkRunAutopilot plays ecr-imagepullbackoff on autopilot and
-// reports: where the time to handover goes (provision, with when the AWS
-// plane, the control plane and the nodes were ready; setup; fault; the
-// symptom gate), and the latency from a state change to its journal
-// entry, for an AWS change (the operator's AttachRolePolicy call → the
-// fix objective) and a Kubernetes change (the operator's rollout-restart
-// patch, from the audit log → the restart objective). Run with: make
-// bench.
+// BenchmarkRunAutopilot plays ecr-imagepullbackoff on autopilot on each
+// backend, in one invocation so that their figures compare: embedded,
+// and kind where the machine can run it (else it skips, naming the
+// images). It reports where the time to handover goes (provision, with
+// when the AWS plane, the control plane and the nodes were ready; setup;
+// fault; the symptom gate), and the latency from a state change to its
+// journal entry, for an AWS change (the operator's AttachRolePolicy call
+// → the fix objective) and a Kubernetes change (the operator's
+// rollout-restart patch, from the audit log → the restart objective).
+// On kind it also samples the node containers' memory (docker stats)
+// every two seconds. Run with: make bench.
 func BenchmarkRunAutopilot(b *testing.B) {
+	for _, infra := range []string{scenarios.InfraEmbedded, scenarios.InfraKind} {
+		b.Run(infra, func(b *testing.B) {
+			if infra == scenarios.InfraKind {
+				requireKind(b, kind.LocalImages()...)
+				useAppBinary(b)
+			}
+			benchAutopilot(b, infra)
+		})
+	}
+}
+
+func benchAutopilot(b *testing.B, infra string) {
 	// Solutions call "$GAMEDAY diagnose"; here that is this test binary.
 	b.Setenv("GAMEDAY_CLI_MAIN", "1")
 	g := &globals{streams: Streams{ErrOut: os.Stderr}, log: slog.New(slog.DiscardHandler)}
@@ -33,9 +53,17 @@ func BenchmarkRunAutopilot(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		var mem *nodeMemory
+		if infra == scenarios.InfraKind {
+			mem = sampleNodeMemory(2 * time.Second)
+		}
 		res, err := runner.Run(context.Background(), s, runner.Config{
-			Provision: provision(g, scenarios.InfraEmbedded, "auto"), Root: b.TempDir(), Mode: runner.Autopilot,
+			Provision: provision(g, infra, "auto"), Root: b.TempDir(), Mode: runner.Autopilot,
 		})
+		if mem != nil {
+			mem.stop()
+			fmt.Fprintf(os.Stderr, "%s: node containers' peak memory (docker stats): %s\n", infra, mem)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -57,9 +85,9 @@ func BenchmarkRunAutopilot(b *testing.B) {
 	b.ReportMetric(mean("symptom-gate"), "s-symptom-gate")
 	b.ReportMetric(float64((awsLat/n).Microseconds())/1000, "ms-aws-change-to-journal")
 	b.ReportMetric(float64((kubeLat/n).Microseconds())/1000, "ms-k8s-change-to-journal")
-	fmt.Fprintf(os.Stderr, "run: start to handover %.1fs = provision %.1fs (ready at: AWS %.1fs, control plane %.1fs, nodes %.1fs) + setup %.1fs + fault %.1fs + symptom gate %.1fs (mean of %d)\n",
+	fmt.Fprintf(os.Stderr, "%s: start to handover %.1fs = provision %.1fs (ready at: AWS %.1fs, control plane %.1fs, nodes %.1fs) + setup %.1fs + fault %.1fs + symptom gate %.1fs (mean of %d)\n", infra,
 		mean("handover"), mean("provision"), mean("aws"), mean("control plane"), mean("nodes"), mean("setup"), mean("fault"), mean("symptom-gate"), b.N)
-	fmt.Fprintf(os.Stderr, "run: state change to journal: AWS %dms, Kubernetes %dms (mean of %d)\n",
+	fmt.Fprintf(os.Stderr, "%s: state change to journal: AWS %dms, Kubernetes %dms (mean of %d)\n", infra,
 		(awsLat / n).Milliseconds(), (kubeLat / n).Milliseconds(), b.N)
 }
 
@@ -113,4 +141,113 @@ func between(b *testing.B, j verify.Journal, change func(verify.Event) bool, obj
 		b.Fatalf("journal lacks the change or the %s objective", objective)
 	}
 	return to.Sub(from)
+}
+
+// nodeMemory is the peak memory of each kind node container seen by
+// docker stats while a run plays.
+type nodeMemory struct {
+	mu   sync.Mutex
+	peak map[string]float64 // container → MiB
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// sampleNodeMemory samples kind's node containers every interval until
+// stop.
+func sampleNodeMemory(interval time.Duration) *nodeMemory {
+	m := &nodeMemory{peak: map[string]float64{}, done: make(chan struct{})}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			m.sample()
+			select {
+			case <-m.done:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	return m
+}
+
+func (m *nodeMemory) stop() { close(m.done); m.wg.Wait() }
+
+func (m *nodeMemory) sample() {
+	names, err := exec.Command("docker", "ps", "--filter", "label=io.x-k8s.kind.cluster", "--format", "{{.Names}}").Output()
+	if err != nil || len(strings.Fields(string(names))) == 0 {
+		return
+	}
+	args := append([]string{"stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"}, strings.Fields(string(names))...)
+	out, err := exec.Command("docker", args...).Output()
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line) // name 123.4MiB / 23.5GiB
+		if len(f) < 2 {
+			continue
+		}
+		if mib, ok := mebibytes(f[1]); ok && mib > m.peak[f[0]] {
+			m.peak[f[0]] = mib
+		}
+	}
+}
+
+// mebibytes reads a size as docker stats prints it (512KiB, 1.2GiB).
+func mebibytes(s string) (float64, bool) {
+	for _, u := range []struct {
+		suffix string
+		mib    float64
+	}{{"GiB", 1024}, {"MiB", 1}, {"KiB", 1.0 / 1024}, {"B", 1.0 / (1 << 20)}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f * u.mib, err == nil
+		}
+	}
+	return 0, false
+}
+
+// String is "control plane N MiB, workers N–N MiB, all N MiB".
+func (m *nodeMemory) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var cp, total float64
+	var workers []float64
+	for name, mib := range m.peak {
+		total += mib
+		if strings.HasSuffix(name, "-control-plane") {
+			cp = mib
+		} else {
+			workers = append(workers, mib)
+		}
+	}
+	if len(workers) == 0 {
+		return "no node container seen"
+	}
+	return fmt.Sprintf("control plane %.0f MiB, %d workers %.0f–%.0f MiB, all %.0f MiB", cp, len(workers), slices.Min(workers), slices.Max(workers), total)
+}
+
+func TestMebibytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"512KiB", 0.5, true},
+		{"123.5MiB", 123.5, true},
+		{"1.5GiB", 1536, true},
+		{"0B", 0, true},
+		{"lots", 0, false},
+		{"x.yMiB", 0, false},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, ok := mebibytes(tc.in)
+			if ok != tc.ok || ok && got != tc.want {
+				t.Errorf("mebibytes(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
 }

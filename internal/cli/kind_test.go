@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ import (
 // requireKind skips, saying why, unless this machine can run kind
 // clusters: a Docker engine holding images (nothing is pulled), the
 // docker command, and kubectl and aws for the autopilot.
-func requireKind(t *testing.T, images ...string) {
+func requireKind(t testing.TB, images ...string) {
 	t.Helper()
 	dockertest.RequireImages(t, "", images...)
 	if err := dockerhost.CheckCLI(); err != nil {
@@ -42,7 +43,7 @@ func requireKind(t *testing.T, images ...string) {
 
 // useAppBinary builds gameday's app binary, which the scenario's images
 // on kind run, and points the gameday under test at it.
-func useAppBinary(t *testing.T) {
+func useAppBinary(t testing.TB) {
 	t.Helper()
 	bin, err := apptest.Build(t.TempDir())
 	if err != nil {
@@ -91,7 +92,8 @@ func TestIntegrationKindAutopilot(t *testing.T) {
 	d := onlyRun(t, home)
 	defer checkNoDockerLeft(t, d.ID)
 	j := checkFullMarks(t, p, d, code)
-	var pullDenied, kubectlCalls bool
+	var pullDenied, kubectlCalls, logsRead bool
+	var logLine string
 	for _, e := range j.Events {
 		// The check matches containerd's "pull access denied.*no basic
 		// auth credentials" in the kubelet's Failed event.
@@ -99,9 +101,20 @@ func TestIntegrationKindAutopilot(t *testing.T) {
 			pullDenied = true
 		}
 		kubectlCalls = kubectlCalls || e.Type == verify.EventKubectl
+		// kubectl logs reaches the node's kubelet, which reads the
+		// container's log from containerd.
+		logsRead = logsRead || e.Type == verify.EventKubectl && strings.Contains(e.Message, "get pods/log sessions-")
+		if e.Type == verify.EventStep && strings.Contains(e.Step, "healthy neighbour's log") {
+			logLine = e.Message
+		}
 	}
-	if !pullDenied || !kubectlCalls {
-		t.Errorf("journal: containerd's pull access denied seen %v, kubectl calls from the audit log %v", pullDenied, kubectlCalls)
+	if !pullDenied || !kubectlCalls || !logsRead {
+		t.Errorf("journal: containerd's pull access denied seen %v, kubectl calls from the audit log %v, kubectl logs %v", pullDenied, kubectlCalls, logsRead)
+	}
+	// sessions runs gameday's stand-in for redis here (or redis itself
+	// where the engine has it); either logs.
+	if logLine == "" {
+		t.Error("kubectl logs of the sessions pod printed nothing")
 	}
 	for _, f := range []string{"admin.kubeconfig", "operator.kubeconfig", "audit.log"} {
 		if st, err := os.Stat(d.File(f)); err != nil || st.Size() == 0 {
@@ -182,4 +195,90 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestIntegrationKindInterrupt presses Ctrl-C (SIGINT) in each phase of
+// a kind run, and checks that the run ends as aborted and leaves no
+// cluster or container of its own, and no Docker network but kind's
+// shared one, behind. The fault and the symptom gate last a few seconds
+// here: the signal lands as they start.
+func TestIntegrationKindInterrupt(t *testing.T) {
+	requireKind(t, slices.Concat(kind.LocalImages(), aws.ContainerImages(aws.KindMotoContainer))...)
+	useAppBinary(t)
+	before := dockerNetworks(t)
+	for _, tc := range []struct {
+		phase, marker string
+	}{
+		{"provision, kind creating the nodes", "kind: • Preparing nodes"},
+		{"provision, the AWS plane and the registry", "nodes pull from gameday's registry"},
+		{"setup", "] setup"},
+		{"fault", "] fault"},
+		{"observe", "] observe"},
+	} {
+		t.Run(tc.phase, func(t *testing.T) {
+			home := t.TempDir()
+			p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container")
+			if err := p.cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			exited := make(chan struct{})
+			go func() { err = p.cmd.Wait(); close(exited) }()
+			if !waitFor(func() bool { return strings.Contains(p.stderr.String(), tc.marker) }, exited, 5*time.Minute) {
+				_ = p.cmd.Process.Kill()
+				<-exited
+				t.Fatalf("never saw %q before the run ended (%v):\n%s", tc.marker, err, p.stderr.String())
+			}
+			_ = p.cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-exited:
+			case <-time.After(3 * time.Minute):
+				_ = p.cmd.Process.Kill()
+				<-exited
+				t.Fatalf("no exit 3 minutes after SIGINT:\n%s", p.stderr.String())
+			}
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != ExitAborted {
+				t.Errorf("exit %d after SIGINT in %s, want %d\n%s", code, tc.phase, ExitAborted, p.stderr.String())
+			}
+			d := onlyRun(t, home)
+			checkNoDockerLeft(t, d.ID)
+			for _, n := range dockerNetworks(t) {
+				// kind shares its network between clusters and never
+				// deletes it.
+				if !slices.Contains(before, n) && n != kind.Network {
+					t.Errorf("docker network %s left", n)
+				}
+			}
+		})
+	}
+}
+
+// waitFor polls cond every 100 ms until it holds (true), or the
+// process exits or d passes (false).
+func waitFor(cond func() bool, exited <-chan struct{}, d time.Duration) bool {
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case <-exited:
+			return false
+		case <-deadline:
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// dockerNetworks lists the engine's networks by name.
+func dockerNetworks(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "network", "ls", "--format", "{{.Name}}").Output()
+	if err != nil {
+		t.Fatalf("docker network ls: %v", err)
+	}
+	return strings.Fields(string(out))
 }
