@@ -109,7 +109,14 @@ type Env struct {
 	// standIn builds the stand-in for a public image the host cannot
 	// get (see standInImage); set by RegistryOptions.
 	standIn func(ref string) (v1.Image, error)
+	// ready is when the parts were ready, since start began.
+	ready map[string]time.Duration
 }
+
+// StartTimes implements environment.Timed: "control plane" when kind
+// had created the cluster and joined its nodes, "nodes" when the pod
+// network was in and every node Ready.
+func (e *Env) StartTimes() map[string]time.Duration { return e.ready }
 
 // startBackend provisions the kind cluster (every node group's nodes,
 // see Config), the operator's kubeconfig, and the audit log streamed into
@@ -170,13 +177,17 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 		operatorKubeconfig: filepath.Join(p.Dir, "operator.kubeconfig"),
 		auditLog:           filepath.Join(p.Dir, "audit.log"),
 	}
+	t0 := time.Now()
+	e.ready = map[string]time.Duration{}
 	if err := e.createCluster(ctx, prov, stops, p.NodeGroups, p.Region, host.privileged); err != nil {
 		return nil, err
 	}
+	e.ready["control plane"] = time.Since(t0)
 	ns, err := e.connect(ctx, prov, host.network)
 	if err != nil {
 		return nil, err
 	}
+	e.ready["nodes"] = time.Since(t0)
 	e.nodes = ns
 	if err := operator.Bind(ctx, e.client, p.RunID, "cluster-admin"); err != nil {
 		return nil, errkind.E(errkind.Infra, err)

@@ -236,6 +236,13 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("start times for the benchmark's breakdown", func(t *testing.T) {
+		st := k.StartTimes()
+		if st["control plane"] <= 0 || st["nodes"] < st["control plane"] {
+			t.Errorf("start times %v: want the control plane, then the nodes", st)
+		}
+	})
+
 	t.Run("stand-ins for the public images the engine cannot get", func(t *testing.T) {
 		// Each import replaces imported.tar: the last public image is the
 		// one left, under its own name.
