@@ -32,6 +32,12 @@ import (
 // DefaultPort is where an app with no declared port answers.
 const DefaultPort = 8080
 
+// DefaultMaxDisk is the app binary's bound on what it writes, unless
+// GAMEDAY_APP_MAX_DISK says otherwise: enough for a pod to outgrow an
+// emptyDir sizeLimit or an ephemeral-storage limit, far from filling a
+// host's disk. Node-wide disk pressure is the embedded backend's.
+const DefaultMaxDisk = 1 << 30
+
 // tick is how often the app recomputes its state.
 const tick = 100 * time.Millisecond
 
@@ -45,6 +51,10 @@ type Options struct {
 	Terminate <-chan struct{}
 	// DataDir is where disk writes go when the spec names no path.
 	DataDir string
+	// MaxDisk bounds what the app writes in all, in bytes; 0 means no
+	// bound. On kind a node's disk is the Docker host's own, so the app
+	// binary sets one (see DefaultMaxDisk).
+	MaxDisk int64
 	// Dial checks a dependency (host:port); default a TCP dial.
 	Dial func(ctx context.Context, addr string) error
 }
@@ -310,8 +320,15 @@ func (x *executor) holdMemory(n int64) {
 	}
 }
 
-// writeDisk appends to the app's data file up to n bytes in all.
+// writeDisk appends to the app's data file up to n bytes in all, and
+// no more than Options.MaxDisk.
 func (x *executor) writeDisk(n int64) {
+	if x.o.MaxDisk > 0 && n > x.o.MaxDisk {
+		if x.disk < x.o.MaxDisk {
+			fmt.Fprintf(x.o.Stderr, "gameday-app: disk writes stop at %d bytes (GAMEDAY_APP_MAX_DISK); the model asks for more\n", x.o.MaxDisk)
+		}
+		n = x.o.MaxDisk
+	}
 	if n <= x.disk {
 		return
 	}

@@ -343,3 +343,34 @@ func TestVariantWritesWhereItSays(t *testing.T) {
 		})
 	}
 }
+
+// TestDiskWritesBounded runs an app that writes 120 MiB a minute with
+// GAMEDAY_APP_MAX_DISK at 3 MiB: it stops there and says so.
+func TestDiskWritesBounded(t *testing.T) {
+	logs := t.TempDir()
+	spec := behaviour.App{Name: "ingest", Resources: behaviour.Resources{DiskPerMinute: 120 << 20, DiskPath: logs}}
+	a := start(t, spec, "GAMEDAY_APP_MAX_DISK=3145728")
+	data := filepath.Join(logs, "gameday-app.data")
+	var size int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && size < 3<<20; time.Sleep(100 * time.Millisecond) {
+		if fi, err := os.Stat(data); err == nil {
+			size = fi.Size()
+		}
+	}
+	time.Sleep(2 * time.Second) // 4 MiB more, unbounded
+	if fi, err := os.Stat(data); err != nil {
+		t.Error(err)
+	} else if fi.Size() != 3<<20 {
+		t.Errorf("%s holds %d bytes; want exactly 3 MiB", data, fi.Size())
+	}
+	if !strings.Contains(a.stderr.String(), "disk writes stop at 3145728 bytes") {
+		t.Errorf("stderr does not say so:\n%s", a.stderr.String())
+	}
+}
+
+func TestMaxDiskRejectsNonsense(t *testing.T) {
+	a := start(t, behaviour.App{Name: "x"}, "GAMEDAY_APP_MAX_DISK=lots")
+	if code := a.exitCode(t); code != 2 || !strings.Contains(a.stderr.String(), "GAMEDAY_APP_MAX_DISK") {
+		t.Errorf("exit %d, stderr %q", code, a.stderr.String())
+	}
+}
