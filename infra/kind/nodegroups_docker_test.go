@@ -26,6 +26,9 @@ import (
 // incident's environment is used, with room for ng-general-v1 to grow to
 // three nodes. Each operation's time is logged.
 func TestIntegrationKindNodeGroups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped with -short: it creates a kind cluster")
+	}
 	dockertest.RequireImages(t, "", LocalImages()...)
 	if err := dockerhost.CheckCLI(); err != nil {
 		t.Skipf("skipped: %v", err)

@@ -30,6 +30,9 @@ import (
 // docker command, and kubectl and aws for the autopilot.
 func requireKind(t testing.TB, images ...string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped with -short: it plays on a kind cluster")
+	}
 	dockertest.RequireImages(t, "", images...)
 	if err := dockerhost.CheckCLI(); err != nil {
 		t.Skipf("skipped: %v", err)
