@@ -323,10 +323,8 @@ func (x *executor) holdMemory(n int64) {
 // writeDisk appends to the app's data file up to n bytes in all, and
 // no more than Options.MaxDisk.
 func (x *executor) writeDisk(n int64) {
-	if x.o.MaxDisk > 0 && n > x.o.MaxDisk {
-		if x.disk < x.o.MaxDisk {
-			fmt.Fprintf(x.o.Stderr, "gameday-app: disk writes stop at %d bytes (GAMEDAY_APP_MAX_DISK); the model asks for more\n", x.o.MaxDisk)
-		}
+	capped := x.o.MaxDisk > 0 && n > x.o.MaxDisk
+	if capped {
 		n = x.o.MaxDisk
 	}
 	if n <= x.disk {
@@ -351,5 +349,9 @@ func (x *executor) writeDisk(n int64) {
 			return
 		}
 		x.disk += k
+	}
+	// Said once: the call that reaches the bound; later ones return above.
+	if capped {
+		fmt.Fprintf(x.o.Stderr, "gameday-app: disk writes stop at %d bytes (GAMEDAY_APP_MAX_DISK); the model asks for more\n", n)
 	}
 }

@@ -363,8 +363,8 @@ func TestDiskWritesBounded(t *testing.T) {
 	} else if fi.Size() != 3<<20 {
 		t.Errorf("%s holds %d bytes; want exactly 3 MiB", data, fi.Size())
 	}
-	if !strings.Contains(a.stderr.String(), "disk writes stop at 3145728 bytes") {
-		t.Errorf("stderr does not say so:\n%s", a.stderr.String())
+	if n := strings.Count(a.stderr.String(), "disk writes stop at 3145728 bytes"); n != 1 {
+		t.Errorf("stderr says so %d times, want once:\n%s", n, a.stderr.String())
 	}
 }
 
