@@ -102,8 +102,11 @@ run: build
 demo: build
 	$(BIN) run $(SCENARIO) --autopilot
 
+# The library's table (handover and solution per scenario, and `gameday
+# test` of the whole library) plays each game once; the rest three times.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./...
+	$(GO) test -run '^$$' -bench . -skip 'Library' -benchtime 3x -timeout 30m ./...
+	$(GO) test -run '^$$' -bench 'Library' -benchtime 1x -timeout 60m ./internal/cli/
 
 lint:
 	$(GO) vet ./...

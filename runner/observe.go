@@ -106,7 +106,7 @@ func (r *run) observe(ctx context.Context) string {
 		case err := <-autopilotDone:
 			if err != nil {
 				r.log.Warn("autopilot", "err", err)
-				r.rec.Add(verify.Event{Type: verify.EventStep, Step: "autopilot", Actor: "autopilot", Message: "failed: " + err.Error()})
+				r.rec.Add(verify.Event{Type: verify.EventStep, Step: stepAutopilot, Actor: stepAutopilot, Message: autopilotFailed + err.Error()})
 			}
 			autopilotDone = nil
 			if g := r.cfg.AutopilotGrace; g > 0 && time.Until(deadline) > g {
@@ -148,6 +148,24 @@ func (r *run) startDetector() (func(), error) {
 		proc.Stop(5 * time.Second)
 		logf.Close()
 	}, nil
+}
+
+// The journal's record of an autopilot that stopped at a failed command:
+// a step event named stepAutopilot whose message starts autopilotFailed.
+const (
+	stepAutopilot   = "autopilot"
+	autopilotFailed = "failed: "
+)
+
+// AutopilotFailure reports whether the journal records that one of the
+// autopilot's commands failed, and the failure.
+func AutopilotFailure(j verify.Journal) (string, bool) {
+	for _, e := range j.Events {
+		if e.Type == verify.EventStep && e.Step == stepAutopilot && strings.HasPrefix(e.Message, autopilotFailed) {
+			return strings.TrimPrefix(e.Message, autopilotFailed), true
+		}
+	}
+	return "", false
 }
 
 // autopilot runs the reference solution with the operator's environment.

@@ -25,6 +25,9 @@ const (
 	DefaultExecTimeout         = time.Minute
 	DefaultCheckTimeout        = 10 * time.Second
 	DefaultPolicyVersion       = "2012-10-17"
+	// DefaultWrongFixObserve is how long a wrong fix's game goes on after
+	// its last step (WrongFix.Observe).
+	DefaultWrongFixObserve = 20 * time.Second
 )
 
 // managedPolicyPrefix is the ARN prefix of AWS managed policies.
@@ -59,6 +62,7 @@ func applyDefaults(s *Scenario) {
 	if env.Cluster.Version == "" {
 		env.Cluster.Version = DefaultClusterVersion
 	}
+	DefaultTimings(&env.Cluster.Timings)
 	for i := range env.IAM.Roles {
 		r := &env.IAM.Roles[i]
 		if len(r.AssumedBy) == 0 {
@@ -132,6 +136,11 @@ func applyDefaults(s *Scenario) {
 		o := &s.Spec.Objectives[i]
 		if o.Target.IsZero() {
 			o.Target = md.TimeLimit
+		}
+	}
+	for i := range s.Spec.WrongFixes {
+		if w := &s.Spec.WrongFixes[i]; w.Observe.IsZero() {
+			w.Observe.Duration = DefaultWrongFixObserve
 		}
 	}
 	walkConditions(s, func(c *Condition) {

@@ -100,6 +100,11 @@ type Spec struct {
 	// with KUBECONFIG and AWS_* set for the operator and with the scenario
 	// variables (see Variables) exported.
 	Solution []SolutionStep `yaml:"solution"`
+	// WrongFixes are the tempting wrong answers, each with what must
+	// follow it (penalties, objectives left unachieved, the outcome).
+	// `gameday test` plays every one, so the scenario proves its own
+	// penalties. Optional.
+	WrongFixes []WrongFix `yaml:"wrongFixes"`
 	// Debrief is Markdown shown after the run: root cause, learnings,
 	// prevention.
 	Debrief string `yaml:"debrief"`
@@ -154,6 +159,9 @@ type Cluster struct {
 	// metrics-server (the metrics.k8s.io API, for kubectl top and
 	// HorizontalPodAutoscalers; embedded backend only, for now).
 	Addons []string `yaml:"addons"`
+	// Timings are the control-plane and kubelet periods of this
+	// cluster, within what real clusters run with. Optional.
+	Timings Timings `yaml:"timings"`
 }
 
 // AddonMetricsServer is the metrics-server add-on.

@@ -65,6 +65,7 @@ var (
 func (v *Checker) validate() {
 	v.metadata()
 	v.environment()
+	v.checkTimings()
 	v.loadWorkloads()
 	v.catalogues()
 	v.steps()
@@ -76,6 +77,7 @@ func (v *Checker) validate() {
 	v.checkPenalties()
 	v.checkHints()
 	v.checkSolution()
+	v.checkWrongFixes()
 }
 
 // checkDecoys requires, when objectives are achieved by claims, at least

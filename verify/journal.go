@@ -132,6 +132,10 @@ type Spec struct {
 	// run that reaches its time limit earns the no-incident answers, and
 	// wrong claims cost points from the whole score.
 	Control bool `json:"control,omitempty"`
+	// Timings are the cluster's control-plane and kubelet periods the
+	// game ran with ("hpaSyncPeriod 5s"), for the report; journals
+	// written before they were recorded have none.
+	Timings []string `json:"timings,omitempty"`
 }
 
 // SpecObjective is an objective's scoring rule.
@@ -190,6 +194,7 @@ func SpecOf(s *scenarios.Scenario) Spec {
 		sp.Causes = append(sp.Causes, SpecCause{ID: c.ID, Summary: c.Summary})
 	}
 	sp.Claims = ClaimsOf(s)
+	sp.Timings = s.Spec.Environment.Cluster.Timings.Summary()
 	return sp
 }
 

@@ -39,7 +39,7 @@ func startBackend(ctx context.Context, p environment.Params) (environment.Cluste
 		return app, ok
 	}
 	opts := []Option{WithDir(p.Dir), WithRunID(p.RunID), WithRegion(p.Region), WithNodeGroups(groups...),
-		WithLogger(p.Log), WithBehaviours(behaviours)}
+		WithLogger(p.Log), WithBehaviours(behaviours), WithTimings(p.Timings)}
 	if p.MetricsServer {
 		opts = append(opts, WithMetricsServer())
 	}

@@ -18,6 +18,8 @@ import (
 	cmoptions "k8s.io/kubernetes/cmd/kube-controller-manager/app/options"
 	schedapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	schedoptions "k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+
+	"github.com/gameday-sre/gameday/infra/environment"
 )
 
 // Controllers run by the embedded kube-controller-manager. Everything a
@@ -205,7 +207,7 @@ func waitReady(ctx context.Context, cs kubernetes.Interface, apiserver *componen
 	return fmt.Errorf("kube-apiserver not ready after %s: %v", timeout, last)
 }
 
-func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile, caKeyFile string) (*component, error) {
+func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile, caKeyFile string, t environment.Timings) (*component, error) {
 	globalsMu.Lock()
 	defer globalsMu.Unlock()
 	s, err := cmoptions.NewKubeControllerManagerOptions()
@@ -225,15 +227,15 @@ func startControllerManager(ctx context.Context, kubeconfig, saKey, caFile, caKe
 		"--bind-address=127.0.0.1",
 		"--secure-port=0",
 		"--profiling=false",
-		"--node-monitor-grace-period=40s",
+		"--node-monitor-grace-period=" + t.NodeMonitorGracePeriod.String(),
 		// Check nodes every second (default 5 s), so that a new node's
 		// not-ready taint goes as soon as it is Ready; NotReady still
-		// takes the 40 s grace period.
+		// takes the grace period.
 		"--node-monitor-period=1s",
 		"--concurrent-deployment-syncs=10",
 		"--concurrent-replicaset-syncs=10",
 		"--concurrent-service-endpoint-syncs=10",
-		"--horizontal-pod-autoscaler-sync-period=5s",
+		"--horizontal-pod-autoscaler-sync-period=" + t.HPASyncPeriod.String(),
 	}
 	if err := parseFlags("kube-controller-manager", sets.FlagSets, args); err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/errkind"
@@ -71,6 +72,7 @@ type options struct {
 	readyWait  time.Duration
 	behaviours Behaviours
 	metrics    bool
+	timings    environment.Timings
 }
 
 // Option configures Start.
@@ -137,6 +139,12 @@ func WithBehaviours(b Behaviours) Option {
 // add-on is down.
 func WithMetricsServer() Option {
 	return func(o *options) error { o.metrics = true; return nil }
+}
+
+// WithTimings sets the control plane's and the kubelets' periods.
+// Default: a scenario's defaults (environment.DefaultTimings).
+func WithTimings(t environment.Timings) Option {
+	return func(o *options) error { o.timings = t; return nil }
 }
 
 // WithOperatorRole sets the ClusterRole bound to the operator. Default
@@ -226,7 +234,8 @@ func (e *Env) Client() kubernetes.Interface { return e.client }
 // everything that was started and removes temporary files.
 func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Context) error, err error) {
 	began := time.Now()
-	o := options{region: "us-east-1", log: slog.New(slog.DiscardHandler), operatorCR: "cluster-admin", readyWait: 60 * time.Second}
+	o := options{region: "us-east-1", log: slog.New(slog.DiscardHandler), operatorCR: "cluster-admin", readyWait: 60 * time.Second,
+		timings: environment.DefaultTimings()}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, func(context.Context) error { return nil }, err
@@ -403,7 +412,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err != nil {
 		return nil, stop, err
 	}
-	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile(), e.pki.caKeyFile())
+	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile(), e.pki.caKeyFile(), o.timings)
 	if err != nil {
 		return nil, stop, err
 	}
@@ -529,7 +538,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 		node: node, server: e.Server, pki: e.pki, router: e.router, rootDir: root, labels: labels, taints: g.Taints,
 		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
 		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.podIPs, puller: g.Puller,
-		behaviours: e.opts.behaviours, load: e.loads.of,
+		behaviours: e.opts.behaviours, load: e.loads.of, timings: e.opts.timings,
 	})
 	if err != nil {
 		return err

@@ -40,9 +40,6 @@ const (
 	metricsImage     = "registry.k8s.io/metrics-server/metrics-server:v0.7.2"
 	metricsGroup     = "metrics.k8s.io"
 	metricsVersion   = "v1beta1"
-	// metricsWindow is the window each usage figure covers, as
-	// metrics-server's default resolution reports it.
-	metricsWindow = 15 * time.Second
 	// frontProxyUser is the API server's identity towards aggregated API
 	// servers (--proxy-client-cert-file).
 	frontProxyUser = "front-proxy-client"
@@ -369,7 +366,7 @@ func (m *metricsAPI) podMetrics(sel labels.Selector, namespace, name string, now
 		if (name != "" && p.Name != name) || p.Status.Phase != corev1.PodRunning {
 			continue
 		}
-		pm, ok := podUsage(p, live[string(p.UID)], m.env.loads.of(p.Namespace, p.Name), now)
+		pm, ok := podUsage(p, live[string(p.UID)], m.env.loads.of(p.Namespace, p.Name), now, m.env.opts.timings.MetricsResolution)
 		if ok {
 			out = append(out, pm)
 		}
@@ -379,11 +376,12 @@ func (m *metricsAPI) podMetrics(sel labels.Selector, namespace, name string, now
 
 // podUsage is a pod's metrics from its running containers' models, and
 // false when a container has no running model.
-func podUsage(p *corev1.Pod, live map[string]running, load float64, now time.Time) (metricsv1beta1.PodMetrics, bool) {
+// Each figure covers window, as metrics-server's resolution reports it.
+func podUsage(p *corev1.Pod, live map[string]running, load float64, now time.Time, window time.Duration) (metricsv1beta1.PodMetrics, bool) {
 	pm := metricsv1beta1.PodMetrics{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels, CreationTimestamp: metav1.NewTime(now)},
 		Timestamp:  metav1.NewTime(now),
-		Window:     metav1.Duration{Duration: metricsWindow},
+		Window:     metav1.Duration{Duration: window},
 	}
 	for _, c := range p.Spec.Containers {
 		r, ok := live[c.Name]
@@ -431,7 +429,7 @@ func (m *metricsAPI) nodeMetrics(sel labels.Selector, name string, now time.Time
 		out = append(out, metricsv1beta1.NodeMetrics{
 			ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels, CreationTimestamp: metav1.NewTime(now)},
 			Timestamp:  metav1.NewTime(now),
-			Window:     metav1.Duration{Duration: metricsWindow},
+			Window:     metav1.Duration{Duration: m.env.opts.timings.MetricsResolution},
 			Usage: corev1.ResourceList{
 				corev1.ResourceCPU:    *resource.NewMilliQuantity(nodeSystemCPU+cpu[n.Name], resource.DecimalSI),
 				corev1.ResourceMemory: *resource.NewQuantity(nodeSystemMemory+mem[n.Name], resource.BinarySI),

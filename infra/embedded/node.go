@@ -18,6 +18,7 @@ import (
 
 	cadvisorapi "github.com/google/cadvisor/info/v1"
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -36,6 +37,8 @@ import (
 	kubeletserver "k8s.io/kubernetes/pkg/kubelet/server"
 	serverstats "k8s.io/kubernetes/pkg/kubelet/server/stats"
 	"k8s.io/kubernetes/pkg/kubemark"
+
+	"github.com/gameday-sre/gameday/infra/environment"
 )
 
 // clusterDNS is the kube-dns Service IP in the 172.20.0.0/16 service
@@ -380,6 +383,8 @@ type nodeSpec struct {
 	// load is the load a pod serves (namespace, name), in requests a
 	// second.
 	load func(namespace, pod string) float64
+	// timings are the kubelet's periods.
+	timings environment.Timings
 }
 
 func newInstanceID() string {
@@ -459,15 +464,17 @@ func startNode(ctx context.Context, s nodeSpec) (*hollowNode, error) {
 	cfg.SerializeImagePulls = false // as on EKS AMIs
 	cfg.NodeStatusUpdateFrequency.Duration = 10 * time.Second
 	// Without thresholds the eviction manager never sees pressure; these
-	// are the EKS AMI's. A node leaves a pressure condition 30 s after it
-	// ends (the kubelet's default is 5 minutes), so a game day sees a
-	// fixed node recover while it plays.
+	// are the EKS AMI's. A node leaves a pressure condition after the
+	// scenario's transition period (30 s unless it says; the kubelet's
+	// default is 5 minutes), so a game day sees a fixed node recover
+	// while it plays.
 	cfg.EvictionHard = evictionHard
-	cfg.EvictionPressureTransitionPeriod.Duration = 30 * time.Second
+	cfg.EvictionPressureTransitionPeriod.Duration = s.timings.EvictionPressureTransitionPeriod
 	// Volume usage (emptyDir sizeLimit, a pod's ephemeral storage) is
-	// measured every 10 s rather than every minute, so that limits act
-	// within a game.
-	cfg.VolumeStatsAggPeriod.Duration = 10 * time.Second
+	// measured every 10 s (unless the scenario says) rather than every
+	// minute, so that limits act within a game.
+	cfg.VolumeStatsAggPeriod.Duration = s.timings.VolumeStatsAggPeriod
+	cfg.CrashLoopBackOff.MaxContainerRestartPeriod = &metav1.Duration{Duration: s.timings.CrashLoopBackOffMax}
 	cfg.ClusterDNS = []string{clusterDNS}
 	cfg.ClusterDomain = "cluster.local"
 

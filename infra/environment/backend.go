@@ -40,6 +40,24 @@ type NodeGroup struct {
 	Capacity int
 }
 
+// Timings are the periods of the cluster's components that a scenario
+// sets (scenarios.Timings), as a backend applies them.
+type Timings struct {
+	// HPASyncPeriod is kube-controller-manager's
+	// --horizontal-pod-autoscaler-sync-period.
+	HPASyncPeriod time.Duration
+	// MetricsResolution is metrics-server's --metric-resolution: the
+	// window of each figure of the metrics API.
+	MetricsResolution time.Duration
+	// NodeMonitorGracePeriod is kube-controller-manager's
+	// --node-monitor-grace-period.
+	NodeMonitorGracePeriod time.Duration
+	// EvictionPressureTransitionPeriod, CrashLoopBackOffMax and
+	// VolumeStatsAggPeriod are the kubelet's evictionPressureTransitionPeriod,
+	// crashLoopBackOff.maxContainerRestartPeriod and volumeStatsAggPeriod.
+	EvictionPressureTransitionPeriod, CrashLoopBackOffMax, VolumeStatsAggPeriod time.Duration
+}
+
 // Params are what a backend's Start gets.
 type Params struct {
 	// Dir is the run directory (kubeconfigs, audit log, component logs).
@@ -57,6 +75,9 @@ type Params struct {
 	Behaviours map[string]behaviour.App
 	// MetricsServer asks for the metrics-server add-on.
 	MetricsServer bool
+	// Timings are the control-plane and kubelet periods, each already
+	// defaulted and within what real clusters run with.
+	Timings Timings
 	// Pull pulls an image from the ECR registry as a node, for backends
 	// whose nodes pull in process: it returns the image's size. It waits
 	// for nothing: before the registry serves, it fails.

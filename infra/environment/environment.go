@@ -101,6 +101,7 @@ func Start(ctx context.Context, s *scenarios.Scenario, backend string, opts ...c
 	params := Params{
 		Dir: p.Dir, RunID: p.RunID, Region: s.Spec.Environment.AWS.Region, Log: p.Log, NodeGroups: groups,
 		Behaviours: s.Behaviours(), MetricsServer: s.Spec.Environment.Cluster.HasAddon(scenarios.AddonMetricsServer),
+		Timings: timings(s.Spec.Environment.Cluster.Timings),
 		Pull: func(ctx context.Context, node, image string) (uint64, error) {
 			r := registry.Load()
 			if r == nil {
@@ -349,4 +350,20 @@ func (e *Env) StartNode(ctx context.Context, ref scenarios.NodeRef, component st
 // FillNodeDisk writes bytes to one node's root volume (0 frees it).
 func (e *Env) FillNodeDisk(ctx context.Context, ref scenarios.NodeRef, bytes int64) error {
 	return e.onNode(ctx, ref, func(f NodeFaults, node string) error { return f.FillNodeDisk(ctx, node, bytes) })
+}
+
+// DefaultTimings are the timings of a scenario that sets none.
+func DefaultTimings() Timings {
+	var s scenarios.Scenario
+	scenarios.DefaultTimings(&s.Spec.Environment.Cluster.Timings)
+	return timings(s.Spec.Environment.Cluster.Timings)
+}
+
+// timings converts a scenario's timings for the backends.
+func timings(t scenarios.Timings) Timings {
+	return Timings{
+		HPASyncPeriod: t.HPASyncPeriod.Duration, MetricsResolution: t.MetricsResolution.Duration,
+		NodeMonitorGracePeriod: t.NodeMonitorGracePeriod.Duration, EvictionPressureTransitionPeriod: t.EvictionPressureTransitionPeriod.Duration,
+		CrashLoopBackOffMax: t.CrashLoopBackOffMax.Duration, VolumeStatsAggPeriod: t.VolumeStatsAggPeriod.Duration,
+	}
 }

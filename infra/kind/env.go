@@ -179,7 +179,7 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 	}
 	t0 := time.Now()
 	e.ready = map[string]time.Duration{}
-	if err := e.createCluster(ctx, prov, stops, p.NodeGroups, p.Region, host.privileged); err != nil {
+	if err := e.createCluster(ctx, prov, stops, p.NodeGroups, p.Region, p.Timings, host.privileged); err != nil {
 		return nil, err
 	}
 	e.ready["control plane"] = time.Since(t0)
@@ -209,13 +209,13 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 
 // createCluster creates the kind cluster (Config) with the audit policy
 // mounted; stops deletes it, even when creation fails half-way.
-func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string, privileged func(context.Context, string, *slog.Logger) error) error {
+func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string, t environment.Timings, privileged func(context.Context, string, *slog.Logger) error) error {
 	policyDir := filepath.Join(e.dir, "audit-policy")
 	if err := writeAuditPolicy(policyDir); err != nil {
 		return err
 	}
 	image := NodeImageRef()
-	var opts []ConfigOption
+	opts := []ConfigOption{WithTimings(t)}
 	if OfflineImage(image) {
 		opts = append(opts, WithoutAddons())
 	}

@@ -99,6 +99,9 @@ apiServer:
 		ContainerdConfigPatches: []string{RegistryConfigPatch},
 	}
 	cfg.Networking.DisableDefaultCNI = true
+	if o.timings != nil {
+		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, TimingsPatches(*o.timings)...)
+	}
 	if o.noAddons {
 		cfg.Networking.KubeProxyMode = "none" // kind accepts it; v1alpha4 has no constant for it
 		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, NoDNSPatch)
@@ -146,6 +149,7 @@ dns:
 // configOptions are Config's options.
 type configOptions struct {
 	noAddons bool
+	timings  *environment.Timings
 }
 
 // ConfigOption configures Config.
@@ -154,6 +158,32 @@ type ConfigOption func(*configOptions)
 // WithoutAddons leaves kube-proxy and CoreDNS out of the cluster: the
 // offline node image (BuiltNodeImage) does not carry their images.
 func WithoutAddons() ConfigOption { return func(o *configOptions) { o.noAddons = true } }
+
+// WithTimings sets the controller manager's and the kubelets' periods
+// (TimingsPatches); without it they are kubeadm's defaults.
+func WithTimings(t environment.Timings) ConfigOption {
+	return func(o *configOptions) { o.timings = &t }
+}
+
+// TimingsPatches are the kubeadm patches that set a scenario's timings:
+// the controller manager's flags, on the control-plane node, and the
+// kubelets' configuration, on every node. (metrics-server's resolution
+// is the add-on's.)
+func TimingsPatches(t environment.Timings) []string {
+	return []string{fmt.Sprintf(`kind: ClusterConfiguration
+controllerManager:
+  extraArgs:
+    - name: horizontal-pod-autoscaler-sync-period
+      value: %s
+    - name: node-monitor-grace-period
+      value: %s
+`, t.HPASyncPeriod, t.NodeMonitorGracePeriod), fmt.Sprintf(`kind: KubeletConfiguration
+evictionPressureTransitionPeriod: %s
+volumeStatsAggPeriod: %s
+crashLoopBackOff:
+  maxContainerRestartPeriod: %s
+`, t.EvictionPressureTransitionPeriod, t.VolumeStatsAggPeriod, t.CrashLoopBackOffMax)}
+}
 
 // Labels are a node group's node labels, as EKS sets them (the same on
 // every backend: eks.NodeLabels).

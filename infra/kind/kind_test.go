@@ -21,7 +21,8 @@ func TestConfigGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config(environment.NodeGroups(s), s.Spec.Environment.AWS.Region, "20261126-080000-abcdef", "/var/lib/gameday/runs/20261126-080000-abcdef/audit")
+	cfg := Config(environment.NodeGroups(s), s.Spec.Environment.AWS.Region, "20261126-080000-abcdef", "/var/lib/gameday/runs/20261126-080000-abcdef/audit",
+		WithTimings(environment.DefaultTimings()))
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,95 @@ func benchAutopilot(b *testing.B, infra string) {
 		(awsLat / n).Milliseconds(), (kubeLat / n).Milliseconds(), b.N)
 }
 
+// BenchmarkLibrary plays every built-in scenario's reference solution on
+// autopilot on the embedded backend, one after another, and prints a
+// table on stderr: per scenario, the time from start to handover (and
+// its parts: provision, setup, fault, symptom gate) and from handover to
+// the end of the game, which the solution ends when it achieves every
+// objective. The targets (make bench): a handover within 15 s and a
+// solution within 30 s, unless the incident itself needs longer. Run one
+// scenario with -bench Library/NAME.
+func BenchmarkLibrary(b *testing.B) {
+	b.Setenv("GAMEDAY_CLI_MAIN", "1") // solutions call "$GAMEDAY diagnose": this test binary
+	g := &globals{streams: Streams{ErrOut: os.Stderr}, log: slog.New(slog.DiscardHandler)}
+	type row struct {
+		name          string
+		parts         map[string]time.Duration
+		solution      time.Duration
+		total, points int
+	}
+	var rows []row
+	for _, name := range scenarios.BuiltinNames() {
+		b.Run(name, func(b *testing.B) {
+			sum := map[string]time.Duration{}
+			var solution time.Duration
+			var last verify.Result
+			for i := 0; i < b.N; i++ {
+				s, err := scenarios.LoadBuiltin(name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := runner.Run(context.Background(), s, runner.Config{
+					Provision: provision(g, scenarios.InfraEmbedded, "auto"), Root: b.TempDir(), Mode: runner.Autopilot,
+					AutopilotGrace: 90 * time.Second,
+				})
+				if err != nil {
+					b.Fatalf("%s: %v", name, err)
+				}
+				for k, d := range startBreakdown(b, res.Journal) {
+					sum[k] += d
+				}
+				solution += res.Journal.Ended.Sub(res.Journal.Handover)
+				last = res.Score
+			}
+			n := time.Duration(b.N)
+			mean := map[string]time.Duration{}
+			for k, d := range sum {
+				mean[k] = d / n
+			}
+			b.ReportMetric(mean["handover"].Seconds(), "s-to-handover")
+			b.ReportMetric((solution / n).Seconds(), "s-solution")
+			rows = append(rows, row{name, mean, solution / n, last.Total, last.Max})
+		})
+	}
+	if len(rows) == 0 {
+		return
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "\n| scenario | to handover | provision | setup | fault | symptom gate | solution | score |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&t, "| %s | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s | %.1f s | %d/%d |\n", r.name, r.parts["handover"].Seconds(),
+			r.parts[runner.PhaseProvision].Seconds(), r.parts[runner.PhaseSetup].Seconds(), r.parts[runner.PhaseFault].Seconds(),
+			r.parts[runner.PhaseGate].Seconds(), r.solution.Seconds(), r.total, r.points)
+	}
+	fmt.Fprint(os.Stderr, t.String())
+}
+
+// BenchmarkSelfTestLibrary runs `gameday test --parallel 2` over the
+// whole library (every solution, idle and wrong-fix game) and reports its
+// wall time; the target is 6 minutes on a 2-core machine.
+func BenchmarkSelfTestLibrary(b *testing.B) {
+	for _, tool := range []string{"kubectl", "aws", "moto_server"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			b.Skipf("%s is not on PATH", tool)
+		}
+	}
+	var wall time.Duration
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(os.Args[0], "test", "--parallel", "2")
+		cmd.Env = append(os.Environ(), "GAMEDAY_CLI_MAIN=1", "GAMEDAY_HOME="+b.TempDir())
+		start := time.Now()
+		out, err := cmd.Output()
+		wall += time.Since(start)
+		if err != nil {
+			b.Fatalf("gameday test: %v\n%s", err, out)
+		}
+		fmt.Fprintf(os.Stderr, "%s", out)
+	}
+	b.ReportMetric((wall / time.Duration(b.N)).Seconds(), "s-library")
+	fmt.Fprintf(os.Stderr, "gameday test --parallel 2 of the library: %.0f s (mean of %d)\n", (wall / time.Duration(b.N)).Seconds(), b.N)
+}
+
 // startBreakdown reads where a run's time to handover went from its
 // journal: each phase's length (from its phase event to the next), the
 // whole (start to handover), and when the environment's parts were ready

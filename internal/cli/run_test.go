@@ -189,11 +189,6 @@ func checkFullMarks(t *testing.T, p *gamedayProc, d rundir.Dir, code int) verify
 	return j
 }
 
-// penalised reports whether a scored run has the penalty id.
-func penalised(r verify.Result, id string) bool {
-	return slices.ContainsFunc(r.Penalties, func(p verify.PenaltyResult) bool { return p.ID == id })
-}
-
 // startUntilHandover starts a gameday run and waits for its handover.
 // The process is killed when the test ends, if it still runs.
 func startUntilHandover(t *testing.T, p *gamedayProc) {
@@ -307,184 +302,6 @@ func TestIntegrationRunNobodyActs(t *testing.T) {
 	}
 }
 
-func TestIntegrationRunPenalisesAdministratorAccess(t *testing.T) {
-	requireIntegration(t)
-	dir := scenarioCopy(t, "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\n", "arn:aws:iam::aws:policy/AdministratorAccess\n")
-	home := t.TempDir()
-	p := newGameday(t, home, "run", dir, "--autopilot")
-	code := p.exitCode(t)
-	d := onlyRun(t, home)
-	defer checkNothingLeft(t, d)
-	if code != ExitOK {
-		t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr.String())
-	}
-	_, r := readJournal(t, d)
-	if len(r.Penalties) != 1 || r.Penalties[0].ID != "over-broad-node-role" || r.Total != 70 {
-		t.Errorf("penalties %+v, total %d (want over-broad-node-role, 70)", r.Penalties, r.Total)
-	}
-	md, _ := os.ReadFile(d.File("report.md"))
-	if !bytes.Contains(md, []byte("Over-broad permissions on the node role (-30). The node role only needs to pull images.")) {
-		t.Errorf("report does not say why:\n%s", md)
-	}
-}
-
-// TestIntegrationRunPenalisesNeedlessRollback plays configmap-crashloop's
-// documented wrong fix, rolling the release back, and checks that it is
-// penalised and leaves the service down.
-func TestIntegrationRunPenalisesNeedlessRollback(t *testing.T) {
-	requireIntegration(t)
-	j := playRollback(t, "configmap-crashloop", "40s",
-		`run: kubectl patch configmap inventory-config -n prod --type merge -p '{"data":{"UPSTREAM_TIMEOUT_MS":"3000"}}'`,
-		`run: kubectl rollout undo deployment inventory -n prod`,
-		"run: kubectl rollout restart deployment inventory -n prod", "run: sleep 10",
-		"run: kubectl rollout status deployment inventory -n prod --timeout=3m", "run: sleep 10")
-	if j.Outcome != verify.OutcomeTimeLimit {
-		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
-	}
-}
-
-// playRollback plays a library scenario on autopilot with its solution
-// edited into a rollback (replace: pairs of old, new), and checks that
-// the run fails, the rollback is penalised (needless-rollback) and
-// neither fix nor recover is achieved. It returns the journal.
-func playRollback(t *testing.T, scenario, timeLimit string, replace ...string) verify.Journal {
-	t.Helper()
-	return playWrongFix(t, scenario, timeLimit, "needless-rollback", replace...)
-}
-
-// playWrongFix plays a library scenario on autopilot with its solution
-// edited into a documented wrong fix (replace: pairs of old, new), and
-// checks that the run fails, the penalty is recorded and neither fix nor
-// recover is achieved. It returns the journal.
-func playWrongFix(t *testing.T, scenario, timeLimit, penalty string, replace ...string) verify.Journal {
-	t.Helper()
-	dir := libraryCopy(t, scenario, replace...)
-	home := t.TempDir()
-	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", timeLimit)
-	code := p.exitCode(t)
-	d := onlyRun(t, home)
-	t.Cleanup(func() { checkNothingLeft(t, d) })
-	if code == ExitOK {
-		t.Fatalf("exit %d: a wrong fix scored as a fix\nstderr:\n%s", code, p.stderr.String())
-	}
-	j, r := readJournal(t, d)
-	if !penalised(r, penalty) {
-		t.Errorf("penalties %+v, want %s", r.Penalties, penalty)
-	}
-	for _, o := range r.Objectives {
-		if (o.ID == "fix" || o.ID == "recover") && o.Achieved {
-			t.Errorf("objective %s achieved by a wrong fix (%s)", o.ID, penalty)
-		}
-	}
-	return j
-}
-
-// TestIntegrationHPAHandScalingIsNoFix plays hpa-not-scaling's shortcut:
-// scaling checkout by hand instead of giving it back its CPU request. It
-// is penalised, and the HPA stays blind, so neither fix nor recover.
-func TestIntegrationHPAHandScalingIsNoFix(t *testing.T) {
-	requireIntegration(t)
-	j := playWrongFix(t, "hpa-not-scaling", "45s", "hand-scaled",
-		"run: kubectl set resources deployment checkout -n prod -c checkout --requests=cpu=250m",
-		"run: kubectl scale deployment checkout -n prod --replicas=8")
-	if j.Outcome != verify.OutcomeTimeLimit {
-		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
-	}
-}
-
-// TestIntegrationDiskPressureCordonIsNoFix plays node-diskpressure's
-// shortcut: cordoning the general nodes that complain instead of stopping
-// event-ingest's debug logging. It is penalised, and event-ingest fills
-// the node that is left, so neither fix nor recover.
-func TestIntegrationDiskPressureCordonIsNoFix(t *testing.T) {
-	requireIntegration(t)
-	j := playWrongFix(t, "node-diskpressure", "45s", "nodes-cordoned",
-		"kubectl patch deployment event-ingest -n tracking --type strategic -p",
-		"kubectl cordon $(kubectl get nodes -l eks.amazonaws.com/nodegroup=ng-general -o name | head -2); true")
-	if j.Outcome != verify.OutcomeTimeLimit {
-		t.Errorf("outcome %s, want %s", j.Outcome, verify.OutcomeTimeLimit)
-	}
-}
-
-// TestIntegrationControlScores100 plays healthy-control's reference
-// solution: a look around with kubectl, then the claim no-incident.
-func TestIntegrationControlScores100(t *testing.T) {
-	requireIntegration(t)
-	home := t.TempDir()
-	p := newGameday(t, home, "run", "healthy-control", "--autopilot")
-	code := p.exitCode(t)
-	d := onlyRun(t, home)
-	defer checkNothingLeft(t, d)
-	j := checkFullMarks(t, p, d, code)
-	if r := verify.Score(j); r.Detection.FalsePositives != 0 || r.Detection.TruePositives != 1 {
-		t.Errorf("detection %+v, want the one right claim no-incident", r.Detection)
-	}
-}
-
-// TestIntegrationControlNobodyActs checks that on a control, doing
-// nothing until the time limit is the right answer: exit 0, full marks.
-func TestIntegrationControlNobodyActs(t *testing.T) {
-	requireIntegration(t)
-	home := t.TempDir()
-	p := newGameday(t, home, "run", "healthy-control", "--time-limit", "15s")
-	code := p.exitCode(t)
-	d := onlyRun(t, home)
-	defer checkNothingLeft(t, d)
-	if code != ExitOK {
-		t.Fatalf("exit %d, want 0: a control's time limit is its normal end\nstderr:\n%s", code, p.stderr.String())
-	}
-	j, r := readJournal(t, d)
-	if j.Outcome != verify.OutcomeTimeLimit || r.Total != 100 {
-		t.Errorf("outcome %s, score %d; want time-limit, 100: %v", j.Outcome, r.Total, r.Explanation)
-	}
-}
-
-// TestIntegrationControlPenalisesFalseAlarm plays healthy-control's
-// documented wrong answer: claiming a failure and restarting checkout "to
-// see if it helps". Both cost points.
-func TestIntegrationControlPenalisesFalseAlarm(t *testing.T) {
-	requireIntegration(t)
-	dir := libraryCopy(t, "healthy-control",
-		`run: '"$GAMEDAY" diagnose --cause no-incident`,
-		`run: 'kubectl rollout restart deployment checkout -n prod && "$GAMEDAY" diagnose --cause checkout-cpu-throttled --resource prod/checkout`)
-	home := t.TempDir()
-	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "40s")
-	code := p.exitCode(t)
-	d := onlyRun(t, home)
-	defer checkNothingLeft(t, d)
-	if code != ExitOK {
-		t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr.String())
-	}
-	_, r := readJournal(t, d)
-	if !penalised(r, "healthy-service-restarted") {
-		t.Errorf("penalties %+v, want healthy-service-restarted", r.Penalties)
-	}
-	if r.Detection.FalsePositives != 1 || len(r.Claims) != 1 || r.Claims[0].Cost != 9 {
-		t.Errorf("claims %+v, want one false positive costing 9", r.Claims)
-	}
-	// 100 (silence on no-incident held to the limit) - 25 - 9.
-	if r.Total != 66 {
-		t.Errorf("score %d, want 66: %v", r.Total, r.Explanation)
-	}
-}
-
-// TestIntegrationRollingUpdateRollbackIsNoFix plays rolling-update-
-// downtime's documented wrong fix, rolling back to 3.2.0 (which warms up
-// the same way): it is penalised, the fix and the verification deploy
-// never happen, and the run does not recover.
-func TestIntegrationRollingUpdateRollbackIsNoFix(t *testing.T) {
-	requireIntegration(t)
-	j := playRollback(t, "rolling-update-downtime", "50s",
-		"--type json -p", "--type json --dry-run=server -o name -p",
-		"run: kubectl rollout status deployment storefront -n prod --timeout=3m",
-		"run: kubectl rollout undo deployment storefront -n prod --to-revision=1 && kubectl rollout status deployment storefront -n prod --timeout=3m")
-	for _, e := range j.Events {
-		if e.Step == "verification" {
-			t.Errorf("a verification ran without the fix: %s", e.Message)
-		}
-	}
-}
-
 // TestIntegrationRollingUpdateVerifiesAgain plays a fix that is right on
 // paper but leaves no spare pod: storefront scaled to one replica with
 // maxUnavailable 25%, which the Deployment controller rounds up to that
@@ -497,7 +314,7 @@ func TestIntegrationRollingUpdateVerifiesAgain(t *testing.T) {
 	dir := libraryCopy(t, "rolling-update-downtime",
 		"        kubectl patch deployment storefront -n prod --type json -p",
 		"        kubectl scale deployment storefront -n prod --replicas=1 &&\n        kubectl patch deployment storefront -n prod --type json -p",
-		`{"maxSurge": "50%", "maxUnavailable": 0}`, `{"maxSurge": 0, "maxUnavailable": "25%"}`,
+		`{"maxSurge": "100%", "maxUnavailable": 0}`, `{"maxSurge": 0, "maxUnavailable": "25%"}`,
 		"      run: sleep 3 && kubectl rollout status deployment storefront -n prod --timeout=3m",
 		"      run: >-\n"+
 			"        until kubectl get deployment storefront -n prod -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q ':3.2.2$'; do sleep 1; done;\n"+
@@ -532,7 +349,7 @@ func TestIntegrationRollingUpdateVerifiesAgain(t *testing.T) {
 		}
 		at += i + len(w)
 	}
-	// The restart rolls out four pods that warm up for 20 s, one at a
+	// The restart rolls out four pods that warm up for 10 s, one at a
 	// time: its samples (four a second) span well over 10 s. A settle
 	// read from before the restart would pass at once, on one sample.
 	if m := regexp.MustCompile(`passed: settled; every one of (\d+) samples held`).FindStringSubmatch(all); m == nil {
@@ -760,12 +577,14 @@ func TestIntegrationHeadlessDetection(t *testing.T) {
 }
 
 // TestIntegrationSelfTestCatchesBrokenSolution breaks the reference
-// solution (it attaches the CNI policy instead of ECR read) and expects
-// `gameday test` to fail and say what the solution misses.
+// solution (it attaches the CNI policy instead of ECR read) and one
+// wrong fix's expectation (a score it does not get), and expects `gameday
+// test` to fail both and say why, while the idle game and the other
+// wrong fix pass.
 func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
 	requireIntegration(t)
 	dir := scenarioCopy(t, "--policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\n", "--policy-arn arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy\n",
-		"--timeout=3m", "--timeout=15s")
+		"--timeout=3m", "--timeout=15s", "score: 70\n", "score: 65\n")
 	home := t.TempDir()
 	p := newGameday(t, home, "test", dir, "--grace", "20s", "--idle", "20s", "--parallel", "2")
 	code := p.exitCode(t)
@@ -776,6 +595,8 @@ func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
 	for _, want := range []string{
 		"FAIL ecr-imagepullbackoff solution: the reference solution does not achieve fix, restart, recover",
 		"ok   ecr-imagepullbackoff idle",
+		"FAIL ecr-imagepullbackoff wrong-fix:administrator-access: Give the node role AdministratorAccess instead of the ECR read-only policy: it scores 70, not 65",
+		"ok   ecr-imagepullbackoff wrong-fix:uncordon-old-nodes",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)

@@ -32,6 +32,9 @@ const (
 	checkIdle       = "idle"        // doing nothing does not recover (a control: scores full marks)
 	checkFalseAlarm = "false-alarm" // a control: claiming a failure cause costs points
 	checkDetect     = "detect"      // suite mode: headless against the detector
+	// checkWrongFix is a scenario's declared wrong fix, as
+	// "wrong-fix:ID": what it expects must follow.
+	checkWrongFix = "wrong-fix"
 )
 
 // selfTestOptions are the flags of `gameday test`.
@@ -69,7 +72,12 @@ scenario (the built-in library when none is given):
 
   - solution: a run on autopilot achieves every objective and scores full
     marks;
-  - idle: a run where nobody acts, for --idle, does not recover.
+  - idle: a run where nobody acts, for --idle, does not recover;
+  - wrong-fix:ID, one game per entry of spec.wrongFixes: its steps are
+    played on autopilot instead of the solution, the game goes on for the
+    wrong fix's observe time, and what it expects must follow (the
+    penalties applied, the objectives left unachieved, the outcome, the
+    score). A step that fails fails the check.
 
 A control scenario (spec.control: true, a healthy cluster) is proven
 differently: its solution and its idle run both score full marks, and a
@@ -116,6 +124,9 @@ says what was observed.`,
 				if s.Spec.Control {
 					games = append(games, game{ref, s, checkFalseAlarm})
 				}
+				for _, w := range s.Spec.WrongFixes {
+					games = append(games, game{ref, s, checkWrongFix + ":" + w.ID})
+				}
 			}
 			if len(args) == 0 {
 				all, err := scenarios.Builtin()
@@ -159,7 +170,7 @@ says what was observed.`,
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&o.idle, "idle", 45*time.Second, "how long the run where nobody acts lasts")
+	cmd.Flags().DurationVar(&o.idle, "idle", 30*time.Second, "how long the run where nobody acts lasts")
 	cmd.Flags().DurationVar(&o.grace, "grace", 90*time.Second, "how long to wait for objectives after the solution's last command")
 	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator: auto, moto, moto-container or localstack (default: the config file's, else auto)")
 	cmd.Flags().StringVar(&o.infra, "infra", "", "backend: embedded or kind; default: each scenario's environment.infra, else the config file's, else embedded")
@@ -170,7 +181,7 @@ says what was observed.`,
 	cmd.Flags().IntVar(&o.maxFP, "max-false-positives", -1, "with --detector: fail (exit 5) a scenario with more wrong claims than this")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "with --detector: write one JUnit XML file for all scenarios")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "with --detector: table or json")
-	cmd.Flags().StringVar(&o.only, "only", "", "play one check (solution, idle, false-alarm or detect) of one scenario: how --parallel runs each game")
+	cmd.Flags().StringVar(&o.only, "only", "", "play one check (solution, idle, false-alarm, wrong-fix:ID or detect) of one scenario: how --parallel runs each game")
 	_ = cmd.Flags().MarkHidden("only")
 	return cmd
 }
@@ -256,6 +267,15 @@ func prove(ctx context.Context, g *globals, x game, root string, o selfTestOptio
 		res, err := runner.Run(ctx, x.s, cfg)
 		return solutionVerdict(res, err)
 	}
+	if id, ok := strings.CutPrefix(x.check, checkWrongFix+":"); ok {
+		w := x.s.WrongFix(id)
+		if w == nil {
+			return errkind.Errorf(errkind.Invalid, "%s has no wrong fix %q", x.s.Metadata.Name, id)
+		}
+		cfg.Mode, cfg.AutopilotGrace = runner.Autopilot, w.Observe.Duration
+		res, err := runner.Run(ctx, x.s.WithSteps(w.Steps), cfg)
+		return wrongFixVerdict(res, err, w)
+	}
 	cfg.TimeLimit = o.idle
 	if x.check == checkFalseAlarm {
 		s, claim := falseAlarm(x.s)
@@ -283,13 +303,11 @@ func scenarioCount(games []game) int {
 // its first wrong cause (a decoy: the validator requires one) instead of
 // the right answer, and that cause.
 func falseAlarm(s *scenarios.Scenario) (*scenarios.Scenario, string) {
-	c := *s
 	cause := verify.Decoys(verify.SpecOf(s))[0]
-	c.Spec.Solution = []scenarios.SolutionStep{{
+	return s.WithSteps([]scenarios.SolutionStep{{
 		Description: "Claim a failure on a healthy cluster",
 		Run:         fmt.Sprintf(`"$GAMEDAY" diagnose --cause %s --note "false alarm, on purpose"`, cause),
-	}}
-	return &c, cause
+	}}), cause
 }
 
 // subGame plays one game in a child gameday process (gameday test --only)
@@ -595,6 +613,42 @@ func idleVerdict(res runner.Result, err error) error {
 	}
 	if len(recovered) > 0 {
 		return fmt.Errorf("with nobody acting, %s were achieved: the incident heals itself (run %s)", strings.Join(recovered, ", "), res.Dir.Path)
+	}
+	return nil
+}
+
+// wrongFixVerdict: a declared wrong fix must have been played in full
+// (no step failed) and led to everything it expects.
+func wrongFixVerdict(res runner.Result, err error, w *scenarios.WrongFix) error {
+	if k := errkind.Of(err); k == errkind.NotReproduced || k == errkind.Infra || k == errkind.Aborted {
+		return err
+	}
+	if msg, failed := runner.AutopilotFailure(res.Journal); failed {
+		return fmt.Errorf("a step of the wrong fix failed, so it proves nothing: %s (run %s)", msg, res.Dir.Path)
+	}
+	r, e := res.Score, w.Expect
+	var missed []string
+	for _, id := range e.Penalties {
+		if !slices.ContainsFunc(r.Penalties, func(p verify.PenaltyResult) bool { return p.ID == id }) {
+			missed = append(missed, "penalty "+id+" did not apply")
+		}
+	}
+	for _, id := range e.Unachieved {
+		if slices.ContainsFunc(r.Objectives, func(o verify.ObjectiveResult) bool { return o.ID == id && o.Achieved }) {
+			missed = append(missed, "objective "+id+" was achieved")
+		}
+	}
+	if e.Outcome != "" && res.Journal.Outcome != e.Outcome {
+		missed = append(missed, fmt.Sprintf("the game ended %s, not %s", res.Journal.Outcome, e.Outcome))
+	}
+	if e.Score != nil && r.Total != *e.Score {
+		missed = append(missed, fmt.Sprintf("it scores %d, not %d", r.Total, *e.Score))
+	}
+	if e.FalsePositives != nil && r.Detection.FalsePositives != *e.FalsePositives {
+		missed = append(missed, fmt.Sprintf("%d false positive(s), not %d", r.Detection.FalsePositives, *e.FalsePositives))
+	}
+	if len(missed) > 0 {
+		return fmt.Errorf("%s: %s (run %s)", w.Title, strings.Join(missed, "; "), res.Dir.Path)
 	}
 	return nil
 }

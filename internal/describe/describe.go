@@ -40,6 +40,7 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 	p.section("ENVIRONMENT")
 	p.f("  AWS account %s, region %s\n", env.AWS.AccountID, env.AWS.Region)
 	p.f("  EKS cluster %s (Kubernetes %s)\n", env.Cluster.Name, env.Cluster.Version)
+	p.f("  Timings: %s\n", strings.Join(env.Cluster.Timings.Summary(), ", "))
 	p.f("  Node groups:\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, ng := range env.NodeGroups {
@@ -140,9 +141,44 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 			p.f("       $ %s\n", l)
 		}
 	}
+	if len(spec.WrongFixes) > 0 {
+		p.section("WRONG FIXES (gameday test plays each)")
+		for _, w := range spec.WrongFixes {
+			p.f("  %s: %s\n", w.ID, w.Title)
+			for _, st := range w.Steps {
+				for _, l := range strings.Split(strings.TrimRight(st.Run, "\n"), "\n") {
+					p.f("       $ %s\n", l)
+				}
+			}
+			p.f("     expect: %s\n", expectText(w))
+		}
+	}
 	p.section("DEBRIEF")
 	p.indent(spec.Debrief)
 	return p.err
+}
+
+// expectText is what a wrong fix expects, in a line.
+func expectText(w scenarios.WrongFix) string {
+	e := w.Expect
+	var parts []string
+	if len(e.Penalties) > 0 {
+		parts = append(parts, "penalties "+strings.Join(e.Penalties, ", "))
+	}
+	if len(e.Unachieved) > 0 {
+		parts = append(parts, "not achieved "+strings.Join(e.Unachieved, ", "))
+	}
+	if e.Outcome != "" {
+		parts = append(parts, "ends "+e.Outcome)
+	}
+	if e.Score != nil {
+		parts = append(parts, fmt.Sprintf("scores %d", *e.Score))
+	}
+	if e.FalsePositives != nil {
+		parts = append(parts, fmt.Sprintf("%d false positive(s)", *e.FalsePositives))
+	}
+	parts = append(parts, fmt.Sprintf("watched %s after the last step", w.Observe))
+	return strings.Join(parts, "; ")
 }
 
 // printer writes formatted text and keeps the first error.

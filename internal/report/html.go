@@ -29,8 +29,10 @@ var pageTemplate = template.Must(template.New("report.html.tmpl").Funcs(template
 
 // htmlPage is what the HTML report's template renders.
 type htmlPage struct {
-	R         verify.Result
-	Rule      string
+	R    verify.Result
+	Rule string
+	// Timings are the cluster timings the game ran with, in a line.
+	Timings   string
 	WrongCost int
 	Picture   timelinePicture
 	Timeline  []TimelineEntry
@@ -54,7 +56,8 @@ func HTML(w io.Writer, j verify.Journal, r verify.Result) error {
 	if !j.Handover.IsZero() && !j.Ended.IsZero() {
 		end = verify.Seconds(j.Ended.Sub(j.Handover).Seconds())
 	}
-	page := htmlPage{R: r, Rule: ruleText(j, r), WrongCost: wrongCost(r), Timeline: tl, Responders: Responders(j), Debrief: debrief}
+	page := htmlPage{R: r, Rule: ruleText(j, r), Timings: strings.Join(j.Spec.Timings, ", "), WrongCost: wrongCost(r), Timeline: tl,
+		Responders: Responders(j), Debrief: debrief}
 	if len(tl) > 0 {
 		page.Picture = picture(tl, end)
 	}

@@ -195,6 +195,9 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	fmt.Fprintf(&b, "Scenario `%s` · run `%s` · outcome **%s**\n\n", r.Scenario, r.RunID, r.Outcome)
 	fmt.Fprintf(&b, "**Score %d / %d — grade %s**\n\n", r.Total, r.Max, r.Grade)
 	fmt.Fprintf(&b, "Scored under rule %s: %s.\n\n", r.Rule, ruleText(j, r))
+	if len(j.Spec.Timings) > 0 {
+		fmt.Fprintf(&b, "Cluster timings: %s.\n\n", strings.Join(j.Spec.Timings, ", "))
+	}
 	b.WriteString("| metric | time since handover |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| time to detect (TTD) | %s |\n| time to mitigate (TTM) | %s |\n| time to recover (TTR) | %s |\n| MTTR (one incident) | %s |\n\n",
 		Time(r.Metrics.TTD), Time(r.Metrics.TTM), Time(r.Metrics.TTR), Time(r.Metrics.MTTR))

@@ -56,6 +56,32 @@ func TestGoldenReports(t *testing.T) {
 	}
 }
 
+// TestReportsShowTimings checks that both reports say which cluster
+// timings the game ran with, as the journal recorded them.
+func TestReportsShowTimings(t *testing.T) {
+	s, err := scenarios.LoadBuiltin("node-diskpressure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := verify.Journal{Format: verify.JournalFormat, RunID: "r1", Spec: verify.SpecOf(s), Outcome: verify.OutcomeTimeLimit}
+	want := "Cluster timings: " + strings.Join(s.Spec.Environment.Cluster.Timings.Summary(), ", ")
+	if !strings.Contains(want, "evictionPressureTransitionPeriod ") {
+		t.Fatalf("the timings lack the kubelet's transition period: %s", want)
+	}
+	var md, page bytes.Buffer
+	if err := Markdown(&md, j, verify.Score(j)); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&page, j, verify.Score(j)); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"report.md": md.Bytes(), "report.html": page.Bytes()} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s lacks %q", name, want)
+		}
+	}
+}
+
 // TestHTMLReportStandsAlone parses the HTML report's timeline picture
 // and checks that it has one mark per timeline entry, in the lane of its
 // actor, and that the page refers to nothing outside itself.
