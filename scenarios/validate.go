@@ -430,10 +430,7 @@ func (v *Checker) catalogues() {
 	seen := map[string]bool{}
 	for i, c := range v.s.Spec.Causes {
 		p := fmt.Sprintf("spec.causes[%d]", i)
-		if v.required(p+".id", c.ID) && !idRE.MatchString(c.ID) {
-			v.errs.add(p+".id", "must be lowercase letters, digits and '-', got %q", c.ID)
-		}
-		v.unique(seen, p+".id", "cause", c.ID)
+		v.id(seen, p+".id", "cause", c.ID)
 		v.required(p+".summary", c.Summary)
 		v.causes[c.ID] = true
 	}
@@ -455,10 +452,7 @@ func (v *Checker) catalogues() {
 	for i := range v.s.Spec.Objectives {
 		o := &v.s.Spec.Objectives[i]
 		p := fmt.Sprintf("spec.objectives[%d]", i)
-		if v.required(p+".id", o.ID) && !idRE.MatchString(o.ID) {
-			v.errs.add(p+".id", "must be lowercase letters, digits and '-', got %q", o.ID)
-		}
-		v.unique(seen, p+".id", "objective", o.ID)
+		v.id(seen, p+".id", "objective", o.ID)
 		v.objectives[o.ID] = o
 	}
 }
@@ -696,10 +690,7 @@ func (v *Checker) checkPenalties() {
 	for i := range v.s.Spec.Penalties {
 		pe := &v.s.Spec.Penalties[i]
 		p := fmt.Sprintf("spec.penalties[%d]", i)
-		if v.required(p+".id", pe.ID) && !idRE.MatchString(pe.ID) {
-			v.errs.add(p+".id", "must be lowercase letters, digits and '-', got %q", pe.ID)
-		}
-		v.unique(seen, p+".id", "penalty", pe.ID)
+		v.id(seen, p+".id", "penalty", pe.ID)
 		v.required(p+".title", pe.Title)
 		if pe.Points <= 0 {
 			v.errs.add(p+".points", "must be greater than 0, got %d", pe.Points)
@@ -721,12 +712,25 @@ func (v *Checker) checkHints() {
 	}
 }
 
-func (v *Checker) checkSolution() {
-	for i, st := range v.s.Spec.Solution {
-		p := fmt.Sprintf("spec.solution[%d]", i)
-		v.required(p+".description", st.Description)
-		v.required(p+".run", st.Run)
+func (v *Checker) checkSolution() { v.commands("spec.solution", v.s.Spec.Solution) }
+
+// commands checks a list of solution steps (a solution, a wrong fix's
+// steps), each with its description and command line.
+func (v *Checker) commands(p string, steps []SolutionStep) {
+	for i, st := range steps {
+		sp := fmt.Sprintf("%s[%d]", p, i)
+		v.required(sp+".description", st.Description)
+		v.required(sp+".run", st.Run)
 	}
+}
+
+// id checks an id: present, lowercase letters, digits and '-', and not
+// seen before among the ids of what.
+func (v *Checker) id(seen map[string]bool, p, what, id string) {
+	if v.required(p, id) && !idRE.MatchString(id) {
+		v.errs.add(p, "must be lowercase letters, digits and '-', got %q", id)
+	}
+	v.unique(seen, p, what, id)
 }
 
 // condCtx says what a condition may refer to where it is used.

@@ -95,19 +95,12 @@ func (v *Checker) checkWrongFixes() {
 	for i := range v.s.Spec.WrongFixes {
 		w := &v.s.Spec.WrongFixes[i]
 		p := fmt.Sprintf("spec.wrongFixes[%d]", i)
-		if v.required(p+".id", w.ID) && !idRE.MatchString(w.ID) {
-			v.errs.add(p+".id", "must be lowercase letters, digits and '-', got %q", w.ID)
-		}
-		v.unique(seen, p+".id", "wrong fix", w.ID)
+		v.id(seen, p+".id", "wrong fix", w.ID)
 		v.required(p+".title", w.Title)
 		if len(w.Steps) == 0 {
 			v.errs.add(p+".steps", "at least one step is required: what the responder does")
 		}
-		for j, st := range w.Steps {
-			sp := fmt.Sprintf("%s.steps[%d]", p, j)
-			v.required(sp+".description", st.Description)
-			v.required(sp+".run", st.Run)
-		}
+		v.commands(p+".steps", w.Steps)
 		if w.Observe.Duration > v.s.Metadata.TimeLimit.Duration {
 			v.errs.add(p+".observe", "%s is beyond the time limit %s", w.Observe, v.s.Metadata.TimeLimit)
 		}
