@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -89,8 +90,10 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/checkout:2.4.1"
 	app := behaviour.App{Name: "checkout", Startup: behaviour.Startup{Port: 8080},
 		Resources: behaviour.Resources{IdleCPU: 20, CPUPerLoad: 2, MaxCPU: 1000, Memory: 96 << 20}}
+	timings := environment.DefaultTimings()
+	timings.MetricsResolution = 12 * time.Second // not the default: the window must come from here
 	env := startEnv(t, WithMetricsServer(), WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2)),
-		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }))
+		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }), WithTimings(timings))
 	ctx := context.Background()
 	cs := env.Client()
 	for _, x := range []struct{ name, request string }{{"checkout", "100m"}, {"norequests", ""}} {
@@ -117,6 +120,14 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 		}
 		return true, out
 	})
+	// Each figure covers the scenario's metrics resolution.
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"window":"12s"`) {
+		t.Errorf("pod metrics do not cover the 12 s resolution:\n%s", raw)
+	}
 	nodes := kubectl(t, env.OperatorKubeconfig, "top", "nodes", "--no-headers")
 	if n := len(strings.Split(strings.TrimSpace(nodes), "\n")); n != 2 {
 		t.Errorf("kubectl top nodes shows %d nodes, want 2:\n%s", n, nodes)

@@ -2,13 +2,16 @@ package kind
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/dockerhost"
@@ -44,6 +47,10 @@ func TestIntegrationKindNodeGroups(t *testing.T) {
 	}
 	s.Spec.Steps = append(s.Spec.Steps, scenarios.Step{Name: "grow", Kind: "scaleNodeGroup", Phase: "fault",
 		Action: &scenarios.ScaleNodeGroup{NodeGroup: "ng-general-v1", Size: 3}})
+	// Timings other than the defaults, to see that they reach the
+	// controller manager and the kubelets.
+	tm := &s.Spec.Environment.Cluster.Timings
+	tm.HPASyncPeriod.Duration, tm.EvictionPressureTransitionPeriod.Duration, tm.CrashLoopBackOffMax.Duration = 20*time.Second, 45*time.Second, time.Minute
 	ctx := context.Background()
 	dir := t.TempDir()
 	runID := "nodegroups-" + time.Now().Format("150405")
@@ -66,6 +73,7 @@ func TestIntegrationKindNodeGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("environment with %d nodes up in %s", len(e.Cluster.(*Env).nodes), time.Since(t0).Round(time.Second))
+	checkTimings(ctx, t, e.Client())
 
 	// inService counts a group's nodes: in service (schedulable, not
 	// pending) and out of it.
@@ -119,4 +127,45 @@ func pending(n corev1.Node) bool {
 		}
 	}
 	return false
+}
+
+// checkTimings reads the scenario's timings back from the running
+// cluster: the controller manager's flags, from its static pod, and a
+// worker kubelet's configuration, from its configz endpoint through the
+// API server.
+func checkTimings(ctx context.Context, t *testing.T, client kubernetes.Interface) {
+	t.Helper()
+	pods, err := client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "component=kube-controller-manager"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("the controller manager's pod: %v (%d found)", err, len(pods.Items))
+	}
+	cmd := strings.Join(pods.Items[0].Spec.Containers[0].Command, " ")
+	if !strings.Contains(cmd, "--horizontal-pod-autoscaler-sync-period=20s") || !strings.Contains(cmd, "--node-monitor-grace-period=40s") {
+		t.Errorf("kube-controller-manager runs without the scenario's timings: %s", cmd)
+	}
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: eks.NodeGroupLabel})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("worker nodes: %v", err)
+	}
+	raw, err := client.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", nodes.Items[0].Name, "proxy", "configz").DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("kubelet configz: %v", err)
+	}
+	var cz struct {
+		KubeletConfig struct {
+			EvictionPressureTransitionPeriod string `json:"evictionPressureTransitionPeriod"`
+			VolumeStatsAggPeriod             string `json:"volumeStatsAggPeriod"`
+			CrashLoopBackOff                 struct {
+				MaxContainerRestartPeriod string `json:"maxContainerRestartPeriod"`
+			} `json:"crashLoopBackOff"`
+		} `json:"kubeletconfig"`
+	}
+	if err := json.Unmarshal(raw, &cz); err != nil {
+		t.Fatalf("kubelet configz: %v: %s", err, raw)
+	}
+	kc := cz.KubeletConfig
+	if kc.EvictionPressureTransitionPeriod != "45s" || kc.VolumeStatsAggPeriod != "10s" || kc.CrashLoopBackOff.MaxContainerRestartPeriod != "1m0s" {
+		t.Errorf("kubelet of %s runs with evictionPressureTransitionPeriod %q, volumeStatsAggPeriod %q, crashLoopBackOff %q; want 45s, 10s, 1m0s",
+			nodes.Items[0].Name, kc.EvictionPressureTransitionPeriod, kc.VolumeStatsAggPeriod, kc.CrashLoopBackOff.MaxContainerRestartPeriod)
+	}
 }
