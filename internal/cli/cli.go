@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 )
@@ -56,6 +57,13 @@ func ExitCode(err error) int {
 	}
 	return ExitInternal
 }
+
+// cobra merges pflag's global flag set into every command's flags, and
+// the Kubernetes components linked into gameday register flags there
+// when their packages load (component-base's --version). gameday reads
+// only its own flags, so the global set starts empty once they have
+// loaded: this package's init runs after theirs.
+func init() { pflag.CommandLine = pflag.NewFlagSet("gameday", pflag.ContinueOnError) }
 
 // Streams are the process's standard streams. Stdout carries data
 // (reports, JSON); Stderr carries narration (progress, logs, errors).

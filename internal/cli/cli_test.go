@@ -81,6 +81,7 @@ func TestExitCodesAndStreams(t *testing.T) {
 			`--responders: responder "operator": the name is gameday's own; pick another`},
 		{"a responder named twice", []string{"run", "ecr-imagepullbackoff", "--responders", "bob,bob"}, ExitInvalid, "", `responder "bob" is named twice`},
 		{"version", []string{"version"}, ExitOK, "gameday dev", ""},
+		{"no --version flag of Kubernetes'", []string{"--version"}, ExitInvalid, "", "unknown flag: --version"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +94,23 @@ func TestExitCodesAndStreams(t *testing.T) {
 			}
 			if !strings.Contains(errOut, tt.wantErrOut) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.wantErrOut, errOut)
+			}
+		})
+	}
+}
+
+// TestHelpListsOnlyGamedaysFlags checks every command's help: the flags
+// the linked Kubernetes components register globally (component-base's
+// --version) are not gameday's.
+func TestHelpListsOnlyGamedaysFlags(t *testing.T) {
+	for _, c := range newRoot(&globals{}).Commands() {
+		t.Run(c.Name(), func(t *testing.T) {
+			code, out, errOut := run(t, c.Name(), "--help")
+			if code != ExitOK || !strings.Contains(out, "--verbose") {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			if strings.Contains(out, "--version") {
+				t.Errorf("help lists --version:\n%s", out)
 			}
 		})
 	}
