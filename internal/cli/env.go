@@ -24,11 +24,13 @@ import (
 
 func newEnvCmd(g *globals) *cobra.Command {
 	var as string
+	var rc runChoice
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print export lines to reach the live environment, or start a sandbox one",
 		Long: `With no subcommand, print the shell export lines (KUBECONFIG, ...) of the
-newest live environment, for use as: eval "$(gameday env)".
+live environment, for use as: eval "$(gameday env)". With several live
+runs, name one with --run ID (or GAMEDAY_RUN).
 
 --as NAME prints a named responder's (gameday run --responders): their own
 Kubernetes and IAM user, and their own control API token, so that what they
@@ -38,7 +40,7 @@ do is theirs on the timeline.
 "gameday env down" stops it.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := liveRun("")
+			d, err := rc.dir()
 			if err != nil {
 				return err
 			}
@@ -61,11 +63,13 @@ do is theirs on the timeline.
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "a named responder's export lines (gameday run --responders)")
+	rc.register(cmd)
 	cmd.AddCommand(newEnvUpCmd(g), newEnvDownCmd(g))
 	return cmd
 }
 
-// liveRun finds the live run with the given id, or the newest live run.
+// liveRun finds the live run with the given id; without one, the only
+// live run (with several, it names them and asks which).
 func liveRun(id string) (rundir.Dir, error) {
 	root, err := rundir.Root()
 	if err != nil {
@@ -74,6 +78,13 @@ func liveRun(id string) (rundir.Dir, error) {
 	live, err := rundir.Live(root)
 	if err != nil {
 		return rundir.Dir{}, errkind.E(errkind.Infra, err)
+	}
+	if id == "" && len(live) > 1 {
+		ids := make([]string, len(live))
+		for i, d := range live {
+			ids[i] = d.ID
+		}
+		return rundir.Dir{}, errkind.Errorf(errkind.Invalid, "%d live runs under %s (%s): name one with --run ID or GAMEDAY_RUN", len(live), root, strings.Join(ids, ", "))
 	}
 	for i := len(live) - 1; i >= 0; i-- {
 		if id == "" || live[i].ID == id {

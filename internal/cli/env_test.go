@@ -65,6 +65,53 @@ func TestEnvWithoutLiveRun(t *testing.T) {
 	}
 }
 
+// TestTwoLiveRuns checks that with two live runs under one GAMEDAY_HOME
+// the commands that address a live run name both and ask which, and
+// that --run (or GAMEDAY_RUN) picks one.
+func TestTwoLiveRuns(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("GAMEDAY_HOME", home)
+	t.Setenv("GAMEDAY_RUN", "")
+	root, err := rundir.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, id := range []string{"20261205-100000-aaaaaa", "20261205-110000-bbbbbb"} {
+		d, err := rundir.Create(root, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unmark, err := d.MarkLive() // this process: alive
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = unmark() })
+		if err := d.WriteEnv([]string{"KUBECONFIG=/k/" + id}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, args := range [][]string{{"env"}, {"status"}, {"hint"}, {"give-up"}, {"causes"}, {"env", "down"}} {
+		code, _, errOut := run(t, args...)
+		if code != ExitInvalid || !strings.Contains(errOut, "2 live runs under") || !strings.Contains(errOut, ids[0]+", "+ids[1]) ||
+			!strings.Contains(errOut, "--run ID or GAMEDAY_RUN") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	code, out, errOut := run(t, "env", "--run", ids[0])
+	if code != ExitOK || !strings.Contains(out, "/k/"+ids[0]) {
+		t.Errorf("env --run %s: exit %d, stdout %q, stderr %q", ids[0], code, out, errOut)
+	}
+	t.Setenv("GAMEDAY_RUN", ids[1])
+	if code, out, _ := run(t, "env"); code != ExitOK || !strings.Contains(out, "/k/"+ids[1]) {
+		t.Errorf("env with GAMEDAY_RUN=%s: exit %d, stdout %q", ids[1], code, out)
+	}
+	if code, _, errOut := run(t, "env", "--run", "nope"); code != ExitInvalid || !strings.Contains(errOut, `no live run "nope"`) {
+		t.Errorf("env --run nope: exit %d, stderr %q", code, errOut)
+	}
+}
+
 // TestIntegrationEnvUpDown runs `gameday env up` as a process, uses the
 // printed KUBECONFIG with kubectl, and stops it with `gameday env down`.
 func TestIntegrationEnvUpDown(t *testing.T) {

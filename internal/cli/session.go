@@ -12,16 +12,33 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/errkind"
 	"github.com/gameday-sre/gameday/internal/report"
+	"github.com/gameday-sre/gameday/internal/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/session"
 	"github.com/gameday-sre/gameday/verify"
 )
 
-// dial connects to the control API of the run named by $GAMEDAY_RUN
-// (which a run gives its reference solution and detector), else of the
-// newest live run.
-func dial() (*session.Client, error) {
-	d, err := liveRun(os.Getenv("GAMEDAY_RUN"))
+// runChoice is the --run flag of the commands that address a live run.
+type runChoice struct{ id string }
+
+// register adds --run to cmd.
+func (r *runChoice) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.id, "run", "", "the live run to address (default: $GAMEDAY_RUN, else the only live run)")
+}
+
+// dir is the run named by --run, else by $GAMEDAY_RUN (which a run gives
+// its reference solution and detector), else the only live run.
+func (r *runChoice) dir() (rundir.Dir, error) {
+	id := r.id
+	if id == "" {
+		id = os.Getenv("GAMEDAY_RUN")
+	}
+	return liveRun(id)
+}
+
+// dial connects to the chosen run's control API.
+func (r *runChoice) dial() (*session.Client, error) {
+	d, err := r.dir()
 	if err != nil {
 		return nil, err
 	}
@@ -29,6 +46,7 @@ func dial() (*session.Client, error) {
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
+	var rc runChoice
 	var output string
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -38,7 +56,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if err := outputFormat(output, "text", "json"); err != nil {
 				return err
 			}
-			c, err := dial()
+			c, err := rc.dial()
 			if err != nil {
 				return err
 			}
@@ -62,10 +80,12 @@ func newStatusCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	rc.register(cmd)
 	return cmd
 }
 
 func newBoardCmd(g *globals) *cobra.Command {
+	var rc runChoice
 	var facilitator bool
 	cmd := &cobra.Command{
 		Use:   "board",
@@ -80,7 +100,7 @@ spoilers (collapsed), observations for the timeline, giving a hint (at its
 cost or free) and ending the run. Keep it to yourself.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := dial()
+			c, err := rc.dial()
 			if err != nil {
 				return err
 			}
@@ -96,17 +116,19 @@ cost or free) and ending the run. Keep it to yourself.`,
 		},
 	}
 	cmd.Flags().BoolVar(&facilitator, "facilitator", false, "the facilitator's link: spoilers, observations, hints, end")
+	rc.register(cmd)
 	return cmd
 }
 
 func newHintCmd(g *globals) *cobra.Command {
+	var rc runChoice
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "hint",
 		Short: "Reveal the next hint (its cost is shown first)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := dial()
+			c, err := rc.dial()
 			if err != nil {
 				return err
 			}
@@ -132,16 +154,18 @@ func newHintCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "reveal without asking")
+	rc.register(cmd)
 	return cmd
 }
 
 func newCausesCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var rc runChoice
+	cmd := &cobra.Command{
 		Use:   "causes",
 		Short: "List the root-cause ids `gameday diagnose` accepts",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := dial()
+			c, err := rc.dial()
 			if err != nil {
 				return err
 			}
@@ -156,9 +180,12 @@ func newCausesCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	rc.register(cmd)
+	return cmd
 }
 
 func newDiagnoseCmd(g *globals) *cobra.Command {
+	var rc runChoice
 	var f session.FindingRequest
 	cmd := &cobra.Command{
 		Use:   "diagnose --cause ID [--resource ARN] [--note TEXT]",
@@ -168,7 +195,7 @@ func newDiagnoseCmd(g *globals) *cobra.Command {
 			if f.Cause == "" {
 				return errkind.Errorf(errkind.Invalid, "--cause is required; see `gameday causes`")
 			}
-			c, err := dial()
+			c, err := rc.dial()
 			if err != nil {
 				return err
 			}
@@ -182,16 +209,18 @@ func newDiagnoseCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.Cause, "cause", "", "root-cause id (see `gameday causes`)")
 	cmd.Flags().StringVar(&f.Resource, "resource", "", "the resource at fault, for example a role ARN")
 	cmd.Flags().StringVar(&f.Note, "note", "", "free text")
+	rc.register(cmd)
 	return cmd
 }
 
 func newGiveUpCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var rc runChoice
+	cmd := &cobra.Command{
 		Use:   "give-up",
 		Short: "End the live run now; the debrief follows",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := dial()
+			c, err := rc.dial()
 			if err != nil {
 				return err
 			}
@@ -202,6 +231,8 @@ func newGiveUpCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	rc.register(cmd)
+	return cmd
 }
 
 // withAnswerKey gives a journal written before claims were judged the
