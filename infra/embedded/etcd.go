@@ -2,11 +2,14 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/logutil"
@@ -15,6 +18,24 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/loopback"
 )
+
+// pickEtcdURLs picks etcd's URLs (a test may pick a taken port first).
+var pickEtcdURLs = etcdURLs
+
+// etcdURLs are a client and a peer URL on free loopback ports.
+func etcdURLs() (client, peer url.URL, err error) {
+	clientPort, err := loopback.FreePort()
+	if err != nil {
+		return client, peer, err
+	}
+	peerPort, err := loopback.FreePort()
+	if err != nil {
+		return client, peer, err
+	}
+	client = url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
+	peer = url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
+	return client, peer, nil
+}
 
 // startEtcd starts an in-process etcd with its data in dir, listening on
 // free loopback ports. The returned stop function is never nil.
@@ -41,24 +62,30 @@ func startEtcd(ctx context.Context, dir, logFile string) (endpoint string, stop 
 	// short so start-up is not spent waiting.
 	cfg.TickMs = 10
 	cfg.ElectionMs = 100
-	clientPort, err := loopback.FreePort()
-	if err != nil {
-		return "", stop, err
-	}
-	peerPort, err := loopback.FreePort()
-	if err != nil {
-		return "", stop, err
-	}
-	client := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
-	peer := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
-	cfg.ListenMetricsUrls = nil
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return "", stop, fmt.Errorf("start etcd: %w", err)
+	// The free ports are released before etcd binds them, and the
+	// processes of other games pick ports too: when one was taken in
+	// between, pick again (etcd binds before it writes any data).
+	var e *embed.Etcd
+	var client url.URL
+	for attempt := 1; ; attempt++ {
+		var peer url.URL
+		if client, peer, err = pickEtcdURLs(); err != nil {
+			return "", stop, err
+		}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+		cfg.ListenMetricsUrls = nil
+		cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+		e, err = embed.StartEtcd(cfg)
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !errors.Is(err, syscall.EADDRINUSE) {
+			return "", stop, fmt.Errorf("start etcd: %w", err)
+		}
+		if rerr := os.RemoveAll(cfg.Dir); rerr != nil {
+			return "", stop, fmt.Errorf("start etcd: %w", errors.Join(err, rerr))
+		}
 	}
 	stop = func() {
 		e.Close()
