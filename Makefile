@@ -16,7 +16,7 @@ SHELL := /bin/bash
 # Test budget. The whole suite takes about 22 minutes on a 2-core machine
 # once the control plane is compiled (a cold build: 8 to 14 minutes);
 # TEST_TIMEOUT is go test's per-package limit, sized to the slowest
-# package (internal/cli, the end-to-end games) with room for a loaded
+# package (internal/app/cli, the end-to-end games) with room for a loaded
 # machine. E2E_PARALLEL is how many end-to-end games play at once.
 TEST_TIMEOUT  ?= 25m
 CHECK_TIMEOUT ?= 5m
@@ -25,11 +25,11 @@ E2E_PARALLEL  ?= 4
 # (slowest tests, package wall times) is read from there. Browser tests
 # save their screenshots in $(TEST_OUT)/artifacts.
 TEST_OUT      := out/test
-TESTTIMES     := $(GO) run ./internal/testtimes
+TESTTIMES     := $(GO) run ./internal/tools/testtimes
 
-# Packages whose tests compare output with golden files (internal/golden),
+# Packages whose tests compare output with golden files (internal/testkit/golden),
 # the README's scenario reference and scenarios/schema.json included.
-GOLDEN_PKGS := ./internal/cli ./internal/report ./internal/schemadoc ./infra/kind
+GOLDEN_PKGS := ./internal/app/cli ./internal/domain/report ./internal/domain/schemadoc ./infra/kind
 
 # bin/gameday-app is the app binary the scenario's images run on kind
 # (static: the images' base has no libc to speak of).
@@ -40,9 +40,9 @@ build:
 # Packages light enough to run under the race detector in CI. The
 # Kubernetes control plane (infra/embedded and what links it) is not:
 # instrumenting it costs a second full compile; its tests run without -race.
-RACE_PKGS := ./scenarios/... ./verify/... ./session/... ./internal/iampolicy/... ./internal/rundir/... \
-             ./internal/report/... ./internal/leakcheck/... ./internal/procgroup/... ./infra/ecr/... \
-             ./internal/config/... ./infra/dockerhost/...
+RACE_PKGS := ./scenarios/... ./verify/... ./session/... ./internal/domain/iampolicy/... ./internal/ground/rundir/... \
+             ./internal/domain/report/... ./internal/testkit/leakcheck/... ./internal/ground/procgroup/... ./infra/ecr/... \
+             ./internal/app/config/... ./infra/dockerhost/...
 
 # The fast tier, for the edit-test loop: gofmt, vet, unit and golden tests.
 check:
@@ -71,7 +71,7 @@ test: build
 # engine and say why they skip without one (`make test` runs them too).
 test-kind: build
 	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./infra/kind/
-	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) -run 'Kind' ./internal/cli/
+	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) -run 'Kind' ./internal/app/cli/
 
 # The images a kind run needs that no registry has, built offline from
 # Debian packages and Go modules into the local Docker engine (kept when
@@ -106,7 +106,7 @@ demo: build
 # test` of the whole library) plays each game once; the rest three times.
 bench:
 	$(GO) test -run '^$$' -bench . -skip 'Library' -benchtime 3x -timeout 30m ./...
-	$(GO) test -run '^$$' -bench 'Library' -benchtime 1x -timeout 60m ./internal/cli/
+	$(GO) test -run '^$$' -bench 'Library' -benchtime 1x -timeout 60m ./internal/app/cli/
 
 lint:
 	$(GO) vet ./...

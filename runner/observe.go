@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gameday-sre/gameday/infra/operator"
-	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/procgroup"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/procgroup"
 	"github.com/gameday-sre/gameday/verify"
 )
 

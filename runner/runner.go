@@ -26,8 +26,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/session"
 	"github.com/gameday-sre/gameday/verify"

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gameday-sre/gameday/internal/iampolicy"
+	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 )
 
 func init() { RegisterCondition("iam", func() ConditionKind { return &IAMCondition{} }) }

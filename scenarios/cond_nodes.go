@@ -7,7 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 func init() { RegisterCondition("nodes", func() ConditionKind { return &NodesCondition{} }) }

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 func init() { RegisterCondition("pods", func() ConditionKind { return &PodsCondition{} }) }

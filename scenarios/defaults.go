@@ -2,7 +2,7 @@ package scenarios
 
 import (
 	"fmt"
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"strings"
 	"time"
 )

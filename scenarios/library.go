@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 // library holds the built-in scenarios: one directory per scenario under
@@ -26,7 +26,7 @@ var library embed.FS
 const SchemaID = "https://gameday.dev/schemas/v1alpha1/scenario.json"
 
 // Schema is the JSON Schema of gameday.dev/v1alpha1 scenario files,
-// generated from the wire types and their doc comments (internal/schemadoc;
+// generated from the wire types and their doc comments (internal/domain/schemadoc;
 // make golden), for editors' YAML language servers.
 //
 //go:embed schema.json

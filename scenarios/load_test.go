@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 func TestBuiltinScenariosLoad(t *testing.T) {
@@ -256,7 +256,7 @@ func TestInvalidScenarios(t *testing.T) {
 		{"node group problems", "node-group.yaml", []string{
 			`node-group.yaml:10:12: spec.environment.infra: must be one of embedded, kind, got "kinder" (did you mean "kind"?)`,
 			`node-group.yaml:17:19: spec.environment.nodeGroups[0].deferred: deferred node group "ng-a" is never created by a createNodeGroup step`,
-			`node-group.yaml:18:17: spec.environment.nodeGroups[0].subnet: must be an IPv4 CIDR of /28 or larger, got "10.0.0.0/8x"`,
+			`node-group.yaml:18:17: spec.environment.nodeGroups[0].subnet: must be an IPv4 CIDR between /16 and /28, got "10.0.0.0/8x"`,
 			`node-group.yaml:19:35: spec.environment.nodeGroups[0].taints[0].effect: must be one of NoSchedule, PreferNoSchedule, NoExecute, got "Sometimes"`,
 		}},
 	}

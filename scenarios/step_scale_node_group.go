@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 func init() { RegisterStep("scaleNodeGroup", func() StepAction { return &ScaleNodeGroup{} }) }

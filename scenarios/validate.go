@@ -3,7 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"io/fs"
 	"net/netip"
 	"path"
@@ -48,7 +48,6 @@ var (
 	nameRE       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	idRE         = nameRE
 	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
 	roleNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	policyARNRE  = regexp.MustCompile(`^arn:aws:iam::(aws|[0-9]{12}):policy/[\w+=,.@/-]+$`)
 	repoNameRE   = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
@@ -173,8 +172,8 @@ func (v *Checker) environment() {
 	if !accountRE.MatchString(env.AWS.AccountID) {
 		v.errs.add("spec.environment.aws.accountId", "must be 12 digits, got %q", env.AWS.AccountID)
 	}
-	if !regionRE.MatchString(env.AWS.Region) {
-		v.errs.add("spec.environment.aws.region", "not an AWS region name: %q", env.AWS.Region)
+	if err := eks.CheckRegion(env.AWS.Region); err != nil {
+		v.errs.add("spec.environment.aws.region", "%v", err)
 	}
 	if v.required("spec.environment.cluster.name", env.Cluster.Name) && !clusterRE.MatchString(env.Cluster.Name) {
 		v.errs.add("spec.environment.cluster.name", "not a valid EKS cluster name: %q", env.Cluster.Name)
@@ -225,8 +224,10 @@ func (v *Checker) environment() {
 		if !strings.HasPrefix(ng.Zone, env.AWS.Region) {
 			v.errs.add(p+".zone", "zone %q is not in region %q", ng.Zone, env.AWS.Region)
 		}
-		if pfx, err := netip.ParsePrefix(ng.Subnet); err != nil || !pfx.Addr().Is4() || pfx.Bits() > 28 {
-			v.errs.add(p+".subnet", "must be an IPv4 CIDR of /28 or larger, got %q", ng.Subnet)
+		if pfx, err := netip.ParsePrefix(ng.Subnet); err != nil {
+			v.errs.add(p+".subnet", "must be an IPv4 CIDR between /%d and /%d, got %q", eks.MinSubnetBits, eks.MaxSubnetBits, ng.Subnet)
+		} else if err := eks.CheckSubnet(pfx); err != nil {
+			v.errs.add(p+".subnet", "%v", err)
 		}
 		for k, val := range ng.Labels {
 			lp := joinPath(p+".labels", k)

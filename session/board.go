@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gameday-sre/gameday/internal/report"
+	"github.com/gameday-sre/gameday/internal/domain/report"
 	"github.com/gameday-sre/gameday/verify"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/internal/ground/rundir"
 	"github.com/gameday-sre/gameday/verify"
 )
 

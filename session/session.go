@@ -21,8 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/rundir"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
 )

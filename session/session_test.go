@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/rundir"
 )
 
 // TestClientRoundTrip serves a game and drives it through the client the

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/gameday-sre/gameday/internal/iampolicy"
+	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
 
 	"github.com/gameday-sre/gameday/scenarios/behaviour"

@@ -19,8 +19,8 @@ import (
 	dynfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/gameday-sre/gameday/infra/eks"
-	"github.com/gameday-sre/gameday/internal/iampolicy"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

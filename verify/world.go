@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/gameday-sre/gameday/internal/iampolicy"
+	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
 
 	"github.com/gameday-sre/gameday/scenarios/behaviour"

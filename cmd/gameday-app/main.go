@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/gameday-sre/gameday/internal/realapp"
+	"github.com/gameday-sre/gameday/infra/realapp"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 

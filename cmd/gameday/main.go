@@ -5,8 +5,8 @@ import (
 	"context"
 	"os"
 
-	"github.com/gameday-sre/gameday/internal/cli"
-	"github.com/gameday-sre/gameday/internal/earlysignal"
+	"github.com/gameday-sre/gameday/internal/app/cli"
+	"github.com/gameday-sre/gameday/internal/ground/earlysignal"
 )
 
 func main() {

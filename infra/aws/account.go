@@ -21,8 +21,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	ecrreg "github.com/gameday-sre/gameday/infra/ecr"
-	gdeks "github.com/gameday-sre/gameday/infra/eks"
-	"github.com/gameday-sre/gameday/internal/iampolicy"
+	gdeks "github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

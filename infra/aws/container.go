@@ -14,8 +14,8 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/infra/eks"
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 // Pinned emulator images. LocalStack's images from 2026-03-23 on need

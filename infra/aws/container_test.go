@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/testkit/dockertest"
 )
 
 // request applies customizers to an empty request, as testcontainers-go

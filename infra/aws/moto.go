@@ -26,9 +26,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/loopback"
-	"github.com/gameday-sre/gameday/internal/procgroup"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/loopback"
+	"github.com/gameday-sre/gameday/internal/ground/procgroup"
 )
 
 // Credentials is an access key pair.

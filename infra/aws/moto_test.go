@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	ecrreg "github.com/gameday-sre/gameday/infra/ecr"
-	"github.com/gameday-sre/gameday/internal/leakcheck"
+	"github.com/gameday-sre/gameday/internal/testkit/leakcheck"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/ecr"
-	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/iampolicy"
+	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 // fakeEngine serves the few Docker Engine API calls gameday makes, on a

@@ -17,8 +17,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
-	"github.com/gameday-sre/gameday/internal/loopback"
-	"github.com/gameday-sre/gameday/internal/realapp/apptest"
+	"github.com/gameday-sre/gameday/internal/ground/loopback"
+	"github.com/gameday-sre/gameday/internal/testkit/apptest"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 

@@ -19,15 +19,16 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/nodeops"
-	"github.com/gameday-sre/gameday/internal/leakcheck"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/testkit/leakcheck"
 )
 
 func testGroup(name, zone, subnet string, size int) NodeGroup {
@@ -177,9 +178,11 @@ func podsByGroup(ctx context.Context, cs kubernetes.Interface) (map[string]int, 
 }
 
 func TestIntegrationEmbeddedCluster(t *testing.T) {
+	// ng-b's /28 is the smallest subnet a VPC allows: 11 addresses for
+	// its nodes and their pods.
 	env := startEnv(t, WithNodeGroups(
 		testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2),
-		testGroup("ng-b", "us-east-1b", "10.0.2.0/24", 2),
+		testGroup("ng-b", "us-east-1b", "10.0.2.16/28", 2),
 	))
 	ctx := context.Background()
 	cs := env.Client()
@@ -214,8 +217,8 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 				internal = a.Address
 			}
 		}
-		if ip, err := netip.ParseAddr(internal); err != nil || !netip.MustParsePrefix("10.0.2.0/24").Contains(ip) {
-			t.Errorf("InternalIP %q not in the group's subnet", internal)
+		if ip, err := netip.ParseAddr(internal); err != nil || !netip.MustParsePrefix("10.0.2.16/28").Contains(ip) || ip.As4()[3] < 20 {
+			t.Errorf("InternalIP %q not in the group's subnet past the 4 addresses AWS keeps", internal)
 		}
 		if got := n.Status.Capacity.Pods().Value(); got != 29 {
 			t.Errorf("pod capacity %d, want 29 (m5.large with the VPC CNI)", got)
@@ -419,6 +422,41 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 		}
 		if got := env.Nodes("ng-a"); len(got) != 0 {
 			t.Errorf("ng-a still runs %d nodes", len(got))
+		}
+	})
+
+	t.Run("scale-down drains, honouring a PodDisruptionBudget", func(t *testing.T) {
+		pdb := &policyv1.PodDisruptionBudget{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+			Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr.To(intstr.FromInt32(0)),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+		}
+		if _, err := cs.PolicyV1().PodDisruptionBudgets("default").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// Every web pod runs on ng-b now: removing its nodes means
+		// evicting them, which the budget forbids.
+		short, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		err := env.ScaleNodeGroup(short, "ng-b", 0)
+		if err == nil {
+			t.Fatal("scaling ng-b to 0 succeeded past a PodDisruptionBudget that allows no eviction")
+		}
+		groups, _, state := podsByGroup(ctx, cs)
+		if groups["ng-b"] != 3 {
+			t.Errorf("web pods left ng-b although the budget forbids it: %s", state)
+		}
+		if n := len(env.Nodes("ng-b")); n == 0 {
+			t.Errorf("ng-b has no nodes left after a drain that failed (%v)", err)
+		}
+		if err := cs.PolicyV1().PodDisruptionBudgets("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.ScaleNodeGroup(ctx, "ng-b", 1); err != nil {
+			t.Fatalf("scale ng-b to 1 without the budget: %v", err)
+		}
+		if nodes, _ := nodeops.Nodes(ctx, cs, "ng-b"); len(nodes) != 1 {
+			t.Errorf("ng-b has %d nodes after scaling to 1", len(nodes))
 		}
 	})
 }

@@ -25,12 +25,12 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
-	"github.com/gameday-sre/gameday/internal/errkind"
-	"github.com/gameday-sre/gameday/internal/rundir"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/rundir"
 )
 
 // OperatorUser is the Kubernetes user of the operator's kubeconfig.
@@ -166,8 +166,9 @@ func (g *NodeGroup) check() error {
 		return errkind.Errorf(errkind.Invalid, "node group: name required")
 	case sizeErr != nil:
 		return errkind.Errorf(errkind.Invalid, "node group %s: %v", g.Name, sizeErr)
-	case !g.Subnet.IsValid() || !g.Subnet.Addr().Is4() || g.Subnet.Bits() > 26:
-		return errkind.Errorf(errkind.Invalid, "node group %s: subnet must be an IPv4 /26 or larger", g.Name)
+	}
+	if err := eks.CheckSubnet(g.Subnet); err != nil {
+		return errkind.Errorf(errkind.Invalid, "node group %s: subnet %v", g.Name, err)
 	}
 	return nil
 }
@@ -217,9 +218,10 @@ type Env struct {
 type group struct {
 	spec    NodeGroup
 	nodes   []*hollowNode
-	nodeIPs *ipPool
-	podIPs  *ipPool
-	ami     string
+	// ips hands out the subnet's addresses to nodes and pods alike, as
+	// the VPC CNI gives pods addresses from their node's subnet.
+	ips *ipPool
+	ami string
 }
 
 // Admin returns a rest config for gameday's own (admin) identity.
@@ -503,10 +505,9 @@ func (e *Env) addGroup(ctx context.Context, g NodeGroup) error {
 		g.Puller = AlwaysPull{}
 	}
 	gr := &group{
-		spec:    g,
-		nodeIPs: newIPPool(g.Subnet, 10, 40),
-		podIPs:  newIPPool(g.Subnet, 64, 1<<16),
-		ami:     eks.AMI(g.Name),
+		spec: g,
+		ips:  newIPPool(eks.Usable(g.Subnet)),
+		ami:  eks.AMI(g.Name),
 	}
 	e.groups[g.Name] = gr
 	e.mu.Unlock()
@@ -520,7 +521,7 @@ func (e *Env) addGroup(ctx context.Context, g NodeGroup) error {
 }
 
 func (e *Env) addNode(ctx context.Context, gr *group) error {
-	ip, err := gr.nodeIPs.take()
+	ip, err := gr.ips.take()
 	if err != nil {
 		return fmt.Errorf("node group %s: %w", gr.spec.Name, err)
 	}
@@ -537,7 +538,7 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 	n, err := startNode(e.life, nodeSpec{
 		node: node, server: e.Server, pki: e.pki, router: e.router, rootDir: root, labels: labels, taints: g.Taints,
 		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
-		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.podIPs, puller: g.Puller,
+		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.ips, puller: g.Puller,
 		behaviours: e.opts.behaviours, load: e.loads.of, timings: e.opts.timings,
 	})
 	if err != nil {
@@ -651,11 +652,19 @@ func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
 	for len(gr.nodes) > size {
 		e.mu.Lock()
 		n := gr.nodes[len(gr.nodes)-1]
+		e.mu.Unlock()
+		// A drain that fails (a PodDisruptionBudget holds) leaves the
+		// node in the group, cordoned, as a managed node group does.
+		if err := nodeops.Retire(ctx, e.client, n.Name, nodeops.DrainTimeout, e.opts.log); err != nil {
+			return fmt.Errorf("node group %s: %w", name, err)
+		}
+		e.mu.Lock()
 		gr.nodes = gr.nodes[:len(gr.nodes)-1]
 		e.mu.Unlock()
 		if err := e.removeNode(ctx, n); err != nil {
 			return err
 		}
+		gr.ips.give(n.IP)
 	}
 	gr.spec.Size = size
 	return e.waitNodesReady(ctx, e.opts.readyWait)
@@ -698,7 +707,8 @@ func (e *Env) group(name string) (*group, error) {
 	return g, nil
 }
 
-// removeNode drains one node, stops its kubelet and deletes the Node.
+// removeNode stops one node's kubelet and deletes the Node; whoever
+// takes a node out of service drains it first.
 func (e *Env) removeNode(ctx context.Context, n *hollowNode) error {
 	n.stop()
 	gp := int64(0)

@@ -16,7 +16,7 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
-	"github.com/gameday-sre/gameday/internal/loopback"
+	"github.com/gameday-sre/gameday/internal/ground/loopback"
 )
 
 // pickEtcdURLs picks etcd's URLs (a test may pick a taken port first).

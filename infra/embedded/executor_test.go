@@ -18,7 +18,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/gameday-sre/gameday/internal/loopback"
+	"github.com/gameday-sre/gameday/internal/ground/loopback"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 

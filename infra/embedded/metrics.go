@@ -28,7 +28,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 // The metrics-server add-on, as EKS installs it: a Deployment and a

@@ -673,18 +673,9 @@ type ipPool struct {
 	free []netip.Addr
 }
 
-// newIPPool serves addresses from the prefix, starting offset addresses
-// in and stopping before the broadcast address.
-func newIPPool(p netip.Prefix, offset, count int) *ipPool {
-	a := p.Masked().Addr()
-	for range offset {
-		a = a.Next()
-	}
-	last := a
-	for i := 0; i < count-1 && p.Contains(last.Next()); i++ {
-		last = last.Next()
-	}
-	return &ipPool{next: a, last: last}
+// newIPPool serves the addresses from first to last, both included.
+func newIPPool(first, last netip.Addr) *ipPool {
+	return &ipPool{next: first, last: last}
 }
 
 func (p *ipPool) take() (netip.Addr, error) {

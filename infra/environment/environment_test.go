@@ -18,7 +18,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/infra/environment"
-	"github.com/gameday-sre/gameday/internal/leakcheck"
+	"github.com/gameday-sre/gameday/internal/testkit/leakcheck"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

@@ -9,8 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/gameday-sre/gameday/infra/eks"
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

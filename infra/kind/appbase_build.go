@@ -26,7 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 // BuildCommand is what builds the images a kind run needs and this host

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
 	"github.com/gameday-sre/gameday/infra/ecr"
-	"github.com/gameday-sre/gameday/internal/realapp/apptest"
+	"github.com/gameday-sre/gameday/internal/testkit/apptest"
+	"github.com/gameday-sre/gameday/internal/testkit/dockertest"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 // kind runs its node containers with --privileged, which asks the engine

@@ -27,11 +27,11 @@ import (
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/ecr"
-	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 // Network is the Docker network kind puts its nodes on.
@@ -453,11 +453,9 @@ func (e *Env) NodeGroupOf(node string) (string, bool) {
 // cluster, see Config) are put in service and the rest drained,
 // cordoned and tainted.
 func (e *Env) SetNodeGroupSize(ctx context.Context, g environment.NodeGroup, size int) error {
-	return setInService(ctx, e.client, g.Name, size, setSizeTimeout, e.log)
+	return setInService(ctx, e.client, g.Name, size, nodeops.DrainTimeout, e.log)
 }
 
-// setSizeTimeout bounds the drain of each node taken out of service.
-const setSizeTimeout = 5 * time.Minute
 
 // setInService makes the first size nodes of a group (by name) usable and
 // takes the rest out: drained, cordoned and tainted with PendingTaint.
@@ -480,7 +478,7 @@ func setInService(ctx context.Context, cs kubernetes.Interface, group string, si
 		if nodeops.HasTaint(n, PendingTaint) {
 			continue
 		}
-		if err := nodeops.DrainNode(ctx, cs, n.Name, drainTimeout, log); err != nil {
+		if err := nodeops.Retire(ctx, cs, n.Name, drainTimeout, log); err != nil {
 			return err
 		}
 		if err := setPending(ctx, cs, n, group, true); err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

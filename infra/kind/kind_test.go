@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gameday-sre/gameday/infra/environment"
-	"github.com/gameday-sre/gameday/internal/golden"
+	"github.com/gameday-sre/gameday/internal/testkit/golden"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 // Leftover is something a run that is no longer live left in Docker: a

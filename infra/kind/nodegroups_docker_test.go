@@ -15,10 +15,10 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/infra/dockerhost/dockertest"
-	"github.com/gameday-sre/gameday/infra/eks"
 	"github.com/gameday-sre/gameday/infra/environment"
-	"github.com/gameday-sre/gameday/internal/realapp/apptest"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/internal/testkit/apptest"
+	"github.com/gameday-sre/gameday/internal/testkit/dockertest"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/internal/errkind"
+	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
 // Offline node images. kind's own node images come from a registry; on

@@ -8,7 +8,7 @@ package nodeops
 import (
 	"context"
 	"fmt"
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"io"
 	"log/slog"
 	"slices"
@@ -86,6 +86,24 @@ func Drain(ctx context.Context, cs kubernetes.Interface, group string, timeout t
 		}
 	}
 	return nil
+}
+
+// DrainTimeout bounds the drain of each node a scale-down takes out of
+// service, on every backend.
+const DrainTimeout = 5 * time.Minute
+
+// Retire cordons one node and evicts its pods, honouring
+// PodDisruptionBudgets, within timeout: what a managed node group does to
+// a node it scales in, before it terminates the instance.
+func Retire(ctx context.Context, cs kubernetes.Interface, node string, timeout time.Duration, log *slog.Logger) error {
+	n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("retire %s: %w", node, err)
+	}
+	if err := drain.RunCordonOrUncordon(helper(ctx, cs, 0, slog.New(slog.DiscardHandler)), n, true); err != nil {
+		return fmt.Errorf("cordon %s: %w", node, err)
+	}
+	return DrainNode(ctx, cs, node, timeout, log)
 }
 
 // DrainNode evicts a cordoned node's pods, honouring

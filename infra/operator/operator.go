@@ -28,7 +28,7 @@ import (
 	"k8s.io/client-go/util/certificate/csr"
 	"k8s.io/client-go/util/keyutil"
 
-	"github.com/gameday-sre/gameday/infra/eks"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 // User is the Kubernetes user of the operator's kubeconfig.

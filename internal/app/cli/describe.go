@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/gameday-sre/gameday/internal/domain/describe"
+	"github.com/gameday-sre/gameday/scenarios"
+)
+
+func newDescribeCmd(g *globals) *cobra.Command {
+	var opt describe.Options
+	cmd := &cobra.Command{
+		Use:   "describe NAME|PATH",
+		Short: "Show a scenario's briefing, environment and objectives",
+		Long: `Show a scenario's briefing, environment and objectives. Nothing that gives
+the incident away is shown unless --spoilers is given.
+
+NAME is a built-in scenario; PATH is a scenario file or a directory that
+holds scenario.yaml.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := scenarios.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			return describe.Text(g.streams.Out, s, opt)
+		},
+	}
+	cmd.Flags().BoolVar(&opt.Spoilers, "spoilers", false, "also show the fault, symptoms, penalties, hints, solution and debrief")
+	return cmd
+}
