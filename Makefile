@@ -29,7 +29,7 @@ TESTTIMES     := $(GO) run ./internal/tools/testtimes
 
 # Packages whose tests compare output with golden files (internal/testkit/golden),
 # the README's scenario reference and scenarios/schema.json included.
-GOLDEN_PKGS := ./internal/app/cli ./internal/domain/report ./internal/domain/schemadoc ./infra/kind
+GOLDEN_PKGS := ./scenarios ./internal/app/cli ./internal/domain/report ./internal/domain/schemadoc ./infra/kind
 
 # bin/gameday-app is the app binary the scenario's images run on kind
 # (static: the images' base has no libc to speak of).

@@ -31,6 +31,7 @@ import (
 	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/session"
 	"github.com/gameday-sre/gameday/verify"
+	"github.com/gameday-sre/gameday/verify/live"
 )
 
 // Environment is a provisioned cluster and AWS account, as the runner
@@ -49,7 +50,7 @@ type Environment interface {
 	scenarios.NodeOps
 	scenarios.IAMOps
 	scenarios.ImageOps
-	verify.Cloud
+	live.Cloud
 }
 
 // AWSCall is an AWS API call seen by the environment's AWS endpoint.
@@ -165,8 +166,8 @@ type run struct {
 	cs      kubernetes.Interface
 	dyn     dynamic.Interface
 	mapper  meta.RESTMapper
-	ev      *verify.Evaluator
-	tracker *verify.Tracker
+	ev      *live.Evaluator
+	tracker *live.Tracker
 	log     *slog.Logger
 
 	connEnv   []string
@@ -230,7 +231,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		return res, errkind.E(errkind.Infra, err)
 	}
 	r := &run{cfg: cfg, s: s, dir: dir, log: cfg.Log, awsCalls: make(chan struct{}, 1), giveUp: make(chan struct{})}
-	r.rec = verify.NewRecorder(cfg.RunID, verify.SpecOf(s), time.Now)
+	r.rec = verify.NewRecorder(cfg.RunID, s.JournalSpec(), time.Now)
 	r.watchers = map[chan struct{}]bool{}
 	r.rec.OnEvent(r.changed)
 	res.Dir = dir
@@ -288,8 +289,8 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 	if err := r.clients(); err != nil {
 		return res, errkind.E(errkind.Infra, err)
 	}
-	r.tracker = verify.NewTracker(s, r.rec)
-	r.ev = verify.NewEvaluator(s, r.cs, r.dyn, r.mapper, env, r.tracker.Achieved)
+	r.tracker = live.NewTracker(s, r.rec)
+	r.ev = live.NewEvaluator(s, r.cs, r.dyn, r.mapper, env, r.tracker.Achieved)
 	r.tracker.SetEvaluator(r.ev)
 	evCtx, stopEv := context.WithCancel(ctx)
 	defer func() { stopEv(); r.ev.Shutdown() }()

@@ -14,7 +14,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
-
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 

@@ -3,12 +3,14 @@ package scenarios
 import (
 	"fmt"
 	"slices"
+
+	"github.com/gameday-sre/gameday/verify"
 )
 
 // CauseNoIncident is the cause that says there is no incident: the one
 // right answer of a control scenario (Spec.Control), and a wrong one
 // anywhere else.
-const CauseNoIncident = "no-incident"
+const CauseNoIncident = verify.CauseNoIncident
 
 // checkControl checks a control scenario's shape: no fault steps, the
 // cause no-incident in its catalogue, and no-incident as its only

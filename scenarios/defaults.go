@@ -2,9 +2,11 @@ package scenarios
 
 import (
 	"fmt"
-	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"strings"
 	"time"
+
+	"github.com/gameday-sre/gameday/internal/domain/eks"
+	"github.com/gameday-sre/gameday/verify"
 )
 
 // Defaults, applied in one place by applyDefaults.
@@ -176,21 +178,22 @@ const (
 	PatchJSON      = "json"
 )
 
-// Finding sources.
+// Finding sources: the journal's vocabulary, which the language shares.
 const (
-	SourceAny      = "any"
-	SourceOperator = "operator"
-	SourceDetector = "detector"
+	SourceAny      = verify.SourceAny
+	SourceOperator = verify.SourceOperator
+	SourceDetector = verify.SourceDetector
 )
 
-// Objective categories.
+// Objective categories: the journal's vocabulary, which the language
+// shares.
 const (
-	CategoryDetect    = "detect"
-	CategoryRootCause = "rootCause"
-	CategoryFix       = "fix"
-	CategoryRestart   = "restart"
-	CategoryRecover   = "recover"
-	CategoryOther     = "other"
+	CategoryDetect    = verify.CategoryDetect
+	CategoryRootCause = verify.CategoryRootCause
+	CategoryFix       = verify.CategoryFix
+	CategoryRestart   = verify.CategoryRestart
+	CategoryRecover   = verify.CategoryRecover
+	CategoryOther     = verify.CategoryOther
 )
 
 // walkConditions calls fn on every condition in the scenario, depth first,

@@ -1,13 +1,13 @@
 package scenarios
 
 import (
-	"github.com/gameday-sre/gameday/scenarios/behaviour"
-
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // Images returns every container image the scenario runs, sorted and

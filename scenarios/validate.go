@@ -3,7 +3,6 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"io/fs"
 	"net/netip"
 	"path"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 // Checker checks a decoded, defaulted scenario and resolves its

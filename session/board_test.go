@@ -27,7 +27,7 @@ type boardFake struct {
 func newBoardFake(t *testing.T) *boardFake {
 	t.Helper()
 	g := &boardFake{fakeGame: newFakeGame(t), subs: map[chan struct{}]bool{}}
-	g.rec = verify.NewRecorder("run-1", verify.SpecOf(g.s), nil)
+	g.rec = verify.NewRecorder("run-1", g.s.JournalSpec(), nil)
 	g.rec.OnEvent(func(verify.Event) {
 		g.mu.Lock()
 		defer g.mu.Unlock()

@@ -243,7 +243,7 @@ func writeHint(w http.ResponseWriter, info HintInfo, err error) {
 }
 
 func (sv *server) handleCauses(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, verify.SpecOf(sv.game.Scenario()).Causes)
+	writeJSON(w, http.StatusOK, sv.game.Scenario().JournalSpec().Causes)
 }
 
 // FindingRequest is the body of POST /v1/findings.

@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"time"
-
-	"github.com/gameday-sre/gameday/scenarios"
 )
 
 // Scoring rules. A journal is scored under RuleClaims when it carries an
@@ -48,43 +46,6 @@ type SpecClaim struct {
 	Source string `json:"source,omitempty"`
 	// Objective is the objective the answer achieves.
 	Objective string `json:"objective"`
-}
-
-// ClaimsOf returns a scenario's answer key: the finding conditions of its
-// diagnosis objectives, in order.
-func ClaimsOf(s *scenarios.Scenario) []SpecClaim {
-	var out []SpecClaim
-	for _, o := range s.Spec.Objectives {
-		for _, f := range diagnosisFindings(&o.When) {
-			re, err := s.ExpandRegexp(f.Resource)
-			if err != nil {
-				re = regexp.QuoteMeta(f.Resource) // validated at load; cannot happen
-			}
-			out = append(out, SpecClaim{Cause: f.Cause, Resource: re, Source: f.Source, Objective: o.ID})
-		}
-	}
-	return out
-}
-
-// diagnosisFindings returns the finding conditions of a condition that
-// is a finding or any of findings; nil for any other shape, whose
-// objective is then scored by its recorded events.
-func diagnosisFindings(c *scenarios.Condition) []*scenarios.FindingCondition {
-	if f, ok := c.Leaf.(*scenarios.FindingCondition); ok {
-		return []*scenarios.FindingCondition{f}
-	}
-	if len(c.Any) == 0 {
-		return nil
-	}
-	var out []*scenarios.FindingCondition
-	for i := range c.Any {
-		f, ok := c.Any[i].Leaf.(*scenarios.FindingCondition)
-		if !ok {
-			return nil
-		}
-		out = append(out, f)
-	}
-	return out
 }
 
 // Judge returns the verdict on a claim under an answer key.
@@ -133,7 +94,7 @@ func Answers(key []SpecClaim, a SpecClaim, f Finding) bool {
 }
 
 func sourceMatches(want, got string) bool {
-	return want == "" || want == scenarios.SourceAny || want == got
+	return want == "" || want == SourceAny || want == got
 }
 
 func resourceMatches(expr, resource string) bool {
@@ -273,16 +234,4 @@ func ClaimLabel(f Finding) string {
 		res = "no resource"
 	}
 	return fmt.Sprintf("%s claimed %s on %s", who, f.Cause, res)
-}
-
-// WithAnswerKey returns j with the answer key of s, the scenario it was
-// written for (same name), when j has none: how journals written before
-// claims were judged are re-scored under RuleClaims. It reports whether
-// it added the key.
-func WithAnswerKey(j Journal, s *scenarios.Scenario) (Journal, bool) {
-	if len(j.Spec.Claims) > 0 || s == nil || s.Metadata.Name != j.Spec.Name {
-		return j, false
-	}
-	j.Spec.Claims = ClaimsOf(s)
-	return j, len(j.Spec.Claims) > 0
 }

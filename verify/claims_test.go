@@ -1,23 +1,29 @@
 package verify
 
 import (
+	"encoding/json"
+	"os"
 	"testing"
 	"time"
-
-	"github.com/gameday-sre/gameday/scenarios"
 )
 
 const nodeRole = "arn:aws:iam::123456789012:role/eks-node-general-v2"
 
 // seedSpec is the first incident's scoring spec: detect 15 and root
-// cause 25 are the diagnosis points; 7 of its 9 causes are decoys.
+// cause 25 are the diagnosis points; 7 of its 9 causes are decoys. The
+// scenarios package's TestJournalSpec keeps the file equal to what the
+// built-in scenario writes into its journals.
 func seedSpec(t *testing.T) Spec {
 	t.Helper()
-	s, err := scenarios.LoadBuiltin("ecr-imagepullbackoff")
+	b, err := os.ReadFile("../scenarios/testdata/ecr-imagepullbackoff.spec.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return SpecOf(s)
+	var sp Spec
+	if err := json.Unmarshal(b, &sp); err != nil {
+		t.Fatal(err)
+	}
+	return sp
 }
 
 // claimsJournal is a run in which the fix, restart and recovery happen
@@ -36,7 +42,7 @@ func claimsJournal(sp Spec, claims ...Finding) Journal {
 }
 
 func op(cause, resource string) Finding {
-	return Finding{Cause: cause, Resource: resource, Source: scenarios.SourceOperator}
+	return Finding{Cause: cause, Resource: resource, Source: SourceOperator}
 }
 
 func TestClaimCostBoundsTheShotgun(t *testing.T) {
@@ -53,7 +59,7 @@ func TestClaimCostBoundsTheShotgun(t *testing.T) {
 func TestJudge(t *testing.T) {
 	key := seedSpec(t).Claims
 	det := func(cause, resource string) Finding {
-		return Finding{Cause: cause, Resource: resource, Source: scenarios.SourceDetector}
+		return Finding{Cause: cause, Resource: resource, Source: SourceDetector}
 	}
 	tests := []struct {
 		name  string
@@ -67,7 +73,7 @@ func TestJudge(t *testing.T) {
 		{"root cause on the wrong role", op("node-role-missing-ecr-read", "arn:aws:iam::123456789012:role/eks-node-general-v1"), VerdictWrong},
 		{"a decoy", op("image-tag-missing", "shop/checkout:1.9.0"), VerdictWrong},
 		{"an unknown cause", op("gremlins", ""), VerdictWrong},
-		{"an alert that matches no cause", Finding{Source: scenarios.SourceDetector, Note: "alert KubeNodeNotReady matches no cause"}, VerdictWrong},
+		{"an alert that matches no cause", Finding{Source: SourceDetector, Note: "alert KubeNodeNotReady matches no cause"}, VerdictWrong},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,8 +166,8 @@ func TestWrongClaimsCostNoMoreThanDiagnosisEarned(t *testing.T) {
 // alert counts once, an alert that matches no cause is a false positive.
 func TestDetectorClaims(t *testing.T) {
 	sp := seedSpec(t)
-	right := Finding{Cause: "image-pull-failure", Resource: "prod/checkout-1", Source: scenarios.SourceDetector, Tool: "alertmanager", Note: "alert KubeContainerWaiting"}
-	noise := Finding{Source: scenarios.SourceDetector, Tool: "alertmanager", Note: "alert KubeNodeNotReady matches no cause"}
+	right := Finding{Cause: "image-pull-failure", Resource: "prod/checkout-1", Source: SourceDetector, Tool: "alertmanager", Note: "alert KubeContainerWaiting"}
+	noise := Finding{Source: SourceDetector, Tool: "alertmanager", Note: "alert KubeNodeNotReady matches no cause"}
 	r := Score(claimsJournal(sp, right, noise, right, noise))
 	d := r.Detection
 	if d.TruePositives != 1 || d.FalsePositives != 1 || d.RootCauseNamed || d.FirstCorrect == nil || *d.FirstCorrect != 60 {

@@ -1,6 +1,7 @@
-// Package verify evaluates a scenario's typed conditions against the live
-// environment, keeps the run's journal, and scores a run as a pure
-// function of its journal.
+// Package verify keeps a run's journal, judges its claims, and scores a
+// run as a pure function of its journal. It imports no Kubernetes code:
+// reading and scoring a journal needs no cluster (the live evaluation of
+// a scenario's conditions is verify/live).
 //
 // The journal is the single source of truth of a run: an append-only list
 // of timestamped events (phases, steps, objective and penalty changes,
@@ -17,8 +18,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/gameday-sre/gameday/scenarios"
 )
 
 // JournalFormat is the journal format this build writes and reads.
@@ -170,33 +169,32 @@ type SpecCause struct {
 	Summary string `json:"summary"`
 }
 
+// Finding sources: who may make a claim.
+const (
+	SourceAny      = "any"
+	SourceOperator = "operator"
+	SourceDetector = "detector"
+)
+
+// Objective categories.
+const (
+	CategoryDetect    = "detect"
+	CategoryRootCause = "rootCause"
+	CategoryFix       = "fix"
+	CategoryRestart   = "restart"
+	CategoryRecover   = "recover"
+	CategoryOther     = "other"
+)
+
+// CauseNoIncident is the cause a responder names to say there is no
+// incident: the answer a control scenario expects.
+const CauseNoIncident = "no-incident"
+
 // Seconds is a duration written as seconds in JSON.
 type Seconds float64
 
 // Duration converts to time.Duration.
 func (s Seconds) Duration() time.Duration { return time.Duration(float64(s) * float64(time.Second)) }
-
-// SpecOf copies what scoring needs from a scenario.
-func SpecOf(s *scenarios.Scenario) Spec {
-	sp := Spec{Name: s.Metadata.Name, Title: s.Metadata.Title, TimeLimit: Seconds(s.Metadata.TimeLimit.Seconds()), Debrief: s.Spec.Debrief,
-		Control: s.Spec.Control}
-	for _, o := range s.Spec.Objectives {
-		sp.Objectives = append(sp.Objectives, SpecObjective{ID: o.ID, Title: o.Title, Category: o.Category, Points: o.Points,
-			Target: Seconds(o.Target.Seconds()), After: o.After, Hidden: o.Hidden})
-	}
-	for _, p := range s.Spec.Penalties {
-		sp.Penalties = append(sp.Penalties, SpecPenalty{ID: p.ID, Title: p.Title, Points: p.Points, Explain: p.Explain})
-	}
-	for _, h := range s.Spec.Hints {
-		sp.Hints = append(sp.Hints, SpecHint{Text: h.Text, Cost: h.Cost, Objective: h.Objective})
-	}
-	for _, c := range s.Spec.Causes {
-		sp.Causes = append(sp.Causes, SpecCause{ID: c.ID, Summary: c.Summary})
-	}
-	sp.Claims = ClaimsOf(s)
-	sp.Timings = s.Spec.Environment.Cluster.Timings.Summary()
-	return sp
-}
 
 // Recorder appends events to a journal safely from many goroutines.
 type Recorder struct {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/gameday-sre/gameday/scenarios"
 )
 
 // Result is a scored run.
@@ -262,7 +260,7 @@ func heldQuiet(j Journal, achieved map[string]time.Time) map[string]time.Time {
 	}
 	out := map[string]time.Time{}
 	for _, a := range j.Spec.Claims {
-		if _, done := achieved[a.Objective]; !done && a.Cause == scenarios.CauseNoIncident {
+		if _, done := achieved[a.Objective]; !done && a.Cause == CauseNoIncident {
 			out[a.Objective] = at
 		}
 	}
@@ -285,7 +283,7 @@ func detection(r Result) Detection {
 		}
 	}
 	for _, o := range r.Objectives {
-		d.RootCauseNamed = d.RootCauseNamed || (o.Achieved && o.Category == scenarios.CategoryRootCause)
+		d.RootCauseNamed = d.RootCauseNamed || (o.Achieved && o.Category == CategoryRootCause)
 	}
 	return d
 }
@@ -300,9 +298,9 @@ func metrics(objs []ObjectiveResult) Metrics {
 		}
 		return best
 	}
-	m := Metrics{TTD: first(scenarios.CategoryRootCause), TTM: first(scenarios.CategoryFix), TTR: first(scenarios.CategoryRecover)}
+	m := Metrics{TTD: first(CategoryRootCause), TTM: first(CategoryFix), TTR: first(CategoryRecover)}
 	if m.TTD == nil {
-		m.TTD = first(scenarios.CategoryDetect)
+		m.TTD = first(CategoryDetect)
 	}
 	m.MTTR = m.TTR
 	return m

@@ -8,7 +8,6 @@ package nodeops
 import (
 	"context"
 	"fmt"
-	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"io"
 	"log/slog"
 	"slices"
@@ -20,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/drain"
+
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 // Nodes returns the nodes of a node group, sorted by name.

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -25,6 +24,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/cert"
+
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 )
 
 // signer plays the controller manager's kube-apiserver-client signer: it

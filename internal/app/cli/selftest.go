@@ -303,7 +303,7 @@ func scenarioCount(games []game) int {
 // its first wrong cause (a decoy: the validator requires one) instead of
 // the right answer, and that cause.
 func falseAlarm(s *scenarios.Scenario) (*scenarios.Scenario, string) {
-	cause := verify.Decoys(verify.SpecOf(s))[0]
+	cause := verify.Decoys(s.JournalSpec())[0]
 	return s.WithSteps([]scenarios.SolutionStep{{
 		Description: "Claim a failure on a healthy cluster",
 		Run:         fmt.Sprintf(`"$GAMEDAY" diagnose --cause %s --note "false alarm, on purpose"`, cause),

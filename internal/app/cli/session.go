@@ -248,7 +248,7 @@ func withAnswerKey(g *globals, j verify.Journal) verify.Journal {
 		fmt.Fprintf(g.streams.ErrOut, "gameday: journal has no answer key and %s is not built in: claims are not judged\n", j.Spec.Name)
 		return j
 	}
-	j, ok := verify.WithAnswerKey(j, s)
+	j, ok := scenarios.WithAnswerKey(j, s)
 	if ok {
 		fmt.Fprintf(g.streams.ErrOut, "gameday: journal predates judged claims: using the answer key of the built-in %s\n", j.Spec.Name)
 	}

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/gameday-sre/gameday/scenarios"
 	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/gameday-sre/gameday/scenarios"
 )
 
 // Options control rendering.

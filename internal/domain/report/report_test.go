@@ -31,7 +31,7 @@ func TestGoldenReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, ok := verify.WithAnswerKey(j, s)
+	j, ok := scenarios.WithAnswerKey(j, s)
 	if !ok {
 		t.Fatal("no answer key added")
 	}
@@ -63,7 +63,7 @@ func TestReportsShowTimings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := verify.Journal{Format: verify.JournalFormat, RunID: "r1", Spec: verify.SpecOf(s), Outcome: verify.OutcomeTimeLimit}
+	j := verify.Journal{Format: verify.JournalFormat, RunID: "r1", Spec: s.JournalSpec(), Outcome: verify.OutcomeTimeLimit}
 	want := "Cluster timings: " + strings.Join(s.Spec.Environment.Cluster.Timings.Summary(), ", ")
 	if !strings.Contains(want, "evictionPressureTransitionPeriod ") {
 		t.Fatalf("the timings lack the kubelet's transition period: %s", want)

@@ -3,6 +3,9 @@
 // folder; a package may import its own layer and the layers below it,
 // never one above. The test kits stand apart: only tests import them.
 //
+// The journal, its scoring and the reports made from it are pure (Pure):
+// they reach no Kubernetes code, so a journal is read and scored offline.
+//
 // From the top:
 //
 //	app     cmd/, internal/app/: the commands, flags to options, self-test orchestration
@@ -50,6 +53,16 @@ var Order = []Layer{
 // only tests may import, and the Makefile's tools. They may import any
 // layer.
 var Apart = []string{"internal/testkit", "internal/tools"}
+
+// Pure lists the packages that must import no Kubernetes code, directly
+// or through the module's other packages: the journal and its scoring,
+// and the reports made from a journal, which read a run offline.
+var Pure = []string{"verify", "internal/domain/report"}
+
+// kubernetes says whether an import path is Kubernetes code.
+func kubernetes(ip string) bool {
+	return strings.HasPrefix(ip, "k8s.io/") || strings.HasPrefix(ip, "sigs.k8s.io/")
+}
 
 // Violation is one import that breaks the layering.
 type Violation struct {
@@ -105,6 +118,9 @@ func place(dir string) (placement, bool) {
 func Check(root, module string) ([]Violation, error) {
 	var out []Violation
 	fset := token.NewFileSet()
+	// imports maps a package folder to its non-test imports: module
+	// folders (relative) and outside paths, for the purity check.
+	imports := map[string]map[string]bool{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -135,8 +151,14 @@ func Check(root, module string) ([]Violation, error) {
 			return fmt.Errorf("read imports: %w", err)
 		}
 		test := strings.HasSuffix(name, "_test.go")
+		if imports[dir] == nil {
+			imports[dir] = map[string]bool{}
+		}
 		for _, imp := range f.Imports {
 			ip := strings.Trim(imp.Path.Value, `"`)
+			if !test {
+				imports[dir][strings.TrimPrefix(strings.TrimPrefix(ip, module), "/")] = true
+			}
 			if ip != module && !strings.HasPrefix(ip, module+"/") {
 				continue
 			}
@@ -154,6 +176,36 @@ func Check(root, module string) ([]Violation, error) {
 		}
 		return nil
 	})
+	for _, p := range Pure {
+		if via := reaches(imports, p, map[string]bool{}); via != "" {
+			out = append(out, Violation{File: p, Import: via, Why: "a pure package reaches Kubernetes code"})
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out, err
+}
+
+// reaches returns the chain by which package dir reaches Kubernetes code
+// through its imports ("report -> verify -> k8s.io/api/core/v1"), or "".
+func reaches(imports map[string]map[string]bool, dir string, seen map[string]bool) string {
+	if seen[dir] {
+		return ""
+	}
+	seen[dir] = true
+	deps := make([]string, 0, len(imports[dir]))
+	for d := range imports[dir] {
+		deps = append(deps, d)
+	}
+	sort.Strings(deps)
+	for _, d := range deps {
+		if kubernetes(d) {
+			return d
+		}
+		if _, local := imports[d]; local {
+			if via := reaches(imports, d, seen); via != "" {
+				return d + " -> " + via
+			}
+		}
+	}
+	return ""
 }

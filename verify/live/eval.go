@@ -1,4 +1,8 @@
-package verify
+// Package live evaluates a scenario's typed conditions against the running
+// environment, through informers on the cluster and the AWS plane, and
+// records what it sees in the journal (verify): objectives achieved,
+// penalties incurred, and which claims are right.
+package live
 
 import (
 	"context"
@@ -18,8 +22,8 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
-
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
+	"github.com/gameday-sre/gameday/verify"
 )
 
 // Cloud is the AWS state conditions read.
@@ -50,8 +54,8 @@ type Evaluator struct {
 	changed  chan struct{}
 	mu       sync.Mutex
 	restarts map[string]time.Time // ns/name → when a new restartedAt was seen
-	findings []Finding
-	key      []SpecClaim // the answer key claims are judged by
+	findings []verify.Finding
+	key      []verify.SpecClaim // the answer key claims are judged by
 	achieved func(id string) (time.Time, bool)
 	handover time.Time
 	regexps  map[string]*regexp.Regexp
@@ -77,7 +81,7 @@ func NewEvaluator(s *scenarios.Scenario, cs kubernetes.Interface, dyn dynamic.In
 		changed:  make(chan struct{}, 1),
 		restarts: map[string]time.Time{},
 		achieved: achieved, regexps: map[string]*regexp.Regexp{}, execCache: map[string]execResult{},
-		key: ClaimsOf(s), behaviours: s.Behaviours(),
+		key: s.AnswerKey(), behaviours: s.Behaviours(),
 	}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { e.signal() },
@@ -176,7 +180,7 @@ func (e *Evaluator) SetHandover(t time.Time) {
 }
 
 // AddFinding adds a root-cause claim for finding conditions.
-func (e *Evaluator) AddFinding(f Finding) {
+func (e *Evaluator) AddFinding(f verify.Finding) {
 	e.mu.Lock()
 	e.findings = append(e.findings, f)
 	e.mu.Unlock()
@@ -244,9 +248,9 @@ func (e *Evaluator) re(expr string) *regexp.Regexp {
 	return e.reLocked(expr)
 }
 
-// claimLocked returns the first right claim (Judge) that matches q, or
+// claimLocked returns the first right claim (verify.Judge) that matches q, or
 // nil. Wrong claims never satisfy a finding condition.
-func (e *Evaluator) claimLocked(q *scenarios.FindingCondition) *Finding {
+func (e *Evaluator) claimLocked(q *scenarios.FindingCondition) *verify.Finding {
 	for i, f := range e.findings {
 		if f.Cause != q.Cause || (q.Source != scenarios.SourceAny && f.Source != q.Source) {
 			continue
@@ -254,7 +258,7 @@ func (e *Evaluator) claimLocked(q *scenarios.FindingCondition) *Finding {
 		if q.Resource != "" && !e.reLocked(q.Resource).MatchString(f.Resource) {
 			continue
 		}
-		if Judge(e.key, f) == VerdictRight {
+		if verify.Judge(e.key, f) == verify.VerdictRight {
 			return &e.findings[i]
 		}
 	}
@@ -264,10 +268,10 @@ func (e *Evaluator) claimLocked(q *scenarios.FindingCondition) *Finding {
 // Claim returns the first right claim that satisfies one of the finding
 // conditions of a diagnosis condition (a finding, or any of findings),
 // for the journal to record what achieved it; nil otherwise.
-func (e *Evaluator) Claim(c *scenarios.Condition) *Finding {
+func (e *Evaluator) Claim(c *scenarios.Condition) *verify.Finding {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, q := range diagnosisFindings(c) {
+	for _, q := range c.DiagnosisFindings() {
 		if f := e.claimLocked(q); f != nil {
 			cp := *f
 			return &cp

@@ -1,4 +1,4 @@
-package verify
+package live
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/verify"
 )
 
 // fakeCloud is an AWS account with fixed roles and node groups.
@@ -183,8 +184,8 @@ func TestConditionKinds(t *testing.T) {
 		groups: map[string]int{"ng-general-v1": 2, "ng-general-v2": 2},
 	}
 	e, _ := newTestEvaluator(t, cloud)
-	e.AddFinding(Finding{Cause: "image-tag-missing", Resource: "shop/checkout", Source: scenarios.SourceOperator})
-	e.AddFinding(Finding{Cause: "node-role-missing-ecr-read", Resource: "arn:aws:iam::123456789012:role/eks-node-general-v2", Source: scenarios.SourceOperator})
+	e.AddFinding(verify.Finding{Cause: "image-tag-missing", Resource: "shop/checkout", Source: scenarios.SourceOperator})
+	e.AddFinding(verify.Finding{Cause: "node-role-missing-ecr-read", Resource: "arn:aws:iam::123456789012:role/eks-node-general-v2", Source: scenarios.SourceOperator})
 
 	tests := []struct {
 		name string

@@ -1,4 +1,4 @@
-package verify
+package live
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/gameday-sre/gameday/scenarios"
+	"github.com/gameday-sre/gameday/verify"
 )
 
 // Tracker watches a run's objectives and penalties and records each
 // change in the journal the moment it is observed.
 type Tracker struct {
 	s   *scenarios.Scenario
-	rec *Recorder
+	rec *verify.Recorder
 
 	mu        sync.Mutex
 	ev        *Evaluator
@@ -21,7 +22,7 @@ type Tracker struct {
 }
 
 // NewTracker returns a tracker; attach an evaluator with SetEvaluator.
-func NewTracker(s *scenarios.Scenario, rec *Recorder) *Tracker {
+func NewTracker(s *scenarios.Scenario, rec *verify.Recorder) *Tracker {
 	return &Tracker{s: s, rec: rec, achieved: map[string]time.Time{}, penalised: map[string]bool{}}
 }
 
@@ -49,7 +50,7 @@ func (t *Tracker) Check(ctx context.Context) bool {
 				continue
 			}
 			if ok, obs := t.ev.Eval(ctx, &o.When, round); ok {
-				e := t.rec.Add(Event{Type: EventObjective, Objective: o.ID, Message: o.Title + ": " + obs, Finding: t.ev.Claim(&o.When)})
+				e := t.rec.Add(verify.Event{Type: verify.EventObjective, Objective: o.ID, Message: o.Title + ": " + obs, Finding: t.ev.Claim(&o.When)})
 				t.mu.Lock()
 				t.achieved[o.ID] = e.Time
 				t.mu.Unlock()
@@ -66,7 +67,7 @@ func (t *Tracker) Check(ctx context.Context) bool {
 			continue
 		}
 		if ok, obs := t.ev.Eval(ctx, &p.When, round); ok {
-			t.rec.Add(Event{Type: EventPenalty, Penalty: p.ID, Message: p.Title + ": " + obs})
+			t.rec.Add(verify.Event{Type: verify.EventPenalty, Penalty: p.ID, Message: p.Title + ": " + obs})
 			t.mu.Lock()
 			t.penalised[p.ID] = true
 			t.mu.Unlock()

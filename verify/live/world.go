@@ -1,4 +1,4 @@
-package verify
+package live
 
 import (
 	"context"
@@ -20,7 +20,6 @@ import (
 
 	"github.com/gameday-sre/gameday/internal/domain/iampolicy"
 	"github.com/gameday-sre/gameday/scenarios"
-
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
