@@ -1,7 +1,7 @@
 package scenarios
 
 // This file holds the wire types of apiVersion gameday.dev/v1alpha1,
-// kind Scenario. Every field is documented here; README.md's scenario
+// kind Scenario. Every field is documented here; docs/reference.md's scenario
 // reference is generated from the same words. Fields are never repurposed:
 // a field whose meaning must change is deprecated and a new one added.
 

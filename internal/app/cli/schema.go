@@ -11,7 +11,7 @@ func newSchemaCmd(g *globals) *cobra.Command {
 		Use:   "schema",
 		Short: "Print the JSON Schema of scenario files, for editors",
 		Long: `Print the JSON Schema of gameday.dev/v1alpha1 scenario files, generated from
-the same Go types and doc comments as the README's scenario reference. Save
+the same Go types and doc comments as the scenario reference (docs/reference.md). Save
 it and point your editor's YAML language server at it:
 
   gameday schema > gameday.schema.json

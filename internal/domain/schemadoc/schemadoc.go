@@ -1,6 +1,6 @@
 // Package schemadoc renders the scenario schema reference in Markdown from
 // the doc comments of the wire types in package scenarios, so that the
-// README's reference cannot drift from the code.
+// reference page (docs/reference.md) cannot drift from the code.
 package schemadoc
 
 import (
@@ -70,7 +70,7 @@ func Markdown(fsys fs.FS, dirs []string, root string, unions Unions) (string, er
 		if st == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "### %s\n\n%s\n\n", name, oneParagraph(t.Doc))
+		fmt.Fprintf(&b, "## %s\n\n%s\n\n", name, oneParagraph(t.Doc))
 		b.WriteString("| field | type | meaning |\n| --- | --- | --- |\n")
 		for _, yf := range yamlFields(st) {
 			f := yf.field

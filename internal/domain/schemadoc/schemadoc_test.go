@@ -13,37 +13,37 @@ const (
 	end   = "<!-- END SCENARIO REFERENCE -->"
 )
 
-// TestReadmeReferenceIsCurrent fails when the README's scenario reference
+// TestReferencePageIsCurrent fails when the scenario reference page (docs/reference.md)
 // differs from the wire types' doc comments.
-func TestReadmeReferenceIsCurrent(t *testing.T) {
+func TestReferencePageIsCurrent(t *testing.T) {
 	root := os.DirFS("../../..")
 	got, err := Markdown(root, ScenarioDirs, "Scenario", ScenarioUnions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"### Scenario", "### Condition", "### PodsCondition", "| `waitingReason` | string |", "### PolicyDocument"} {
+	for _, want := range []string{"## Scenario", "## Condition", "## PodsCondition", "| `waitingReason` | string |", "## PolicyDocument"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("reference lacks %q", want)
 		}
 	}
-	readme, err := os.ReadFile("../../../README.md")
+	readme, err := os.ReadFile("../../../docs/reference.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(readme)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the reference markers %q ... %q", strings.TrimSpace(begin), end)
+		t.Fatalf("docs/reference.md lacks the reference markers %q ... %q", strings.TrimSpace(begin), end)
 	}
 	current := s[i+len(begin) : j]
 	if current == got {
 		return
 	}
 	if golden.Updating() {
-		if err := os.WriteFile("../../../README.md", []byte(s[:i+len(begin)]+got+s[j:]), 0o644); err != nil {
+		if err := os.WriteFile("../../../docs/reference.md", []byte(s[:i+len(begin)]+got+s[j:]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("README.md scenario reference is stale; run: make golden")
+	t.Errorf("docs/reference.md is stale; run: make golden")
 }

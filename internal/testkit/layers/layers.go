@@ -52,7 +52,7 @@ var Order = []Layer{
 // Apart lists the folders that stand outside the layers: test kits, which
 // only tests may import, and the Makefile's tools. They may import any
 // layer.
-var Apart = []string{"internal/testkit", "internal/tools"}
+var Apart = []string{"internal/testkit", "internal/tools", "docs"}
 
 // Pure lists the packages that must import no Kubernetes code, directly
 // or through the module's other packages: the journal and its scoring,
