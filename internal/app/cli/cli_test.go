@@ -213,8 +213,8 @@ func TestInfraSelection(t *testing.T) {
 			"config file " + badConfig + ": line 2: field backend not found"},
 		{"env up on kind without Docker", []string{"env", "up", "--scenario", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
 			"--infra kind needs Docker: no Docker engine answers"},
-		{"env up bare cluster on kind", []string{"env", "up", "--infra", "kind"}, "", ExitInvalid,
-			"--infra kind goes with --scenario"},
+		{"env up sandbox on kind without Docker", []string{"env", "up", "--infra", "kind"}, "", ExitInfra,
+			"--infra kind needs Docker: no Docker engine answers"},
 		{"self-test on kind without Docker", []string{"test", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitFailed,
 			"FAIL ecr-imagepullbackoff backend: --infra kind needs Docker"},
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/internal/ground/rundir"
@@ -97,11 +95,11 @@ func liveRun(id string) (rundir.Dir, error) {
 	return rundir.Dir{}, errkind.Errorf(errkind.Invalid, "no live environment under %s: start one with `gameday env up` or `gameday run`", root)
 }
 
-// parseNodeGroups parses "name=size[:instance-type],..." into node groups
-// in zones a, b, c... and subnets 10.0.1.0/24, 10.0.2.0/24, ...
-func parseNodeGroups(spec, region string) ([]embedded.NodeGroup, error) {
-	var out []embedded.NodeGroup
-	for i, item := range strings.Split(spec, ",") {
+// parseNodeGroups parses "name=size[:instance-type],..." into a sandbox's
+// node groups.
+func parseNodeGroups(spec string) ([]scenarios.SandboxGroup, error) {
+	var out []scenarios.SandboxGroup
+	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
 		name, rest, ok := strings.Cut(item, "=")
 		if !ok || name == "" {
@@ -115,14 +113,7 @@ func parseNodeGroups(spec, region string) ([]embedded.NodeGroup, error) {
 		if err := eks.CheckSize(size, 1); err != nil {
 			return nil, errkind.Errorf(errkind.Invalid, "--node-groups: %q: %v", item, err)
 		}
-		if itype == "" {
-			itype = eks.DefaultInstanceType
-		}
-		out = append(out, embedded.NodeGroup{
-			Name: name, Size: size, InstanceType: itype,
-			Zone:   region + string(rune('a'+i%6)),
-			Subnet: netip.MustParsePrefix(fmt.Sprintf("10.0.%d.0/24", i+1)),
-		})
+		out = append(out, scenarios.SandboxGroup{Name: name, Size: size, InstanceType: itype})
 	}
 	return out, nil
 }
@@ -139,7 +130,8 @@ func newEnvUpCmd(g *globals) *cobra.Command {
 		Short: "Start a sandbox environment and keep it up until Ctrl-C or `gameday env down`",
 		Long: `Start a sandbox environment and keep it up until Ctrl-C or ` + "`gameday env down`" + `.
 
-Without --scenario: a bare cluster with the --node-groups given.
+Without --scenario: a sandbox, a bare cluster with the --node-groups
+given (each with an EKS node role) and its AWS account.
 With --scenario: the scenario's environment (the AWS account with its IAM
 roles, EKS node groups and ECR images; the cluster with the initial node
 groups, whose image pulls the node roles decide), without its workloads or
@@ -153,26 +145,27 @@ directory's env.sh and printed again by ` + "`gameday env`" + `.`,
 	cmd.Flags().StringVar(&o.groups, "node-groups", "ng-general=2", "node groups as name=size[:instance-type],... (without --scenario)")
 	cmd.Flags().StringVar(&o.region, "region", "us-east-1", "AWS region of the nodes (without --scenario)")
 	cmd.Flags().StringVar(&o.scenario, "scenario", "", "build this scenario's environment (NAME or PATH)")
-	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator with --scenario: auto, moto, moto-container or localstack (default: the config file's, else auto)")
-	cmd.Flags().StringVar(&o.infra, "infra", "", "backend with --scenario: embedded or kind (default: the scenario's environment.infra, else the config file's, else embedded)")
+	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator: auto, moto, moto-container or localstack (default: the config file's, else auto)")
+	cmd.Flags().StringVar(&o.infra, "infra", "", "backend: embedded or kind (default: the scenario's environment.infra, else the config file's, else embedded)")
 	return cmd
 }
 
 func envUp(ctx context.Context, g *globals, o envUpOptions) error {
 	var s *scenarios.Scenario
-	var ngs []embedded.NodeGroup
 	var err error
-	infra, emulator := scenarios.InfraEmbedded, o.emulator
 	if o.scenario != "" {
-		if s, err = scenarios.Resolve(o.scenario); err != nil {
-			return err
+		s, err = scenarios.Resolve(o.scenario)
+	} else {
+		var groups []scenarios.SandboxGroup
+		if groups, err = parseNodeGroups(o.groups); err == nil {
+			s, err = scenarios.Sandbox(o.region, groups)
 		}
-		if infra, emulator, err = chooseInfra(ctx, o.infra, o.emulator, s); err != nil {
-			return err
-		}
-	} else if o.infra != "" && o.infra != scenarios.InfraEmbedded {
-		return errkind.Errorf(errkind.Invalid, "--infra %s goes with --scenario; a bare cluster is embedded only", o.infra)
-	} else if ngs, err = parseNodeGroups(o.groups, o.region); err != nil {
+	}
+	if err != nil {
+		return err
+	}
+	infra, emulator, err := chooseInfra(ctx, o.infra, o.emulator, s)
+	if err != nil {
 		return err
 	}
 	root, err := rundir.Root()
@@ -184,35 +177,27 @@ func envUp(ctx context.Context, g *globals, o envUpOptions) error {
 		return errkind.E(errkind.Infra, err)
 	}
 	t0 := time.Now()
-	var stop func(context.Context) error
-	var env []string
-	var groups []string
-	switch {
-	case s != nil:
-		on := ""
-		if infra == scenarios.InfraKind {
-			on = " on kind"
-		}
-		fmt.Fprintf(g.streams.ErrOut, "starting the environment of %s%s as run %s...\n", s.Metadata.Name, on, d.ID)
-		var e runner.Environment
-		e, stop, err = provision(g, infra, emulator)(ctx, s, d, func(runner.AWSCall) {})
-		if err == nil {
-			env = e.OperatorEnv()
-			for _, ng := range s.Spec.Environment.NodeGroups {
-				if !ng.Deferred {
-					groups = append(groups, ng.Name)
-				}
+	on := ""
+	if infra == scenarios.InfraKind {
+		on = " on kind"
+	}
+	what := "the environment of " + s.Metadata.Name
+	if o.scenario == "" {
+		what = fmt.Sprintf("a sandbox (%d node groups)", len(s.Spec.Environment.NodeGroups))
+	}
+	fmt.Fprintf(g.streams.ErrOut, "starting %s%s as run %s...\n", what, on, d.ID)
+	// The same composition as a game's: the AWS plane, the registry and
+	// the cluster on the chosen backend.
+	e, stop, err := provision(g, infra, emulator)(ctx, s, d, func(runner.AWSCall) {})
+	var env, groups []string
+	if err == nil {
+		env = e.OperatorEnv()
+		for _, ng := range s.Spec.Environment.NodeGroups {
+			if !ng.Deferred {
+				groups = append(groups, ng.Name)
 			}
-			slices.Sort(groups)
 		}
-	default:
-		fmt.Fprintf(g.streams.ErrOut, "starting environment %s (%d node groups)...\n", d.ID, len(ngs))
-		var e *embedded.Env
-		e, stop, err = embedded.Start(ctx, embedded.WithDir(d.Path), embedded.WithRunID(d.ID),
-			embedded.WithRegion(o.region), embedded.WithNodeGroups(ngs...), embedded.WithLogger(g.log))
-		if e != nil {
-			env, groups = []string{"KUBECONFIG=" + e.OperatorKubeconfig}, e.NodeGroups()
-		}
+		slices.Sort(groups)
 	}
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,22 +12,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gameday-sre/gameday/infra/embedded"
+	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/internal/ground/rundir"
 )
 
 func TestParseNodeGroups(t *testing.T) {
 	tests := []struct {
 		name, spec string
-		want       []embedded.NodeGroup
+		want       []scenarios.SandboxGroup
 		wantErr    string
 	}{
-		{name: "one", spec: "ng-a=2", want: []embedded.NodeGroup{
-			{Name: "ng-a", Size: 2, InstanceType: "m5.large", Zone: "us-east-1a", Subnet: netip.MustParsePrefix("10.0.1.0/24")},
-		}},
-		{name: "two with type", spec: "ng-a=1, ng-b=3:m6i.large", want: []embedded.NodeGroup{
-			{Name: "ng-a", Size: 1, InstanceType: "m5.large", Zone: "us-east-1a", Subnet: netip.MustParsePrefix("10.0.1.0/24")},
-			{Name: "ng-b", Size: 3, InstanceType: "m6i.large", Zone: "us-east-1b", Subnet: netip.MustParsePrefix("10.0.2.0/24")},
+		{name: "one", spec: "ng-a=2", want: []scenarios.SandboxGroup{{Name: "ng-a", Size: 2}}},
+		{name: "two with type", spec: "ng-a=1, ng-b=3:m6i.large", want: []scenarios.SandboxGroup{
+			{Name: "ng-a", Size: 1}, {Name: "ng-b", Size: 3, InstanceType: "m6i.large"},
 		}},
 		{name: "no size", spec: "ng-a", wantErr: `"ng-a" is not name=size`},
 		{name: "bad size", spec: "ng-a=lots", wantErr: "size must be a whole number from 1 to 20"},
@@ -36,7 +32,7 @@ func TestParseNodeGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseNodeGroups(tt.spec, "us-east-1")
+			got, err := parseNodeGroups(tt.spec)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -46,7 +42,7 @@ func TestParseNodeGroups(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -165,8 +161,23 @@ func TestIntegrationEnvUpDown(t *testing.T) {
 		t.Errorf("kubectl sees %d Ready nodes, want 2:\n%s", n, out)
 	}
 	printed, err := gameday("env").Output()
-	if err != nil || strings.TrimSpace(string(printed)) != export {
-		t.Errorf("`gameday env` printed %q (%v), want %q", printed, err, export)
+	if err != nil || !strings.HasPrefix(string(printed), export+"\n") {
+		t.Errorf("`gameday env` printed %q (%v), want it to start with %q", printed, err, export)
+	}
+	// The sandbox is composed as a game's environment is: its AWS
+	// account knows the node groups, as EKS would.
+	awsEnv := os.Environ()
+	for _, l := range strings.Split(strings.TrimSpace(string(printed)), "\n") {
+		if kv, ok := strings.CutPrefix(l, "export "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			awsEnv = append(awsEnv, k+"="+strings.Trim(v, "'\""))
+		}
+	}
+	describe := exec.Command("aws", "eks", "describe-nodegroup", "--cluster-name", "sandbox", "--nodegroup-name", "ng-b",
+		"--query", "nodegroup.[nodeRole,scalingConfig.desiredSize]", "--output", "text")
+	describe.Env = awsEnv
+	if out, err := describe.CombinedOutput(); err != nil || !strings.Contains(string(out), "role/eks-node-ng-b") {
+		t.Errorf("aws eks describe-nodegroup ng-b: %v\n%s", err, out)
 	}
 
 	down := gameday("env", "down")
