@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/internal/ground/rundir"
+	"github.com/gameday-sre/gameday/scenarios"
 )
 
 func TestParseNodeGroups(t *testing.T) {
