@@ -77,7 +77,7 @@ test-kind: build
 # Debian packages and Go modules into the local Docker engine (kept when
 # their inputs did not change): the base of the scenario's images, and
 # kind's base and node images. The node image's binaries are built here
-# from infra/kind/nodeimage/go.mod, static, at the embedded control
+# from infra/images/nodeimage/go.mod, static, at the embedded control
 # plane's Kubernetes version; kind's base files come from the kind
 # module. Needs root (debootstrap) and the docker CLI.
 NODE_BITS    := out/kind-node-bits
@@ -87,7 +87,7 @@ NODE_LDFLAGS := -s -w $(LDFLAGS) -X k8s.io/component-base/version.gitTreeState=c
                 -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=37
 kind-images: build
 	@mkdir -p $(NODE_BITS); t0=$$SECONDS; echo "== building the node binaries (Kubernetes $(K8S_VERSION), etcd, pause) into $(NODE_BITS)"; \
-	cd infra/kind/nodeimage && CGO_ENABLED=0 $(GO) build -ldflags "$(NODE_LDFLAGS)" -o $(abspath $(NODE_BITS))/ $(addprefix k8s.io/kubernetes/cmd/,$(NODE_CMDS)) && \
+	cd infra/images/nodeimage && CGO_ENABLED=0 $(GO) build -ldflags "$(NODE_LDFLAGS)" -o $(abspath $(NODE_BITS))/ $(addprefix k8s.io/kubernetes/cmd/,$(NODE_CMDS)) && \
 	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(abspath $(NODE_BITS))/etcd go.etcd.io/etcd/server/v3 && cd $(CURDIR) && \
 	CGO_ENABLED=0 $(GO) build -ldflags "-s -w" -o $(NODE_BITS)/gameday-pause ./cmd/gameday-pause && \
 	echo "== node binaries: $$((SECONDS-t0))s"

@@ -183,6 +183,13 @@ type run struct {
 	board *session.Info
 	// verification is the verification's state, across attempts.
 	verification verifyState
+
+	// outcome is how the run ended, so far: set by the phase that ends it.
+	outcome string
+	// cleanups undo what the phases set up, newest first (play).
+	cleanups []func(error) error
+	// finish ends the journal and writes it, once.
+	finish func()
 }
 
 // verifyState is the verification's state: the attempts made, whether
@@ -241,132 +248,25 @@ func Run(ctx context.Context, s *scenarios.Scenario, cfg Config) (res Result, er
 		return res, errkind.E(errkind.Infra, err)
 	}
 
-	outcome := verify.OutcomeInfraError
-	finished := false
-	finish := func() {
-		if finished {
-			return
-		}
-		finished = true
-		r.rec.End(outcome)
+	r.outcome = verify.OutcomeInfraError
+	var journalErr error
+	r.finish = sync.OnceFunc(func() {
+		r.rec.End(r.outcome)
 		res.Journal = r.rec.Snapshot()
 		res.Score = verify.Score(res.Journal)
-		if werr := r.writeJournal(res.Journal); werr != nil && err == nil {
-			err = errkind.E(errkind.Infra, werr)
+		if werr := r.writeJournal(res.Journal); werr != nil {
+			journalErr = errkind.E(errkind.Infra, werr)
 		}
 		if cfg.OnEnd != nil {
 			cfg.OnEnd(res)
 		}
+	})
+	err = r.play(ctx, phases)
+	r.finish() // teardown has written the journal; this is for a run that never provisioned
+	if err == nil {
+		err = journalErr
 	}
-	defer finish()
-
-	r.phase(PhaseProvision, "")
-	env, stop, perr := cfg.Provision(ctx, s, dir, r.onAWSCall)
-	defer func() {
-		finish()
-		if cfg.Keep && env != nil && ctx.Err() == nil {
-			r.log.Info("keeping the environment up until interrupted", "dir", dir.Path)
-			<-ctx.Done()
-		}
-		r.phase(PhaseTeardown, "")
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if serr := stop(stopCtx); serr != nil {
-			r.log.Warn("teardown", "err", serr)
-			if err == nil {
-				err = errkind.E(errkind.Infra, fmt.Errorf("teardown: %w", serr))
-			}
-		}
-	}()
-	if perr != nil {
-		return res, r.classify(ctx, perr, &outcome)
-	}
-	r.env = env
-	r.recordStartTimes(env)
-	if err := dir.WriteEnv(env.OperatorEnv()); err != nil {
-		return res, errkind.E(errkind.Infra, err)
-	}
-	if err := r.clients(); err != nil {
-		return res, errkind.E(errkind.Infra, err)
-	}
-	r.tracker = live.NewTracker(s, r.rec)
-	r.ev = live.NewEvaluator(s, r.cs, r.dyn, r.mapper, env, r.tracker.Achieved)
-	r.tracker.SetEvaluator(r.ev)
-	evCtx, stopEv := context.WithCancel(ctx)
-	defer func() { stopEv(); r.ev.Shutdown() }()
-	if err := r.ev.Start(evCtx); err != nil {
-		return res, r.classify(ctx, errkind.E(errkind.Infra, err), &outcome)
-	}
-
-	r.phase(PhaseSetup, "")
-	if err := r.setup(ctx); err != nil {
-		return res, r.classify(ctx, err, &outcome)
-	}
-	r.phase(PhaseFault, "")
-	if err := r.steps(ctx, scenarios.PhaseFault); err != nil {
-		return res, r.classify(ctx, err, &outcome)
-	}
-	r.phase(PhaseGate, fmt.Sprintf("waiting up to %s for the symptoms", s.Spec.Symptoms.Timeout))
-	if err := r.gate(ctx); err != nil {
-		if errkind.Of(err) == errkind.NotReproduced {
-			outcome = verify.OutcomeNotReproduced
-			return res, err
-		}
-		return res, r.classify(ctx, err, &outcome)
-	}
-
-	ctl, stopCtl, err := session.Serve(r, dir, cfg.Responders...)
-	defer stopCtl()
-	if err != nil {
-		return res, errkind.E(errkind.Infra, err)
-	}
-	sessionEnv := func(token string) []string {
-		return []string{"GAMEDAY_FINDINGS_URL=" + ctl.URL + "/v1/findings", "GAMEDAY_ALERTMANAGER_URL=" + ctl.URL + "/v1/alertmanager",
-			"GAMEDAY_TOKEN=" + token, "GAMEDAY_BOARD_URL=" + ctl.Board, "GAMEDAY_RUN=" + cfg.RunID}
-	}
-	r.connEnv = append(env.OperatorEnv(), sessionEnv(ctl.Token)...)
-	r.board = ctl
-	if err := dir.WriteEnv(r.connEnv); err != nil {
-		return res, errkind.E(errkind.Infra, err)
-	}
-	for _, name := range cfg.Responders {
-		kvs, err := env.ResponderEnv(ctx, name)
-		if err != nil {
-			return res, r.classify(ctx, err, &outcome)
-		}
-		kvs = append(append(kvs, sessionEnv(ctl.Responders[name])...), "GAMEDAY_RESPONDER="+name)
-		if err := dir.WriteResponderEnv(name, kvs); err != nil {
-			return res, errkind.E(errkind.Infra, err)
-		}
-	}
-	r.phase(PhaseHandover, "")
-	r.handover()
-	r.phase(PhaseObserve, fmt.Sprintf("time limit %s", s.Metadata.TimeLimit))
-	outcome = r.observe(ctx)
-	// A control is time-boxed: reaching its limit is its normal end.
-	quietEnd := s.Spec.Control && outcome == verify.OutcomeTimeLimit
-	switch {
-	case outcome == verify.OutcomeCompleted, outcome == verify.OutcomeDetected, quietEnd:
-		if fp := verify.Score(r.rec.Snapshot()).Detection.FalsePositives; cfg.Headless && cfg.MaxFalsePositives != nil && fp > *cfg.MaxFalsePositives {
-			return res, errkind.Errorf(errkind.Failed, "%d false positives, over --max-false-positives %d", fp, *cfg.MaxFalsePositives)
-		}
-		if cfg.Headless && cfg.DetectionBudget > 0 {
-			if ttd, ok := r.detectedAt(); ok && ttd.Sub(r.rec.Snapshot().Handover) > cfg.DetectionBudget {
-				return res, errkind.Errorf(errkind.OverBudget, "detected after %s, over the %s detection budget",
-					ttd.Sub(r.rec.Snapshot().Handover).Round(time.Millisecond), cfg.DetectionBudget)
-			}
-		}
-		return res, nil
-	case outcome == verify.OutcomeAborted:
-		return res, errkind.E(errkind.Aborted, ctx.Err())
-	default:
-		if cfg.Headless && !s.Spec.Control {
-			if _, ok := r.detectedAt(); !ok {
-				return res, errkind.Errorf(errkind.Failed, "not detected: run ended (%s)", outcome)
-			}
-		}
-		return res, errkind.Errorf(errkind.Failed, "run ended: %s", outcome)
-	}
+	return res, err
 }
 
 // classify turns an error into the run's outcome.

@@ -14,16 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
+	"github.com/gameday-sre/gameday/infra/images"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
-
-// AppBaseImage is the base of the scenario's ECR images on kind, where
-// they really run gameday's app binary (AppBinaryEnv) with their
-// behaviour: busybox gives them a shell and the commands an operator
-// runs with kubectl exec. gameday builds it offline from Debian's
-// busybox-static (BuildAppBase, BuildCommand); no registry has it.
-// Override with GAMEDAY_APP_BASE_IMAGE (busybox:1.36.1 works).
-const AppBaseImage = dockerhost.BuiltHere + "app-base:busybox-static"
 
 // AppBinaryEnv names gameday's app binary (cmd/gameday-app, static),
 // which the scenario's images on kind run with their behaviour. Default:
@@ -70,8 +63,8 @@ func appBase(ctx context.Context, engine imageSaver, ref, dir string, opts ...re
 		return img, nil
 	}
 	how := fmt.Sprintf("run `docker pull %s` (or `docker load` it), or set GAMEDAY_APP_BASE_IMAGE", ref)
-	if ref == AppBaseImage {
-		how = fmt.Sprintf("gameday builds it offline: run `%s` (or `gameday images`)", BuildCommand)
+	if ref == images.AppBaseImage {
+		how = fmt.Sprintf("gameday builds it offline: run `%s` (or `gameday images`)", dockerhost.BuildCommand)
 	}
 	return nil, errkind.Errorf(errkind.Infra,
 		"the scenario's images need the base image %s on kind: not in the Docker engine (%v) and not pullable (%v); %s",

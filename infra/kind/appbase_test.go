@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/gameday-sre/gameday/infra/images"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
@@ -45,7 +46,7 @@ func TestAppBase(t *testing.T) {
 		{"from the Docker engine, offline", fakeEngine{ref: unreachable, saved: dockerSave(t, unreachable, img)}, unreachable, ""},
 		{"from the registry when the engine lacks it", fakeEngine{}, pushed.String(), ""},
 		{"neither", fakeEngine{}, unreachable, "run `docker pull " + unreachable + "`"},
-		{"gameday's own base, not built", fakeEngine{}, AppBaseImage, "gameday builds it offline: run `make kind-images`"},
+		{"gameday's own base, not built", fakeEngine{}, images.AppBaseImage, "gameday builds it offline: run `make kind-images`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

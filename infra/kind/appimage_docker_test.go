@@ -13,6 +13,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/infra/ecr"
+	"github.com/gameday-sre/gameday/infra/images"
 	"github.com/gameday-sre/gameday/internal/testkit/apptest"
 	"github.com/gameday-sre/gameday/internal/testkit/dockertest"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
@@ -26,7 +27,7 @@ import (
 // behaviour's code on SIGTERM and on a bad setting, and a memory leak
 // over the container's limit is a real OOM kill, exit 137.
 func TestScenarioImageRunsInDocker(t *testing.T) {
-	dockertest.RequireImages(t, BuildCommand, AppBaseImage)
+	dockertest.RequireImages(t, dockerhost.BuildCommand, images.AppBaseImage)
 	if err := dockerhost.CheckCLI(); err != nil {
 		t.Skipf("skipped: %v", err)
 	}
@@ -36,7 +37,7 @@ func TestScenarioImageRunsInDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	base, err := appBase(ctx, eng, AppBaseImage, t.TempDir())
+	base, err := appBase(ctx, eng, images.AppBaseImage, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestScenarioImageRunsInDocker(t *testing.T) {
 	}
 	runID := fmt.Sprintf("test-%d", time.Now().UnixNano())
 	ref := "gameday.local/test/checkout:" + runID
-	if err := load(ctx, eng, ref, img); err != nil {
+	if err := images.Load(ctx, eng, ref, img); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _, _ = docker("rmi", "-f", ref) }()

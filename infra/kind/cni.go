@@ -114,7 +114,11 @@ func installCNI(ctx context.Context, cs kubernetes.Interface, ns []nodes.Node, t
 			cmd.SetStdout(&out)
 			cmd.SetStderr(&out)
 			if err := cmd.Run(); err != nil {
-				return errkind.Errorf(errkind.Infra, "pod network: %s on %s: %v: %s", strings.Join(r, " "), n.String(), err, lastLine(out.String()))
+				msg := strings.TrimSpace(out.String())
+				if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+					msg = msg[i+1:] // the command's last word on it
+				}
+				return errkind.Errorf(errkind.Infra, "pod network: %s on %s: %v: %s", strings.Join(r, " "), n.String(), err, msg)
 			}
 		}
 	}

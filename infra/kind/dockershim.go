@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gameday-sre/gameday/infra/dockerhost"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
@@ -133,7 +134,7 @@ func EnsurePrivileged(ctx context.Context, image string, log *slog.Logger) error
 		return nil
 	}
 	if strings.Contains(string(out), "No such image") {
-		return errkind.Errorf(errkind.Infra, "the node image %s is not in the local Docker engine: `%s` builds gameday's offline one (or `docker pull %s`)", image, BuildCommand, NodeImage)
+		return errkind.Errorf(errkind.Infra, "the node image %s is not in the local Docker engine: `%s` builds gameday's offline one (or `docker pull %s`)", image, dockerhost.BuildCommand, NodeImage)
 	}
 	if !strings.Contains(string(out), "apply caps") {
 		return errkind.Errorf(errkind.Infra, "docker run --privileged %s: %v: %s", image, err, strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0])

@@ -15,10 +15,12 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/constants"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
@@ -456,7 +458,6 @@ func (e *Env) SetNodeGroupSize(ctx context.Context, g environment.NodeGroup, siz
 	return setInService(ctx, e.client, g.Name, size, nodeops.DrainTimeout, e.log)
 }
 
-
 // setInService makes the first size nodes of a group (by name) usable and
 // takes the rest out: drained, cordoned and tainted with PendingTaint.
 func setInService(ctx context.Context, cs kubernetes.Interface, group string, size int, drainTimeout time.Duration, log *slog.Logger) error {
@@ -498,22 +499,33 @@ func checkCapacity(group string, size, have int) error {
 
 // setPending adds or removes PendingTaint, and (un)cordons to match.
 func setPending(ctx context.Context, cs kubernetes.Interface, n *corev1.Node, group string, pending bool) error {
-	if nodeops.HasTaint(n, PendingTaint) == pending && n.Spec.Unschedulable == pending {
-		return nil
-	}
-	var taints []corev1.Taint
-	for _, t := range n.Spec.Taints {
-		if t.Key != PendingTaint {
-			taints = append(taints, t)
+	// The node lifecycle controller taints a node as it is cordoned, so
+	// the copy in hand may be stale: on a conflict, read it again.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if nodeops.HasTaint(n, PendingTaint) == pending && n.Spec.Unschedulable == pending {
+			return nil
 		}
-	}
-	if pending {
-		taints = append(taints, corev1.Taint{Key: PendingTaint, Value: group, Effect: corev1.TaintEffectNoSchedule})
-	}
-	n = n.DeepCopy()
-	n.Spec.Taints = taints
-	n.Spec.Unschedulable = pending
-	if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		var taints []corev1.Taint
+		for _, t := range n.Spec.Taints {
+			if t.Key != PendingTaint {
+				taints = append(taints, t)
+			}
+		}
+		if pending {
+			taints = append(taints, corev1.Taint{Key: PendingTaint, Value: group, Effect: corev1.TaintEffectNoSchedule})
+		}
+		u := n.DeepCopy()
+		u.Spec.Taints = taints
+		u.Spec.Unschedulable = pending
+		_, err := cs.CoreV1().Nodes().Update(ctx, u, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			if fresh, gerr := cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{}); gerr == nil {
+				n = fresh
+			}
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("update node %s: %w", n.Name, err)
 	}
 	return nil

@@ -5,11 +5,12 @@ import (
 	"strings"
 
 	"github.com/gameday-sre/gameday/infra/dockerhost"
+	"github.com/gameday-sre/gameday/infra/images"
 )
 
 // NodeImageRef is the node image a cluster is created from:
 // GAMEDAY_KIND_NODE_IMAGE when set; else kind's own NodeImage when the
-// local Docker engine has it; else BuiltNodeImage, which
+// local Docker engine has it; else images.BuiltNodeImage, which
 // `make kind-images` builds offline.
 func NodeImageRef() string {
 	if v := os.Getenv("GAMEDAY_KIND_NODE_IMAGE"); v != "" {
@@ -18,7 +19,7 @@ func NodeImageRef() string {
 	if dockerhost.Has(NodeImage) {
 		return NodeImage
 	}
-	return BuiltNodeImage
+	return images.BuiltNodeImage
 }
 
 // OfflineImage reports whether ref is one gameday built itself: the
@@ -26,8 +27,8 @@ func NodeImageRef() string {
 func OfflineImage(ref string) bool { return strings.HasPrefix(ref, dockerhost.BuiltHere) }
 
 // AppBaseRef is the base of the scenario's ECR images:
-// GAMEDAY_APP_BASE_IMAGE when set, else AppBaseImage.
-func AppBaseRef() string { return envOr("GAMEDAY_APP_BASE_IMAGE", AppBaseImage) }
+// GAMEDAY_APP_BASE_IMAGE when set, else images.AppBaseImage.
+func AppBaseRef() string { return envOr("GAMEDAY_APP_BASE_IMAGE", images.AppBaseImage) }
 
 // LocalImages lists the images a kind run needs in the local Docker
 // engine on a host that cannot pull: the node image and the base of the

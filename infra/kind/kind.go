@@ -156,7 +156,7 @@ type configOptions struct {
 type ConfigOption func(*configOptions)
 
 // WithoutAddons leaves kube-proxy and CoreDNS out of the cluster: the
-// offline node image (BuiltNodeImage) does not carry their images.
+// offline node image (images.BuiltNodeImage) does not carry their images.
 func WithoutAddons() ConfigOption { return func(o *configOptions) { o.noAddons = true } }
 
 // WithTimings sets the controller manager's and the kubelets' periods

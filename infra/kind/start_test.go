@@ -35,6 +35,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/embedded"
 	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/infra/images"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
@@ -195,7 +196,7 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := fakeEngine{gateway: netip.MustParseAddr("127.0.0.1"), ref: AppBaseImage, saved: dockerSave(t, AppBaseImage, base)}
+	eng := fakeEngine{gateway: netip.MustParseAddr("127.0.0.1"), ref: images.AppBaseImage, saved: dockerSave(t, images.AppBaseImage, base)}
 	// kind's own code behind the shared composer, with the provider and
 	// the engine stood in for.
 	environment.Register("kind-on-embedded", environment.Backend{Network: true,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/aws"
 	"github.com/gameday-sre/gameday/infra/dockerhost"
-	"github.com/gameday-sre/gameday/infra/kind"
+	"github.com/gameday-sre/gameday/infra/images"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
@@ -22,12 +22,12 @@ func newImagesCmd(g *globals) *cobra.Command {
 images a kind run needs that this host cannot pull, and load them into
 the local Docker engine (DOCKER_HOST):
 
-  ` + kind.AppBaseImage + `  the base of the scenario's images: Debian's
+  ` + images.AppBaseImage + `  the base of the scenario's images: Debian's
       busybox-static (fetched with apt-get download, so a Debian or
       Ubuntu host) with a link per applet.
-  ` + kind.NodeBaseImage + `, ` + kind.BuiltNodeImage + `  with --node-bits
+  ` + images.NodeBaseImage + `, ` + images.BuiltNodeImage + `  with --node-bits
       and --kind-files: kind's base image made from a debootstrapped
-      Debian ` + kind.NodeSuite + ` (systemd, iptables, Debian's containerd, runc
+      Debian ` + images.NodeSuite + ` (systemd, iptables, Debian's containerd, runc
       and CNI plugins) and kind's base files (the kind module's
       images/base/files), then the node image: kubelet, kubeadm and
       kubectl from --node-bits, and the control-plane images built from
@@ -38,7 +38,7 @@ the local Docker engine (DOCKER_HOST):
       debootstrap.
 
 An image already built from the same inputs is kept (their digest is its
-` + kind.InputsLabel + ` label); --force rebuilds it. Each image is printed on
+` + images.InputsLabel + ` label); --force rebuilds it. Each image is printed on
 stdout: its name, id, built or kept, and what it was made of.
 ` + "`make kind-images`" + ` builds the node binaries and runs this.`,
 		Args: usageArgs(cobra.NoArgs),
@@ -54,8 +54,8 @@ stdout: its name, id, built or kept, and what it was made of.
 				return errkind.E(errkind.Infra, err)
 			}
 			defer eng.Close()
-			opts := []kind.BuildOption{kind.WithForce(force), kind.WithCacheDir(cacheDir), kind.WithBuildLog(g.log)}
-			b, err := kind.BuildAppBase(cmd.Context(), eng, opts...)
+			opts := []images.BuildOption{images.WithForce(force), images.WithCacheDir(cacheDir), images.WithBuildLog(g.log)}
+			b, err := images.BuildAppBase(cmd.Context(), eng, opts...)
 			if err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ stdout: its name, id, built or kept, and what it was made of.
 				return err
 			}
 			if nodeBits != "" {
-				built, err := kind.BuildNodeImage(cmd.Context(), eng, nodeBits, kindFiles, opts...)
+				built, err := images.BuildNodeImage(cmd.Context(), eng, nodeBits, kindFiles, opts...)
 				for _, b := range built {
 					if perr := printBuilt(g, b); perr != nil {
 						return perr
@@ -74,7 +74,7 @@ stdout: its name, id, built or kept, and what it was made of.
 				}
 			}
 			if moto {
-				b, err := kind.BuildMotoImage(cmd.Context(), eng, opts...)
+				b, err := images.BuildMotoImage(cmd.Context(), eng, opts...)
 				if err != nil {
 					return err
 				}
@@ -85,14 +85,14 @@ stdout: its name, id, built or kept, and what it was made of.
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "rebuild and reload images the engine already has")
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "where downloaded packages and build roots are kept (default: the user's cache directory, gameday/debs)")
-	cmd.Flags().StringVar(&nodeBits, "node-bits", "", "directory of the node image's binaries: "+strings.Join(kind.NodeBits, ", "))
+	cmd.Flags().StringVar(&nodeBits, "node-bits", "", "directory of the node image's binaries: "+strings.Join(images.NodeBits, ", "))
 	cmd.Flags().BoolVar(&moto, "moto", false, "also build "+aws.BuiltMotoImage)
 	cmd.Flags().StringVar(&kindFiles, "kind-files", "", "kind's base image files (the kind module's images/base/files)")
 	return cmd
 }
 
 // printBuilt writes one image's line: name, id, built or kept, inputs.
-func printBuilt(g *globals, b kind.Built) error {
+func printBuilt(g *globals, b images.Built) error {
 	verb := "built"
 	if b.Kept {
 		verb = "kept"

@@ -1,4 +1,4 @@
-package kind
+package images
 
 import (
 	"archive/tar"
@@ -29,6 +29,14 @@ import (
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
+// AppBaseImage is the base of the scenario's ECR images on kind, where
+// they really run gameday's app binary (AppBinaryEnv) with their
+// behaviour: busybox gives them a shell and the commands an operator
+// runs with kubectl exec. gameday builds it offline from Debian's
+// busybox-static (BuildAppBase, BuildCommand); no registry has it.
+// Override with GAMEDAY_APP_BASE_IMAGE (busybox:1.36.1 works).
+const AppBaseImage = dockerhost.BuiltHere + "app-base:busybox-static"
+
 // BuildCommand is what builds the images a kind run needs and this host
 // cannot pull; skips and errors name it.
 const BuildCommand = dockerhost.BuildCommand
@@ -54,8 +62,8 @@ type Built struct {
 	From string
 }
 
-// engineImages is the part of the Docker engine offline builds use.
-type engineImages interface {
+// Store is the part of the Docker engine offline builds use.
+type Store interface {
 	Labels(ctx context.Context, ref string) (id string, labels map[string]string, err error)
 	Load(ctx context.Context, r io.Reader) error
 }
@@ -107,7 +115,7 @@ func (o *buildOptions) ensureCacheDir() error {
 // static busybox with a link per applet in /bin, /tmp and an /etc/passwd.
 // The package's digest is the image's InputsLabel, so a second build
 // with the same package keeps the image.
-func BuildAppBase(ctx context.Context, store engineImages, opts ...BuildOption) (Built, error) {
+func BuildAppBase(ctx context.Context, store Store, opts ...BuildOption) (Built, error) {
 	o := buildOptions{log: slog.New(slog.DiscardHandler), fetch: aptDownload}
 	for _, opt := range opts {
 		opt(&o)
@@ -154,7 +162,7 @@ func BuildAppBase(ctx context.Context, store engineImages, opts ...BuildOption) 
 	if err != nil {
 		return Built{}, errkind.E(errkind.Infra, err)
 	}
-	if err := load(ctx, store, AppBaseImage, img); err != nil {
+	if err := Load(ctx, store, AppBaseImage, img); err != nil {
 		return Built{}, errkind.E(errkind.Infra, err)
 	}
 	id, _, err := store.Labels(ctx, AppBaseImage)
@@ -333,8 +341,8 @@ func appBaseImage(busybox []byte, applets []string, labels map[string]string) (v
 	return mutate.ConfigFile(img, cfg)
 }
 
-// load writes img into the engine as ref, as `docker load` would.
-func load(ctx context.Context, store engineImages, ref string, img v1.Image) error {
+// Load writes img into the engine as ref, as `docker load` would.
+func Load(ctx context.Context, store Store, ref string, img v1.Image) error {
 	tag, err := name.NewTag(ref)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", ref, err)

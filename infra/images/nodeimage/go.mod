@@ -1,4 +1,4 @@
-module github.com/gameday-sre/gameday/infra/kind/nodeimage
+module github.com/gameday-sre/gameday/infra/images/nodeimage
 
 go 1.26.0
 

@@ -1,4 +1,4 @@
-package kind
+package images
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package kind
+package images
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ const (
 	// embedded control plane.
 	BuiltNodeImage = dockerhost.BuiltHere + "kind-node:" + KubernetesVersion
 	// KubernetesVersion is the version the node image's binaries are built
-	// at (k8s.io/kubernetes in infra/kind/nodeimage/go.mod).
+	// at (k8s.io/kubernetes in infra/images/nodeimage/go.mod).
 	KubernetesVersion = "v1.37.2"
 	// NodeEntrypoint is the offline node image's entrypoint. In a node
 	// container that is not --privileged (see DockerShim) it makes the
@@ -89,7 +89,7 @@ exec "$@"
 `
 
 // NodeBits are the binaries a node image is made of, in one directory
-// (`make kind-images` builds them from infra/kind/nodeimage/go.mod):
+// (`make kind-images` builds them from infra/images/nodeimage/go.mod):
 // kubelet, kubeadm, kubectl, the control plane's kube-apiserver,
 // kube-controller-manager, kube-scheduler and etcd, and gameday-pause.
 var NodeBits = []string{"kubelet", "kubeadm", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "gameday-pause"}
@@ -143,7 +143,7 @@ func BuildNodeImage(ctx context.Context, eng nodeEngine, bits, kindFiles string,
 
 // nodeEngine is what the node image build needs of the engine.
 type nodeEngine interface {
-	engineImages
+	Store
 	Import(ctx context.Context, rootfs io.Reader, ref string, changes ...string) error
 }
 
@@ -178,7 +178,10 @@ func debootstrapScript(suite string) string {
 const debootstrapScripts = "/usr/share/debootstrap/scripts"
 
 func debianMirror() string {
-	return envOr("GAMEDAY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+	if v := os.Getenv("GAMEDAY_DEBIAN_MIRROR"); v != "" {
+		return v
+	}
+	return "http://deb.debian.org/debian"
 }
 
 // rootImage is an image made of a debootstrapped Debian root.
@@ -364,7 +367,7 @@ func sandboxImage(config string) (string, error) {
 
 // kept reports whether the engine has ref built from inputs (and so the
 // build is skipped), unless the build is forced.
-func kept(ctx context.Context, eng engineImages, ref, inputs, from string, o buildOptions) (Built, bool, error) {
+func kept(ctx context.Context, eng Store, ref, inputs, from string, o buildOptions) (Built, bool, error) {
 	if o.force {
 		return Built{}, false, nil
 	}
@@ -381,7 +384,7 @@ func kept(ctx context.Context, eng engineImages, ref, inputs, from string, o bui
 }
 
 // loaded is what became of an image just built.
-func loaded(ctx context.Context, eng engineImages, ref, from string, o buildOptions) (Built, error) {
+func loaded(ctx context.Context, eng Store, ref, from string, o buildOptions) (Built, error) {
 	id, _, err := eng.Labels(ctx, ref)
 	if err != nil {
 		return Built{}, errkind.E(errkind.Infra, err)
