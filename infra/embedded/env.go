@@ -216,8 +216,8 @@ type Env struct {
 }
 
 type group struct {
-	spec    NodeGroup
-	nodes   []*hollowNode
+	spec  NodeGroup
+	nodes []*hollowNode
 	// ips hands out the subnet's addresses to nodes and pods alike, as
 	// the VPC CNI gives pods addresses from their node's subnet.
 	ips *ipPool

@@ -1,6 +1,8 @@
 // Package kind is the full-fidelity backend for Docker hosts: a kind
 // cluster per run, whose nodes pull from gameday's ECR registry through
 // containerd, with node identity taken from the pull's source address.
+// The images it runs where nothing can be pulled come from the offline
+// image factory, package images.
 //
 // This file holds the parts that need no Docker engine: the kind cluster
 // configuration for a scenario, the containerd registry configuration,
