@@ -13,7 +13,7 @@ LDFLAGS   := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 # Recipes use bash (local, $$SECONDS).
 SHELL := /bin/bash
 
-# Test budget. The whole suite takes about 22 minutes on a 2-core machine
+# Test budget. The whole suite takes about 19 minutes on a 2-core machine
 # once the control plane is compiled (a cold build: 8 to 14 minutes);
 # TEST_TIMEOUT is go test's per-package limit, sized to the slowest
 # package (internal/app/cli, the end-to-end games) with room for a loaded
