@@ -15,22 +15,38 @@ import (
 	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/internal/ground/procgroup"
+	"github.com/gameday-sre/gameday/scenarios"
 	"github.com/gameday-sre/gameday/verify"
+	"github.com/gameday-sre/gameday/verify/live"
 )
 
 // gate waits until every symptom check holds, or fails with a
 // NotReproduced error that lists what was observed instead.
 func (r *run) gate(ctx context.Context) error {
-	timeout := r.s.Spec.Symptoms.Timeout.Duration
+	return awaitSymptoms(ctx, r.ev, r.s.Spec.Symptoms, r.rec, time.Second)
+}
+
+// symptomSource is what the symptom gate reads: the symptom checks that
+// fail now, and a signal when the cluster or the AWS account changed.
+type symptomSource interface {
+	Symptoms(ctx context.Context) []live.CheckFailure
+	Changed() <-chan struct{}
+}
+
+// awaitSymptoms evaluates the symptom checks whenever src says something
+// changed, and at least every poll, until all hold (each is journalled)
+// or the spec's timeout passes (NotReproduced, with what was observed).
+func awaitSymptoms(ctx context.Context, src symptomSource, spec scenarios.Symptoms, rec *verify.Recorder, poll time.Duration) error {
+	timeout := spec.Timeout.Duration
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
-		failures := r.ev.Symptoms(ctx)
+		failures := src.Symptoms(ctx)
 		if len(failures) == 0 {
-			for _, c := range r.s.Spec.Symptoms.Checks {
-				r.rec.Add(verify.Event{Type: verify.EventSymptom, Check: c.Name})
+			for _, c := range spec.Checks {
+				rec.Add(verify.Event{Type: verify.EventSymptom, Check: c.Name})
 			}
 			return nil
 		}
@@ -39,12 +55,12 @@ func (r *run) gate(ctx context.Context) error {
 			return ctx.Err()
 		case <-deadline.C:
 			var b strings.Builder
-			fmt.Fprintf(&b, "scenario did not reproduce: %d of %d symptoms did not appear within %s", len(failures), len(r.s.Spec.Symptoms.Checks), timeout)
+			fmt.Fprintf(&b, "scenario did not reproduce: %d of %d symptoms did not appear within %s", len(failures), len(spec.Checks), timeout)
 			for _, f := range failures {
 				fmt.Fprintf(&b, "\n  - %s: observed %s", f.Check, f.Observed)
 			}
 			return errkind.Errorf(errkind.NotReproduced, "%s", b.String())
-		case <-r.ev.Changed():
+		case <-src.Changed():
 		case <-tick.C:
 		}
 	}

@@ -113,18 +113,17 @@ func (r *run) step(ctx context.Context, st *scenarios.Step) error {
 	if st.Action == nil {
 		return errkind.Errorf(errkind.Internal, "step %q has no action", st.Name)
 	}
-	return st.Action.Run(ctx, stepEnv{r.env, r})
+	ops := runOps{r}
+	return st.Action.Run(ctx, scenarios.StepEnv{NodeGroups: r.env, Nodes: r.env, IAM: r.env, Images: r.env,
+		Objects: ops, Conditions: ops, Shell: ops, Vars: r.s})
 }
 
-// stepEnv is what step actions act on: the backend's node-group, IAM and
-// image operations, and the run's Kubernetes clients.
-type stepEnv struct {
-	Environment
-	r *run
-}
+// runOps are the step capabilities the run itself provides, through its
+// Kubernetes clients: objects, waits and commands.
+type runOps struct{ r *run }
 
-// ApplyWorkload implements scenarios.StepEnv.
-func (e stepEnv) ApplyWorkload(ctx context.Context, name string) error {
+// ApplyWorkload implements a scenarios.StepEnv capability.
+func (e runOps) ApplyWorkload(ctx context.Context, name string) error {
 	for i := range e.r.s.Spec.Workloads {
 		if w := &e.r.s.Spec.Workloads[i]; w.Name == name {
 			return e.r.apply(ctx, w)
@@ -140,8 +139,8 @@ var patchTypes = map[string]types.PatchType{
 	scenarios.PatchJSON:      types.JSONPatchType,
 }
 
-// PatchObject implements scenarios.StepEnv.
-func (e stepEnv) PatchObject(ctx context.Context, target scenarios.ObjectRef, patchType string, body []byte) error {
+// PatchObject implements a scenarios.StepEnv capability.
+func (e runOps) PatchObject(ctx context.Context, target scenarios.ObjectRef, patchType string, body []byte) error {
 	pt, ok := patchTypes[patchType]
 	if !ok {
 		return errkind.Errorf(errkind.Invalid, "unknown patch type %q", patchType)
@@ -178,8 +177,8 @@ func (r *run) readOwnWrite(ctx context.Context, namespace, name, rv string) {
 	}
 }
 
-// DeleteObject implements scenarios.StepEnv.
-func (e stepEnv) DeleteObject(ctx context.Context, target scenarios.ObjectRef) error {
+// DeleteObject implements a scenarios.StepEnv capability.
+func (e runOps) DeleteObject(ctx context.Context, target scenarios.ObjectRef) error {
 	ri, err := e.r.resource(schema.FromAPIVersionAndKind(target.APIVersion, target.Kind), target.Namespace)
 	if err != nil {
 		return err
@@ -187,16 +186,16 @@ func (e stepEnv) DeleteObject(ctx context.Context, target scenarios.ObjectRef) e
 	return ri.Delete(ctx, target.Name, metav1.DeleteOptions{})
 }
 
-// Wait implements scenarios.StepEnv.
-func (e stepEnv) Wait(ctx context.Context, c *scenarios.Condition, timeout time.Duration) error {
+// Wait implements a scenarios.StepEnv capability.
+func (e runOps) Wait(ctx context.Context, c *scenarios.Condition, timeout time.Duration) error {
 	return e.r.wait(ctx, c, timeout)
 }
 
-// Command implements scenarios.StepEnv: the command runs with the
+// Command implements a scenarios.StepEnv capability: the command runs with the
 // operator's credentials, and its last output line explains a failure.
-func (e stepEnv) Command(ctx context.Context, argv []string) error {
+func (e runOps) Command(ctx context.Context, argv []string) error {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(cmd.Environ(), e.OperatorEnv()...)
+	cmd.Env = append(cmd.Environ(), e.r.env.OperatorEnv()...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -204,9 +203,6 @@ func (e stepEnv) Command(ctx context.Context, argv []string) error {
 	}
 	return nil
 }
-
-// Expand implements scenarios.StepEnv.
-func (e stepEnv) Expand(text string) (string, error) { return e.r.s.Expand(text) }
 
 // wait blocks until the condition holds.
 func (r *run) wait(ctx context.Context, c *scenarios.Condition, timeout time.Duration) error {

@@ -122,12 +122,8 @@ type ImageOps interface {
 	DeleteImage(ctx context.Context, repo, tag string) error
 }
 
-// StepEnv is what a step action acts on; the runner provides it.
-type StepEnv interface {
-	NodeGroupOps
-	NodeOps
-	IAMOps
-	ImageOps
+// ObjectOps change Kubernetes objects, as gameday's own identity.
+type ObjectOps interface {
 	// ApplyWorkload server-side applies a workload's objects.
 	ApplyWorkload(ctx context.Context, name string) error
 	// PatchObject patches one object with a patch of the given type
@@ -135,13 +131,40 @@ type StepEnv interface {
 	PatchObject(ctx context.Context, target ObjectRef, patchType string, body []byte) error
 	// DeleteObject deletes one object.
 	DeleteObject(ctx context.Context, target ObjectRef) error
+}
+
+// Waiter waits for a condition of the scenario language.
+type Waiter interface {
 	// Wait blocks until the condition holds, or fails after timeout.
 	Wait(ctx context.Context, c *Condition, timeout time.Duration) error
+}
+
+// Commander runs a command, as the operator.
+type Commander interface {
 	// Command runs argv with the operator's environment, failing on a
 	// non-zero exit.
 	Command(ctx context.Context, argv []string) error
+}
+
+// Expander expands the scenario's variables.
+type Expander interface {
 	// Expand replaces the scenario variables in text.
 	Expand(text string) (string, error)
+}
+
+// StepEnv is what a step action may act on: one small capability per
+// concern. The runner fills every field; a step uses the ones it needs
+// (a node-group step its NodeGroups, a patch its Objects and Vars), and
+// a step's test fills only those.
+type StepEnv struct {
+	NodeGroups NodeGroupOps
+	Nodes      NodeOps
+	IAM        IAMOps
+	Images     ImageOps
+	Objects    ObjectOps
+	Conditions Waiter
+	Shell      Commander
+	Vars       Expander
 }
 
 // stepKinds are the registered step action kinds.

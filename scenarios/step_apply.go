@@ -28,5 +28,5 @@ func (a *Apply) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *Apply) Run(ctx context.Context, env StepEnv) error {
-	return env.ApplyWorkload(ctx, a.Workload)
+	return env.Objects.ApplyWorkload(ctx, a.Workload)
 }

@@ -21,5 +21,5 @@ func (a *AttachRolePolicy) Check(c *Checker, p string) { c.rolePolicy(p, a.Role,
 
 // Run implements StepAction.
 func (a *AttachRolePolicy) Run(ctx context.Context, env StepEnv) error {
-	return env.AttachRolePolicy(ctx, a.Role, a.Policy)
+	return env.IAM.AttachRolePolicy(ctx, a.Role, a.Policy)
 }

@@ -15,5 +15,5 @@ func (a *CordonNodeGroup) Check(c *Checker, p string) { c.nodeGroup(p+".nodeGrou
 
 // Run implements StepAction.
 func (a *CordonNodeGroup) Run(ctx context.Context, env StepEnv) error {
-	return env.CordonNodeGroup(ctx, a.NodeGroup, true)
+	return env.NodeGroups.CordonNodeGroup(ctx, a.NodeGroup, true)
 }

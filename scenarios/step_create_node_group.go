@@ -29,5 +29,5 @@ func (a *CreateNodeGroup) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *CreateNodeGroup) Run(ctx context.Context, env StepEnv) error {
-	return env.CreateNodeGroup(ctx, a.NodeGroup)
+	return env.NodeGroups.CreateNodeGroup(ctx, a.NodeGroup)
 }

@@ -26,5 +26,5 @@ func (a *Delete) Check(c *Checker, p string) { c.objectRef(p, a.ref()) }
 
 // Run implements StepAction.
 func (a *Delete) Run(ctx context.Context, env StepEnv) error {
-	return env.DeleteObject(ctx, a.ref())
+	return env.Objects.DeleteObject(ctx, a.ref())
 }

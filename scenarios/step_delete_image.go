@@ -17,5 +17,5 @@ func (a *DeleteImage) Check(c *Checker, p string) { c.imageRef(p, a.Repository, 
 
 // Run implements StepAction.
 func (a *DeleteImage) Run(ctx context.Context, env StepEnv) error {
-	return env.DeleteImage(ctx, a.Repository, a.Tag)
+	return env.Images.DeleteImage(ctx, a.Repository, a.Tag)
 }

@@ -15,5 +15,5 @@ func (a *DeleteNodeGroup) Check(c *Checker, p string) { c.nodeGroup(p+".nodeGrou
 
 // Run implements StepAction.
 func (a *DeleteNodeGroup) Run(ctx context.Context, env StepEnv) error {
-	return env.DeleteNodeGroup(ctx, a.NodeGroup)
+	return env.NodeGroups.DeleteNodeGroup(ctx, a.NodeGroup)
 }

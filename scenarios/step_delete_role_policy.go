@@ -20,5 +20,5 @@ func (a *DeleteRolePolicy) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *DeleteRolePolicy) Run(ctx context.Context, env StepEnv) error {
-	return env.DeleteRolePolicy(ctx, a.Role, a.Name)
+	return env.IAM.DeleteRolePolicy(ctx, a.Role, a.Name)
 }

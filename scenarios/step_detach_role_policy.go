@@ -21,5 +21,5 @@ func (a *DetachRolePolicy) Check(c *Checker, p string) { c.rolePolicy(p, a.Role,
 
 // Run implements StepAction.
 func (a *DetachRolePolicy) Run(ctx context.Context, env StepEnv) error {
-	return env.DetachRolePolicy(ctx, a.Role, a.Policy)
+	return env.IAM.DetachRolePolicy(ctx, a.Role, a.Policy)
 }

@@ -25,5 +25,5 @@ func (a *DrainNodeGroup) Check(c *Checker, p string) { c.nodeGroup(p+".nodeGroup
 
 // Run implements StepAction.
 func (a *DrainNodeGroup) Run(ctx context.Context, env StepEnv) error {
-	return env.DrainNodeGroup(ctx, a.NodeGroup, a.Timeout.Duration)
+	return env.NodeGroups.DrainNodeGroup(ctx, a.NodeGroup, a.Timeout.Duration)
 }

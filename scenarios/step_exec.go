@@ -28,11 +28,11 @@ func (a *Exec) Run(ctx context.Context, env StepEnv) error {
 	argv := make([]string, len(a.Command))
 	for i, arg := range a.Command {
 		var err error
-		if argv[i], err = env.Expand(arg); err != nil {
+		if argv[i], err = env.Vars.Expand(arg); err != nil {
 			return err
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.Timeout.Duration)
 	defer cancel()
-	return env.Command(ctx, argv)
+	return env.Shell.Command(ctx, argv)
 }

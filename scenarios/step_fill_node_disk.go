@@ -41,5 +41,5 @@ func (a *FillNodeDisk) Run(ctx context.Context, env StepEnv) error {
 	if err != nil {
 		return err
 	}
-	return env.FillNodeDisk(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, q.Value())
+	return env.Nodes.FillNodeDisk(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, q.Value())
 }

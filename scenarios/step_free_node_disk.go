@@ -19,5 +19,5 @@ func (a *FreeNodeDisk) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *FreeNodeDisk) Run(ctx context.Context, env StepEnv) error {
-	return env.FillNodeDisk(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, 0)
+	return env.Nodes.FillNodeDisk(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, 0)
 }

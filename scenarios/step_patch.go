@@ -38,7 +38,7 @@ func (a *Patch) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *Patch) Run(ctx context.Context, env StepEnv) error {
-	body, err := env.Expand(a.Patch)
+	body, err := env.Vars.Expand(a.Patch)
 	if err != nil {
 		return err
 	}
@@ -46,5 +46,5 @@ func (a *Patch) Run(ctx context.Context, env StepEnv) error {
 	if err != nil {
 		return fmt.Errorf("patch body: %w", err)
 	}
-	return env.PatchObject(ctx, a.Target, a.Type, data)
+	return env.Objects.PatchObject(ctx, a.Target, a.Type, data)
 }

@@ -17,5 +17,5 @@ func (a *PushImage) Check(c *Checker, p string) { c.imageRef(p, a.Repository, a.
 
 // Run implements StepAction.
 func (a *PushImage) Run(ctx context.Context, env StepEnv) error {
-	return env.PushImage(ctx, a.Repository, a.Tag, DefaultImageLayers)
+	return env.Images.PushImage(ctx, a.Repository, a.Tag, DefaultImageLayers)
 }

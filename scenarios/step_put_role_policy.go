@@ -26,5 +26,5 @@ func (a *PutRolePolicy) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *PutRolePolicy) Run(ctx context.Context, env StepEnv) error {
-	return env.PutRolePolicy(ctx, a.Role, a.Name, a.Document)
+	return env.IAM.PutRolePolicy(ctx, a.Role, a.Name, a.Document)
 }

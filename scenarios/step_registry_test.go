@@ -33,7 +33,7 @@ func (a *bellStep) Check(c *Checker, p string) {
 
 func (a *bellStep) Run(ctx context.Context, env StepEnv) error {
 	for range a.Times {
-		if err := env.CordonNodeGroup(ctx, a.NodeGroup, true); err != nil {
+		if err := env.NodeGroups.CordonNodeGroup(ctx, a.NodeGroup, true); err != nil {
 			return err
 		}
 	}
@@ -42,8 +42,8 @@ func (a *bellStep) Run(ctx context.Context, env StepEnv) error {
 
 // bellEnv records the cordons a step asks for.
 type bellEnv struct {
-	StepEnv
-	cordons []string
+	NodeGroupOps // only CordonNodeGroup is called
+	cordons      []string
 }
 
 func (e *bellEnv) CordonNodeGroup(_ context.Context, name string, _ bool) error {
@@ -128,7 +128,7 @@ func TestThrowAwayStepKind(t *testing.T) {
 				if st.Kind != "ringBell" {
 					t.Errorf("step %q has kind %q", st.Name, st.Kind)
 				}
-				if err := st.Action.Run(context.Background(), env); err != nil {
+				if err := st.Action.Run(context.Background(), StepEnv{NodeGroups: env}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -33,5 +33,5 @@ func (a *RestartRollout) Run(ctx context.Context, env StepEnv) error {
 	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
 		"annotations": map[string]string{RestartedAtAnnotation: time.Now().Format(time.RFC3339)}}}}})
 	target := ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: a.Namespace, Name: a.Deployment}
-	return env.PatchObject(ctx, target, PatchStrategic, patch)
+	return env.Objects.PatchObject(ctx, target, PatchStrategic, patch)
 }

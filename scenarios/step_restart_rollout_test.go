@@ -12,7 +12,7 @@ import (
 func TestRestartRolloutRun(t *testing.T) {
 	env := &patchEnv{}
 	before := time.Now().Truncate(time.Second)
-	if err := (&RestartRollout{Namespace: "prod", Deployment: "storefront"}).Run(context.Background(), env); err != nil {
+	if err := (&RestartRollout{Namespace: "prod", Deployment: "storefront"}).Run(context.Background(), StepEnv{Objects: env}); err != nil {
 		t.Fatal(err)
 	}
 	want := ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "prod", Name: "storefront"}

@@ -27,7 +27,7 @@ func (a *ScaleNodeGroup) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *ScaleNodeGroup) Run(ctx context.Context, env StepEnv) error {
-	return env.ScaleNodeGroup(ctx, a.NodeGroup, a.Size)
+	return env.NodeGroups.ScaleNodeGroup(ctx, a.NodeGroup, a.Size)
 }
 
 // resizes tells which node group the step resizes, and to what.

@@ -53,5 +53,5 @@ func (a *SetConfig) Run(ctx context.Context, env StepEnv) error {
 	if err != nil {
 		return err
 	}
-	return env.PatchObject(ctx, target, PatchMerge, body)
+	return env.Objects.PatchObject(ctx, target, PatchMerge, body)
 }

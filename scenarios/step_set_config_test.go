@@ -23,7 +23,7 @@ func TestSetConfigRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := &patchEnv{}
-			if err := tt.step.Run(context.Background(), env); err != nil {
+			if err := tt.step.Run(context.Background(), StepEnv{Objects: env}); err != nil {
 				t.Fatal(err)
 			}
 			want := ObjectRef{APIVersion: "v1", Kind: tt.wantKind, Namespace: "prod", Name: tt.wantName}

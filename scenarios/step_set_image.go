@@ -48,14 +48,14 @@ func (a *SetImage) Check(c *Checker, p string) {
 // Run implements StepAction: a strategic merge patch of the pod
 // template's container, as kubectl set image sends.
 func (a *SetImage) Run(ctx context.Context, env StepEnv) error {
-	image, err := env.Expand(a.Image)
+	image, err := env.Vars.Expand(a.Image)
 	if err != nil {
 		return err
 	}
 	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
 		"containers": []map[string]string{{"name": a.Container, "image": image}}}}}})
 	target := ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: a.Namespace, Name: a.Deployment}
-	return env.PatchObject(ctx, target, PatchStrategic, patch)
+	return env.Objects.PatchObject(ctx, target, PatchStrategic, patch)
 }
 
 // images lists the image the step deploys, for the image inventory.

@@ -40,5 +40,5 @@ func (a *SetLoad) Run(ctx context.Context, env StepEnv) error {
 		return err
 	}
 	target := ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: a.Namespace, Name: a.Service}
-	return env.PatchObject(ctx, target, PatchMerge, body)
+	return env.Objects.PatchObject(ctx, target, PatchMerge, body)
 }

@@ -7,7 +7,7 @@ import (
 
 // patchEnv records the patches a step asks for.
 type patchEnv struct {
-	StepEnv
+	ObjectOps // only PatchObject is called
 	target    ObjectRef
 	patchType string
 	body      string
@@ -32,7 +32,7 @@ func TestSetLoadRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := &patchEnv{}
 			a := &SetLoad{Namespace: "prod", Service: "checkout", RPS: tt.rps}
-			if err := a.Run(context.Background(), env); err != nil {
+			if err := a.Run(context.Background(), StepEnv{Objects: env}); err != nil {
 				t.Fatal(err)
 			}
 			want := ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: "prod", Name: "checkout"}

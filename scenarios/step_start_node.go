@@ -31,5 +31,5 @@ func (a *StartNode) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *StartNode) Run(ctx context.Context, env StepEnv) error {
-	return env.StartNode(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, a.Component)
+	return env.Nodes.StartNode(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, a.Component)
 }

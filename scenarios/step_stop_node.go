@@ -36,5 +36,5 @@ func (a *StopNode) Check(c *Checker, p string) {
 
 // Run implements StepAction.
 func (a *StopNode) Run(ctx context.Context, env StepEnv) error {
-	return env.StopNode(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, a.Component)
+	return env.Nodes.StopNode(ctx, NodeRef{NodeGroup: a.NodeGroup, Index: a.Index}, a.Component)
 }

@@ -24,7 +24,7 @@ func (a *Wait) Check(c *Checker, p string) { c.condition(p+".for", &a.For, condC
 
 // Run implements StepAction.
 func (a *Wait) Run(ctx context.Context, env StepEnv) error {
-	return env.Wait(ctx, &a.For, a.Timeout.Duration)
+	return env.Conditions.Wait(ctx, &a.For, a.Timeout.Duration)
 }
 
 // conditions lists the conditions the action holds, for defaults.

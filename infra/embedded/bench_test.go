@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -26,10 +28,10 @@ func BenchmarkEmbedded(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		ctx := context.Background()
 		t0 := time.Now()
-		env, stop, err := Start(ctx, WithDir(b.TempDir()), WithNodeGroups(
+		env, stop, err := Start(ctx, environment.Params{Dir: b.TempDir(), NodeGroups: []eks.NodeGroup{
 			testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2),
 			testGroup("ng-b", "us-east-1b", "10.0.2.0/24", 2),
-		))
+		}})
 		if err != nil {
 			_ = stop(context.Background())
 			b.Fatal(err)
@@ -132,10 +134,10 @@ func BenchmarkBehavingPods(b *testing.B) {
 		// leaks still counts).
 		debug.FreeOSMemory()
 		ctx := context.Background()
-		env, stop, err := Start(ctx, WithDir(b.TempDir()), WithNodeGroups(
+		env, stop, err := Start(ctx, environment.Params{Dir: b.TempDir(), NodeGroups: []eks.NodeGroup{
 			testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2),
 			testGroup("ng-b", "us-east-1b", "10.0.2.0/24", 2),
-		), WithBehaviours(func(string) (behaviour.App, bool) { return app, true }))
+		}, Behaviours: map[string]behaviour.App{webImage: app}})
 		if err != nil {
 			_ = stop(context.Background())
 			b.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -26,8 +28,7 @@ func TestIntegrationDiskPressure(t *testing.T) {
 	// period: it is killed, and its pod stays Failed and Evicted.
 	app := behaviour.App{Name: "debug-logger", Resources: behaviour.Resources{DiskPerMinute: 16 << 30},
 		Shutdown: behaviour.Shutdown{Drain: 5 * time.Second}}
-	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)),
-		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == noisy }))
+	env := startEnv(t, environment.Params{NodeGroups: []eks.NodeGroup{testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)}, Behaviours: map[string]behaviour.App{noisy: app}})
 	ctx := context.Background()
 	cs := env.Client()
 	for name, image := range map[string]string{"noisy": noisy, "quiet": "public.ecr.aws/docker/library/redis:7"} {
@@ -101,15 +102,13 @@ func TestIntegrationLocalStorageLimits(t *testing.T) {
 	// 3 GiB a minute goes over 512 MiB in about 10 s; the node would
 	// fill only after four minutes. The pod named "layer" writes to its
 	// writable layer; the others into the emptyDir.
-	behaviours := func(ref string) (behaviour.App, bool) {
-		return behaviour.App{Name: "writer",
-			Resources: behaviour.Resources{DiskPerMinute: 3 << 30, DiskPath: logs},
-			When: []behaviour.Variant{
-				{Env: "WRITE_TO", Is: []string{"layer"}, Resources: behaviour.Resources{DiskPath: "/data"}},
-				{Env: "WRITE_TO", Is: []string{"quiet"}, Resources: behaviour.Resources{DiskPerMinute: 1}},
-			}}, ref == writer
-	}
-	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)), WithBehaviours(behaviours))
+	writerApp := behaviour.App{Name: "writer",
+		Resources: behaviour.Resources{DiskPerMinute: 3 << 30, DiskPath: logs},
+		When: []behaviour.Variant{
+			{Env: "WRITE_TO", Is: []string{"layer"}, Resources: behaviour.Resources{DiskPath: "/data"}},
+			{Env: "WRITE_TO", Is: []string{"quiet"}, Resources: behaviour.Resources{DiskPerMinute: 1}},
+		}}
+	env := startEnv(t, environment.Params{NodeGroups: []eks.NodeGroup{testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)}, Behaviours: map[string]behaviour.App{writer: writerApp}})
 	ctx := context.Background()
 	cs := env.Client()
 	limit := resource.MustParse("512Mi")

@@ -26,18 +26,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/gameday-sre/gameday/infra/environment"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/internal/testkit/leakcheck"
 )
 
-func testGroup(name, zone, subnet string, size int) NodeGroup {
-	return NodeGroup{Name: name, Size: size, InstanceType: "m5.large", Zone: zone, Subnet: netip.MustParsePrefix(subnet)}
+// webImage is the image of runWeb's pods.
+const webImage = "registry.k8s.io/pause:3.10"
+
+func testGroup(name, zone, subnet string, size int) eks.NodeGroup {
+	return eks.NodeGroup{Name: name, Size: size, InstanceType: "m5.large", Zone: zone, Subnet: netip.MustParsePrefix(subnet)}
 }
 
 // startEnv starts an environment for a test and registers its teardown,
 // which also checks that nothing was left behind.
-func startEnv(t *testing.T, opts ...Option) *Env {
+func startEnv(t *testing.T, p environment.Params) *Env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: starts a control plane (skipped with -short)")
@@ -48,8 +52,8 @@ func startEnv(t *testing.T, opts ...Option) *Env {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts = append([]Option{WithDir(t.TempDir()), WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, nil)))}, opts...)
-	env, stop, err := Start(ctx, opts...)
+	p.Dir, p.Log = t.TempDir(), slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	env, stop, err := Start(ctx, p)
 	t.Cleanup(func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -145,7 +149,7 @@ func webDeployment() *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "web", Image: "registry.k8s.io/pause:3.10",
+					Name: "web", Image: webImage,
 					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
 				}}},
 			},
@@ -180,10 +184,10 @@ func podsByGroup(ctx context.Context, cs kubernetes.Interface) (map[string]int, 
 func TestIntegrationEmbeddedCluster(t *testing.T) {
 	// ng-b's /28 is the smallest subnet a VPC allows: 11 addresses for
 	// its nodes and their pods.
-	env := startEnv(t, WithNodeGroups(
+	env := startEnv(t, environment.Params{NodeGroups: []eks.NodeGroup{
 		testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2),
 		testGroup("ng-b", "us-east-1b", "10.0.2.16/28", 2),
-	))
+	}})
 	ctx := context.Background()
 	cs := env.Client()
 
@@ -273,7 +277,7 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 	t.Run("kubectl describe pod shows the kubelet's events", func(t *testing.T) {
 		var out string
 		eventually(t, 30*time.Second, "kubelet events in kubectl describe", func() (bool, string) {
-			out = kubectl(t, env.OperatorKubeconfig, "describe", "pods", "-n", "default", "-l", "app=web")
+			out = kubectl(t, env.OperatorKubeconfig(), "describe", "pods", "-n", "default", "-l", "app=web")
 			for _, want := range []string{
 				"default-scheduler  Successfully assigned default/web-",
 				`kubelet            Pulling image "registry.k8s.io/pause:3.10"`,
@@ -294,7 +298,7 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 
 	t.Run("the kubelet API answers through the API server, and only to authorised callers", func(t *testing.T) {
 		// kubectl logs goes API server → egress router → the node's kubelet.
-		out := kubectl(t, env.OperatorKubeconfig, "logs", "-n", "default", "-l", "app=web", "--tail=5", "--timestamps")
+		out := kubectl(t, env.OperatorKubeconfig(), "logs", "-n", "default", "-l", "app=web", "--tail=5", "--timestamps")
 		if n := strings.Count(out, " web starting"); n != 3 {
 			t.Errorf("kubectl logs of 3 web pods has %d start lines:\n%s", n, out)
 		}
@@ -340,8 +344,8 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 	})
 
 	t.Run("rollout restart makes a new ReplicaSet that becomes available", func(t *testing.T) {
-		kubectl(t, env.OperatorKubeconfig, "rollout", "restart", "deployment/web", "-n", "default")
-		out := kubectl(t, env.OperatorKubeconfig, "rollout", "status", "deployment/web", "-n", "default", "--timeout=90s")
+		kubectl(t, env.OperatorKubeconfig(), "rollout", "restart", "deployment/web", "-n", "default")
+		out := kubectl(t, env.OperatorKubeconfig(), "rollout", "status", "deployment/web", "-n", "default", "--timeout=90s")
 		if !strings.Contains(out, "successfully rolled out") {
 			t.Fatalf("rollout status: %s", out)
 		}
@@ -355,7 +359,7 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 	})
 
 	t.Run("audit log records the operator's rollout restart", func(t *testing.T) {
-		f, err := os.Open(env.AuditLog)
+		f, err := os.Open(env.AuditLog())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,13 +412,13 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 	})
 
 	t.Run("node groups scale up and down to none", func(t *testing.T) {
-		if err := env.ScaleNodeGroup(ctx, "ng-b", 3); err != nil {
+		if err := env.SetNodeGroupSize(ctx, eks.NodeGroup{Name: "ng-b"}, 3); err != nil {
 			t.Fatal(err)
 		}
 		if nodes, _ := nodeops.Nodes(ctx, cs, "ng-b"); len(nodes) != 3 {
 			t.Errorf("ng-b has %d nodes after scaling to 3", len(nodes))
 		}
-		if err := env.ScaleNodeGroup(ctx, "ng-a", 0); err != nil {
+		if err := env.SetNodeGroupSize(ctx, eks.NodeGroup{Name: "ng-a"}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if nodes, _ := nodeops.Nodes(ctx, cs, "ng-a"); len(nodes) != 0 {
@@ -438,7 +442,7 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 		// evicting them, which the budget forbids.
 		short, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		err := env.ScaleNodeGroup(short, "ng-b", 0)
+		err := env.SetNodeGroupSize(short, eks.NodeGroup{Name: "ng-b"}, 0)
 		if err == nil {
 			t.Fatal("scaling ng-b to 0 succeeded past a PodDisruptionBudget that allows no eviction")
 		}
@@ -452,7 +456,7 @@ func TestIntegrationEmbeddedCluster(t *testing.T) {
 		if err := cs.PolicyV1().PodDisruptionBudgets("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := env.ScaleNodeGroup(ctx, "ng-b", 1); err != nil {
+		if err := env.SetNodeGroupSize(ctx, eks.NodeGroup{Name: "ng-b"}, 1); err != nil {
 			t.Fatalf("scale ng-b to 1 without the budget: %v", err)
 		}
 		if nodes, _ := nodeops.Nodes(ctx, cs, "ng-b"); len(nodes) != 1 {

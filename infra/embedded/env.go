@@ -40,126 +40,15 @@ const OperatorUser = operator.User
 // until the cloud controller has initialised the node.
 const uninitializedTaint = "node.cloudprovider.kubernetes.io/uninitialized"
 
-// NodeGroup describes an EKS managed node group to simulate.
-type NodeGroup struct {
-	// Name is the node group name.
-	Name string
-	// Size is the number of nodes.
-	Size int
-	// InstanceType is the EC2 instance type (it sets capacity and max pods).
-	InstanceType string
-	// CapacityType is ON_DEMAND or SPOT.
-	CapacityType string
-	// Zone is the availability zone.
-	Zone string
-	// Subnet is where node and pod addresses come from.
-	Subnet netip.Prefix
-	// Labels are extra node labels.
-	Labels map[string]string
-	// Taints are node taints.
-	Taints []corev1.Taint
-	// Puller decides the group's image pulls; nil means AlwaysPull{}.
-	Puller ImagePuller
-}
+// operatorRole is the ClusterRole bound to the operator.
+const operatorRole = "cluster-admin"
 
-type options struct {
-	dir        string
-	runID      string
-	region     string
-	log        *slog.Logger
-	groups     []NodeGroup
-	operatorCR string
-	readyWait  time.Duration
-	behaviours Behaviours
-	metrics    bool
-	timings    environment.Timings
-}
+// nodeReadyTimeout bounds how long Start and a group's scale-up wait
+// for nodes to become Ready.
+const nodeReadyTimeout = 60 * time.Second
 
-// Option configures Start.
-type Option func(*options) error
-
-// WithDir sets the run directory, where kubeconfigs, the audit log and
-// component logs are written. It must exist. Default: a new temporary
-// directory, removed by stop.
-func WithDir(dir string) Option {
-	return func(o *options) error {
-		fi, err := os.Stat(dir)
-		if err != nil || !fi.IsDir() {
-			return errkind.Errorf(errkind.Invalid, "run directory %s: not a directory", dir)
-		}
-		o.dir = dir
-		return nil
-	}
-}
-
-// WithRunID sets the run id used in labels and temp dir names.
-func WithRunID(id string) Option {
-	return func(o *options) error {
-		if id == "" || strings.ContainsAny(id, "/ ") {
-			return errkind.Errorf(errkind.Invalid, "run id %q: must be non-empty, without spaces or slashes", id)
-		}
-		o.runID = id
-		return nil
-	}
-}
-
-// WithRegion sets the AWS region of the nodes. Default us-east-1.
-func WithRegion(region string) Option {
-	return func(o *options) error { o.region = region; return nil }
-}
-
-// WithLogger sets the logger for progress; default discards.
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error { o.log = l; return nil }
-}
-
-// WithNodeGroups adds node groups that exist from the start.
-func WithNodeGroups(groups ...NodeGroup) Option {
-	return func(o *options) error {
-		for _, g := range groups {
-			if err := g.check(); err != nil {
-				return err
-			}
-		}
-		o.groups = append(o.groups, groups...)
-		return nil
-	}
-}
-
-// WithBehaviours says how the nodes' containers behave, by image (see
-// executor); images it does not know run the default behaviour.
-func WithBehaviours(b Behaviours) Option {
-	return func(o *options) error { o.behaviours = b; return nil }
-}
-
-// WithMetricsServer installs the metrics-server add-on: the
-// metrics.k8s.io API, served from the behaviour model, behind a
-// metrics-server Deployment and Service in kube-system, so that kubectl
-// top and HorizontalPodAutoscalers work, and stop working when the
-// add-on is down.
-func WithMetricsServer() Option {
-	return func(o *options) error { o.metrics = true; return nil }
-}
-
-// WithTimings sets the control plane's and the kubelets' periods.
-// Default: a scenario's defaults (environment.DefaultTimings).
-func WithTimings(t environment.Timings) Option {
-	return func(o *options) error { o.timings = t; return nil }
-}
-
-// WithOperatorRole sets the ClusterRole bound to the operator. Default
-// cluster-admin.
-func WithOperatorRole(clusterRole string) Option {
-	return func(o *options) error { o.operatorCR = clusterRole; return nil }
-}
-
-// WithNodeReadyTimeout bounds how long Start and AddNodeGroup wait for
-// nodes to become Ready. Default 60s.
-func WithNodeReadyTimeout(d time.Duration) Option {
-	return func(o *options) error { o.readyWait = d; return nil }
-}
-
-func (g *NodeGroup) check() error {
+// checkGroup refuses a node group the backend cannot build.
+func checkGroup(g eks.NodeGroup) error {
 	sizeErr := eks.CheckSize(g.Size, 0)
 	switch {
 	case g.Name == "":
@@ -171,6 +60,37 @@ func (g *NodeGroup) check() error {
 		return errkind.Errorf(errkind.Invalid, "node group %s: subnet %v", g.Name, err)
 	}
 	return nil
+}
+
+// withDefaults checks p and fills in what it leaves out: a new run id,
+// us-east-1, a logger that discards, a scenario's default timings.
+func withDefaults(p environment.Params) (environment.Params, error) {
+	if p.Dir != "" {
+		if fi, err := os.Stat(p.Dir); err != nil || !fi.IsDir() {
+			return p, errkind.Errorf(errkind.Invalid, "run directory %s: not a directory", p.Dir)
+		}
+	}
+	if p.RunID == "" {
+		p.RunID = rundir.NewID()
+	}
+	if strings.ContainsAny(p.RunID, "/ ") {
+		return p, errkind.Errorf(errkind.Invalid, "run id %q: must be without spaces or slashes", p.RunID)
+	}
+	if p.Region == "" {
+		p.Region = "us-east-1"
+	}
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	if p.Timings == (environment.Timings{}) {
+		p.Timings = environment.DefaultTimings()
+	}
+	for _, g := range p.NodeGroups {
+		if err := checkGroup(g); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
 }
 
 // Env is a running embedded environment: etcd, kube-apiserver,
@@ -185,19 +105,19 @@ type Env struct {
 	Server string
 	// AdminKubeconfig is gameday's own kubeconfig (system:masters).
 	AdminKubeconfig string
-	// OperatorKubeconfig is the operator's kubeconfig.
-	OperatorKubeconfig string
-	// AuditLog is the API server's audit log of the operator's requests
-	// (JSON lines).
-	AuditLog string
-	// ComponentLog receives the components' klog and etcd output.
-	ComponentLog string
-	// Ready says how long after Start began the control plane (API
+
+	// operatorKubeconfig, auditLog and componentLog are files in Dir:
+	// the operator's kubeconfig, the API server's audit log of the
+	// operator's requests (JSON lines), and the components' klog and
+	// etcd output.
+	operatorKubeconfig, auditLog, componentLog string
+	// ready says how long after Start began the control plane (API
 	// server, controller manager, scheduler) and the initial nodes were
 	// ready.
-	Ready struct{ ControlPlane, Nodes time.Duration }
+	ready struct{ controlPlane, nodes time.Duration }
 
-	opts   options
+	p      environment.Params
+	puller imagePuller
 	router *kubeletRouter
 	loads  *loadBook
 	admin  *rest.Config
@@ -216,7 +136,7 @@ type Env struct {
 }
 
 type group struct {
-	spec  NodeGroup
+	spec  eks.NodeGroup
 	nodes []*hollowNode
 	// ips hands out the subnet's addresses to nodes and pods alike, as
 	// the VPC CNI gives pods addresses from their node's subnet.
@@ -224,28 +144,23 @@ type group struct {
 	ami string
 }
 
-// Admin returns a rest config for gameday's own (admin) identity.
-func (e *Env) Admin() *rest.Config { return rest.CopyConfig(e.admin) }
-
 // Client returns an admin clientset.
 func (e *Env) Client() kubernetes.Interface { return e.client }
 
-// Start brings up the environment and waits until the initial node
-// groups' nodes are Ready. The returned stop function is never nil and
-// must be called, on a fresh context, even when Start fails: it stops
-// everything that was started and removes temporary files.
-func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Context) error, err error) {
+// Start brings up the environment with p's node groups that are in
+// service at start (Size > 0), and waits until their nodes are Ready.
+// The returned stop function is never nil and must be called, on a
+// fresh context, even when Start fails: it stops everything that was
+// started and removes temporary files. Without p.Dir, the run directory
+// is a temporary one that stop removes; without p.Pull, every pull
+// succeeds.
+func Start(ctx context.Context, p environment.Params) (env *Env, stop func(context.Context) error, err error) {
 	began := time.Now()
-	o := options{region: "us-east-1", log: slog.New(slog.DiscardHandler), operatorCR: "cluster-admin", readyWait: 60 * time.Second,
-		timings: environment.DefaultTimings()}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, func(context.Context) error { return nil }, err
-		}
+	p, err = withDefaults(p)
+	if err != nil {
+		return nil, func(context.Context) error { return nil }, err
 	}
-	if o.runID == "" {
-		o.runID = rundir.NewID()
-	}
+	log := p.Log
 	tolerateDuplicateCollectors()
 	var cleanups []func() error
 	var stopping atomic.Bool
@@ -270,7 +185,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	unsubscribe := fatals.subscribe(func(ferr error) {
 		failStart(ferr)
 		if !stopping.Load() {
-			o.log.Error(ferr.Error())
+			log.Error(ferr.Error())
 		}
 	})
 	cleanups = append(cleanups, func() error { unsubscribe(); return nil })
@@ -285,33 +200,36 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		err = errkind.E(errkind.Infra, fmt.Errorf("start embedded environment: %w", err))
 	}()
 
-	base := tempBase(o.runID)
+	base := tempBase(p.RunID)
 	if base != os.TempDir() {
-		o.log.Info("TMPDIR is too long for the kubelets' unix sockets; using "+base, "TMPDIR", os.TempDir())
+		log.Info("TMPDIR is too long for the kubelets' unix sockets; using "+base, "TMPDIR", os.TempDir())
 	}
-	tmp, err := os.MkdirTemp(base, "gameday-"+o.runID+"-")
+	tmp, err := os.MkdirTemp(base, "gameday-"+p.RunID+"-")
 	if err != nil {
 		return nil, stop, err
 	}
 	cleanups = append(cleanups, func() error { return removeSettled(tmp) })
-	if o.dir == "" {
-		o.dir = filepath.Join(tmp, "run")
-		if err := os.Mkdir(o.dir, 0o755); err != nil {
+	if p.Dir == "" {
+		p.Dir = filepath.Join(tmp, "run")
+		if err := os.Mkdir(p.Dir, 0o755); err != nil {
 			return nil, stop, err
 		}
 	}
-	e := &Env{RunID: o.runID, Dir: o.dir, opts: o, tmp: tmp, groups: map[string]*group{}, life: life}
-	e.ComponentLog = filepath.Join(o.dir, "components.log")
-	e.AuditLog = filepath.Join(o.dir, "audit.log")
-	e.AdminKubeconfig = filepath.Join(o.dir, "admin.kubeconfig")
-	e.OperatorKubeconfig = filepath.Join(o.dir, "operator.kubeconfig")
+	e := &Env{RunID: p.RunID, Dir: p.Dir, p: p, puller: alwaysPull{}, tmp: tmp, groups: map[string]*group{}, life: life}
+	if p.Pull != nil {
+		e.puller = pullerFunc(func(ctx context.Context, n Node, image string) (uint64, error) { return p.Pull(ctx, n.Name, image) })
+	}
+	e.componentLog = filepath.Join(p.Dir, "components.log")
+	e.auditLog = filepath.Join(p.Dir, "audit.log")
+	e.AdminKubeconfig = filepath.Join(p.Dir, "admin.kubeconfig")
+	e.operatorKubeconfig = filepath.Join(p.Dir, "operator.kubeconfig")
 
-	restoreLogs, err := redirectComponentLogs(e.ComponentLog)
+	restoreLogs, err := redirectComponentLogs(e.componentLog)
 	if err != nil {
 		return nil, stop, err
 	}
 	cleanups = append(cleanups, restoreLogs)
-	o.log.Info("starting control plane", "dir", o.dir)
+	log.Info("starting control plane", "dir", p.Dir)
 	t0 := time.Now()
 
 	e.pki, err = newPKI(filepath.Join(tmp, "pki"))
@@ -329,12 +247,12 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		return nil, stop, err
 	}
 
-	etcdURL, stopEtcd, err := startEtcd(ctx, tmp, e.ComponentLog+".etcd")
+	etcdURL, stopEtcd, err := startEtcd(ctx, tmp, e.componentLog+".etcd")
 	cleanups = append(cleanups, func() error { stopEtcd(); return nil })
 	if err != nil {
 		return nil, stop, err
 	}
-	o.log.Debug("etcd ready", "url", etcdURL, "elapsed", time.Since(t0))
+	log.Debug("etcd ready", "url", etcdURL, "elapsed", time.Since(t0))
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -367,7 +285,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	}
 	apiserver, err := startAPIServer(life, apiserverConfig{
 		etcd: etcdURL, pki: e.pki, serving: serving, saKey: saKey, saPub: saPub,
-		auditLog: e.AuditLog, auditPolicy: policy, listener: ln, egress: egress, kubeletClient: kubeletClient,
+		auditLog: e.auditLog, auditPolicy: policy, listener: ln, egress: egress, kubeletClient: kubeletClient,
 		frontProxy: frontProxy,
 	})
 	if err != nil {
@@ -395,7 +313,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err := waitReady(ctx, e.client, apiserver, 60*time.Second); err != nil {
 		return nil, stop, err
 	}
-	o.log.Info("kube-apiserver ready", "server", e.Server, "elapsed", time.Since(t0).Round(time.Millisecond))
+	log.Info("kube-apiserver ready", "server", e.Server, "elapsed", time.Since(t0).Round(time.Millisecond))
 
 	if err := e.setupOperator(ctx); err != nil {
 		return nil, stop, err
@@ -414,7 +332,7 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 	if err != nil {
 		return nil, stop, err
 	}
-	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile(), e.pki.caKeyFile(), o.timings)
+	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile(), e.pki.caKeyFile(), p.Timings)
 	if err != nil {
 		return nil, stop, err
 	}
@@ -428,46 +346,63 @@ func Start(ctx context.Context, opts ...Option) (env *Env, stop func(context.Con
 		return nil, stop, err
 	}
 	cleanups = append(cleanups, func() error { return sched.stop(30 * time.Second) })
-	e.Ready.ControlPlane = time.Since(began)
-	if o.metrics {
+	e.ready.controlPlane = time.Since(began)
+	if p.MetricsServer {
 		m, err := e.startMetrics(ctx)
 		if err != nil {
 			return nil, stop, err
 		}
 		cleanups = append(cleanups, func() error { m.stop(); return nil })
-		o.log.Info("metrics-server add-on installed")
+		log.Info("metrics-server add-on installed")
 	}
 
-	for _, g := range o.groups {
+	for _, g := range p.NodeGroups {
+		if g.Size == 0 {
+			continue
+		}
 		if err := e.addGroup(ctx, g); err != nil {
 			return nil, stop, err
 		}
 	}
-	if err := e.waitNodesReady(ctx, o.readyWait); err != nil {
+	if err := e.waitNodesReady(ctx, nodeReadyTimeout); err != nil {
 		return nil, stop, err
 	}
-	e.Ready.Nodes = time.Since(began)
-	o.log.Info("environment ready", "nodes", len(e.nodeNames()), "elapsed", time.Since(t0).Round(time.Millisecond))
+	e.ready.nodes = time.Since(began)
+	log.Info("environment ready", "nodes", len(e.nodeNames()), "elapsed", time.Since(t0).Round(time.Millisecond))
 	return e, stop, nil
 }
 
 // setupOperator binds the operator's ClusterRole and writes its
 // kubeconfig.
 func (e *Env) setupOperator(ctx context.Context) error {
-	if err := operator.Bind(ctx, e.client, e.RunID, e.opts.operatorCR); err != nil {
+	if err := operator.Bind(ctx, e.client, e.RunID, operatorRole); err != nil {
 		return err
 	}
 	id, err := e.pki.issue("operator", operator.User, []string{operator.Group}, nil, nil)
 	if err != nil {
 		return err
 	}
-	return e.pki.writeKubeconfig(e.OperatorKubeconfig, "gameday", e.Server, id)
+	return e.pki.writeKubeconfig(e.operatorKubeconfig, "gameday", e.Server, id)
 }
 
-// IssueKubeconfig writes to path a kubeconfig for user in the
-// operators' group (a named responder): a client certificate from the
-// cluster's CA.
-func (e *Env) IssueKubeconfig(user, path string) error {
+// Admin implements environment.Cluster: gameday's own (admin) identity.
+func (e *Env) Admin() *rest.Config { return rest.CopyConfig(e.admin) }
+
+// OperatorKubeconfig implements environment.Cluster.
+func (e *Env) OperatorKubeconfig() string { return e.operatorKubeconfig }
+
+// AuditLog implements environment.Cluster.
+func (e *Env) AuditLog() string { return e.auditLog }
+
+// StartTimes implements environment.Timed.
+func (e *Env) StartTimes() map[string]time.Duration {
+	return map[string]time.Duration{"control plane": e.ready.controlPlane, "nodes": e.ready.nodes}
+}
+
+// IssueKubeconfig implements environment.Cluster: a client certificate
+// from the cluster's CA, for user in the operators' group (a named
+// responder).
+func (e *Env) IssueKubeconfig(_ context.Context, user, path string) error {
 	id, err := e.pki.issue(user, user, []string{operator.Group}, nil, nil)
 	if err != nil {
 		return err
@@ -484,25 +419,44 @@ func (e *Env) componentKubeconfig(name, user string) (string, error) {
 	return p, e.pki.writeKubeconfig(p, "gameday", e.Server, id)
 }
 
-// AddNodeGroup creates a node group and waits for its nodes to be Ready.
-func (e *Env) AddNodeGroup(ctx context.Context, g NodeGroup) error {
-	if err := g.check(); err != nil {
+// SetNodeGroupSize implements environment.Cluster: hollow nodes are
+// started, or drained and stopped; a group's first nodes create it.
+func (e *Env) SetNodeGroupSize(ctx context.Context, g eks.NodeGroup, size int) error {
+	if _, err := e.group(g.Name); err == nil {
+		return e.scaleGroup(ctx, g.Name, size)
+	}
+	if size == 0 {
+		return nil
+	}
+	g.Size = size
+	if err := checkGroup(g); err != nil {
 		return err
 	}
 	if err := e.addGroup(ctx, g); err != nil {
 		return err
 	}
-	return e.waitNodesReady(ctx, e.opts.readyWait)
+	return e.waitNodesReady(ctx, nodeReadyTimeout)
 }
 
-func (e *Env) addGroup(ctx context.Context, g NodeGroup) error {
+// NodeGroupOf implements environment.Cluster.
+func (e *Env) NodeGroupOf(node string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for name, g := range e.groups {
+		for _, n := range g.nodes {
+			if n.Name == node {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
+func (e *Env) addGroup(ctx context.Context, g eks.NodeGroup) error {
 	e.mu.Lock()
 	if _, dup := e.groups[g.Name]; dup {
 		e.mu.Unlock()
 		return errkind.Errorf(errkind.Invalid, "node group %s already exists", g.Name)
-	}
-	if g.Puller == nil {
-		g.Puller = AlwaysPull{}
 	}
 	gr := &group{
 		spec: g,
@@ -511,7 +465,7 @@ func (e *Env) addGroup(ctx context.Context, g NodeGroup) error {
 	}
 	e.groups[g.Name] = gr
 	e.mu.Unlock()
-	e.opts.log.Info("adding node group", "nodegroup", g.Name, "size", g.Size, "instanceType", g.InstanceType)
+	e.p.Log.Info("adding node group", "nodegroup", g.Name, "size", g.Size, "instanceType", g.InstanceType)
 	for range g.Size {
 		if err := e.addNode(ctx, gr); err != nil {
 			return err
@@ -525,10 +479,9 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 	if err != nil {
 		return fmt.Errorf("node group %s: %w", gr.spec.Name, err)
 	}
-	name := nodeName(ip, e.opts.region)
+	name := nodeName(ip, e.p.Region)
 	g := gr.spec
-	labels := eks.NodeLabels(eks.NodeGroup{Name: g.Name, InstanceType: g.InstanceType, CapacityType: g.CapacityType, Zone: g.Zone, Labels: g.Labels},
-		e.opts.region, map[string]string{eks.RunIDLabel: e.RunID})
+	labels := eks.NodeLabels(g, e.p.Region, map[string]string{eks.RunIDLabel: e.RunID})
 	node := Node{Name: name, NodeGroup: g.Name, IP: ip, InstanceID: newInstanceID()}
 	// Short: the kubelet makes unix sockets below it (see tempBase).
 	root := filepath.Join(e.tmp, "n", strconv.FormatInt(e.nodeSeq.Add(1), 10))
@@ -538,8 +491,8 @@ func (e *Env) addNode(ctx context.Context, gr *group) error {
 	n, err := startNode(e.life, nodeSpec{
 		node: node, server: e.Server, pki: e.pki, router: e.router, rootDir: root, labels: labels, taints: g.Taints,
 		providerID:   fmt.Sprintf("aws:///%s/%s", g.Zone, node.InstanceID),
-		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.ips, puller: g.Puller,
-		behaviours: e.opts.behaviours, load: e.loads.of, timings: e.opts.timings,
+		instanceType: orDefault(g.InstanceType, eks.DefaultInstanceType), pods: gr.ips, puller: e.puller,
+		behaviours: e.p.Behaviours, load: e.loads.of, timings: e.p.Timings,
 	})
 	if err != nil {
 		return err
@@ -634,9 +587,9 @@ func (e *Env) waitNodesReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// ScaleNodeGroup changes a node group's size. Scaling down drains and
+// scaleGroup changes a node group's size. Scaling down drains and
 // removes the newest nodes, as a managed node group does.
-func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
+func (e *Env) scaleGroup(ctx context.Context, name string, size int) error {
 	gr, err := e.group(name)
 	if err != nil {
 		return err
@@ -655,7 +608,7 @@ func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
 		e.mu.Unlock()
 		// A drain that fails (a PodDisruptionBudget holds) leaves the
 		// node in the group, cordoned, as a managed node group does.
-		if err := nodeops.Retire(ctx, e.client, n.Name, nodeops.DrainTimeout, e.opts.log); err != nil {
+		if err := nodeops.Retire(ctx, e.client, n.Name, nodeops.DrainTimeout, e.p.Log); err != nil {
 			return fmt.Errorf("node group %s: %w", name, err)
 		}
 		e.mu.Lock()
@@ -667,7 +620,7 @@ func (e *Env) ScaleNodeGroup(ctx context.Context, name string, size int) error {
 		gr.ips.give(n.IP)
 	}
 	gr.spec.Size = size
-	return e.waitNodesReady(ctx, e.opts.readyWait)
+	return e.waitNodesReady(ctx, nodeReadyTimeout)
 }
 
 // NodeGroups returns the names of the node groups that exist.
@@ -742,7 +695,7 @@ func (e *Env) quiesce(timeout time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	e.opts.log.Debug("kubelets still hold pods at stop", "timeout", timeout)
+	e.p.Log.Debug("kubelets still hold pods at stop", "timeout", timeout)
 }
 
 func (e *Env) stopNodes() {
@@ -804,7 +757,7 @@ func (e *Env) initialiseNodes(ctx context.Context) {
 		}
 		status := fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":%q},{"type":"InternalDNS","address":%q},{"type":"Hostname","address":%q}]}}`, ip, n.Name, n.Name)
 		if _, err := e.client.CoreV1().Nodes().PatchStatus(ctx, n.Name, []byte(status)); err != nil {
-			e.opts.log.Debug("set node addresses", "node", n.Name, "err", err)
+			e.p.Log.Debug("set node addresses", "node", n.Name, "err", err)
 			continue
 		}
 		var taints []corev1.Taint
@@ -818,7 +771,7 @@ func (e *Env) initialiseNodes(ctx context.Context) {
 			continue
 		}
 		if _, err := e.client.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			e.opts.log.Debug("initialise node", "node", n.Name, "err", err)
+			e.p.Log.Debug("initialise node", "node", n.Name, "err", err)
 		}
 	}
 }

@@ -15,10 +15,6 @@ import (
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
-// Behaviours finds how an image behaves (by image reference); false
-// means the image declares nothing, and runs the default behaviour.
-type Behaviours func(image string) (behaviour.App, bool)
-
 // execTick is how often a running container's model advances: new log
 // lines, and an exit.
 const execTick = 250 * time.Millisecond
@@ -28,8 +24,10 @@ const execTick = 250 * time.Millisecond
 // exits, the container becomes EXITED with the exit code and reason, and
 // the real kubelet restarts it with its back-off (CrashLoopBackOff).
 type executor struct {
-	rt         *runtime
-	behaviours Behaviours
+	rt *runtime
+	// behaviours say how images behave, by reference; an image not here
+	// runs the default behaviour.
+	behaviours map[string]behaviour.App
 	// load is the load a pod serves (namespace, name); nil is none.
 	load func(namespace, pod string) float64
 
@@ -153,12 +151,7 @@ func (x *executor) start(id string) error {
 	if c == nil || logPath == "" || config == nil {
 		return nil
 	}
-	app, ok := behaviour.App{}, false
-	if x.behaviours != nil {
-		if app, ok = x.behaviours(image); !ok {
-			app = behaviour.App{} // whatever came with false, the default behaviour
-		}
-	}
+	app, ok := x.behaviours[image]
 	if app.Name == "" {
 		app.Name = name
 	}

@@ -18,6 +18,8 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/internal/ground/loopback"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
@@ -58,8 +60,7 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 		File: "/etc/checkout/TIMEOUT_MS", Required: true, Integer: true,
 		OnInvalid: behaviour.Failure{Log: []string{"FATAL config: {name}={value} is not a number of milliseconds"}, ExitCode: 2, After: 500 * time.Millisecond},
 	}}}
-	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)),
-		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }))
+	env := startEnv(t, environment.Params{NodeGroups: []eks.NodeGroup{testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)}, Behaviours: map[string]behaviour.App{image: app}})
 	ctx := context.Background()
 	cs := env.Client()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "default"}, Data: map[string]string{"TIMEOUT_MS": "3s"}}
@@ -100,11 +101,11 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 		return st.RestartCount >= 1 && w != nil && w.Reason == "CrashLoopBackOff" && last != nil && last.ExitCode == 2,
 			fmt.Sprintf("restarts %d, state %+v, last %+v", st.RestartCount, st.State, st.LastTerminationState)
 	})
-	out := kubectl(t, env.OperatorKubeconfig, "logs", "--previous", "-n", "default", podName)
+	out := kubectl(t, env.OperatorKubeconfig(), "logs", "--previous", "-n", "default", podName)
 	if !strings.Contains(out, "FATAL config: /etc/checkout/TIMEOUT_MS=3s is not a number of milliseconds") {
 		t.Errorf("kubectl logs --previous lacks the app's error line:\n%s", out)
 	}
-	out = kubectl(t, env.OperatorKubeconfig, "describe", "pod", "-n", "default", podName)
+	out = kubectl(t, env.OperatorKubeconfig(), "describe", "pod", "-n", "default", podName)
 	if !strings.Contains(out, "Back-off restarting failed container checkout in pod") {
 		t.Errorf("kubectl describe lacks the BackOff event:\n%s", out)
 	}
@@ -115,7 +116,7 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	kubectl(t, env.OperatorKubeconfig, "rollout", "restart", "-n", "default", "deployment/checkout")
+	kubectl(t, env.OperatorKubeconfig(), "rollout", "restart", "-n", "default", "deployment/checkout")
 	var fixed string
 	eventually(t, 90*time.Second, "a new pod Running without restarts", func() (bool, string) {
 		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=checkout"})
@@ -138,16 +139,16 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 	})
 
 	t.Run("kubectl exec runs against the model", func(t *testing.T) {
-		if out := kubectl(t, env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "cat", "/etc/checkout/TIMEOUT_MS"); out != "3000" {
+		if out := kubectl(t, env.OperatorKubeconfig(), "exec", "-n", "default", fixed, "--", "cat", "/etc/checkout/TIMEOUT_MS"); out != "3000" {
 			t.Errorf("cat of the mounted ConfigMap key: %q, want 3000", out)
 		}
-		if out := kubectl(t, env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "ls", "/etc/checkout"); out != "TIMEOUT_MS\n" {
+		if out := kubectl(t, env.OperatorKubeconfig(), "exec", "-n", "default", fixed, "--", "ls", "/etc/checkout"); out != "TIMEOUT_MS\n" {
 			t.Errorf("ls of the ConfigMap volume: %q", out)
 		}
-		if out := kubectl(t, env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "wget", "-qO-", "http://localhost:8080/ready"); out != "OK\n" {
+		if out := kubectl(t, env.OperatorKubeconfig(), "exec", "-n", "default", fixed, "--", "wget", "-qO-", "http://localhost:8080/ready"); out != "OK\n" {
 			t.Errorf("wget of its own readiness endpoint: %q", out)
 		}
-		cmd := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig, "exec", "-n", "default", fixed, "--", "sh", "-c", "id")
+		cmd := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig(), "exec", "-n", "default", fixed, "--", "sh", "-c", "id")
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 127 || !strings.Contains(string(out), "executable file not found") {
@@ -160,7 +161,7 @@ func TestIntegrationBehaviourCrashLoop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pf := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig, "port-forward", "-n", "default", "pod/"+fixed, fmt.Sprintf("%d:8080", port))
+		pf := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig(), "port-forward", "-n", "default", "pod/"+fixed, fmt.Sprintf("%d:8080", port))
 		var pfOut strings.Builder
 		pf.Stdout, pf.Stderr = &pfOut, &pfOut
 		if err := pf.Start(); err != nil {
@@ -190,8 +191,7 @@ func TestIntegrationReadinessFollowsTheModel(t *testing.T) {
 	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/storefront:3.2.0"
 	const warmUp = 4 * time.Second
 	app := behaviour.App{Name: "storefront", Startup: behaviour.Startup{WarmUp: warmUp, Port: 8080, Readiness: "/ready", Liveness: "/healthz"}}
-	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)),
-		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }))
+	env := startEnv(t, environment.Params{NodeGroups: []eks.NodeGroup{testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)}, Behaviours: map[string]behaviour.App{image: app}})
 	ctx := context.Background()
 	cs := env.Client()
 	probes := map[string]*corev1.Probe{

@@ -79,7 +79,7 @@ func (e *Env) setNode(name, component string, up bool) error {
 	if up {
 		verb = "started"
 	}
-	e.opts.log.Info(fmt.Sprintf("node %s %s", component, verb), "node", name)
+	e.p.Log.Info(fmt.Sprintf("node %s %s", component, verb), "node", name)
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/scenarios"
 )
 
@@ -24,7 +26,7 @@ import (
 func TestIntegrationNodeFaults(t *testing.T) {
 	// Three nodes: with every node of a zone down, the node lifecycle
 	// controller takes it for a partition and evicts nothing.
-	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 3)))
+	env := startEnv(t, environment.Params{NodeGroups: []eks.NodeGroup{testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 3)}})
 	ctx := context.Background()
 	cs := env.Client()
 	nodes := env.Nodes("ng-a")

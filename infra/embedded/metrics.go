@@ -366,7 +366,7 @@ func (m *metricsAPI) podMetrics(sel labels.Selector, namespace, name string, now
 		if (name != "" && p.Name != name) || p.Status.Phase != corev1.PodRunning {
 			continue
 		}
-		pm, ok := podUsage(p, live[string(p.UID)], m.env.loads.of(p.Namespace, p.Name), now, m.env.opts.timings.MetricsResolution)
+		pm, ok := podUsage(p, live[string(p.UID)], m.env.loads.of(p.Namespace, p.Name), now, m.env.p.Timings.MetricsResolution)
 		if ok {
 			out = append(out, pm)
 		}
@@ -429,7 +429,7 @@ func (m *metricsAPI) nodeMetrics(sel labels.Selector, name string, now time.Time
 		out = append(out, metricsv1beta1.NodeMetrics{
 			ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels, CreationTimestamp: metav1.NewTime(now)},
 			Timestamp:  metav1.NewTime(now),
-			Window:     metav1.Duration{Duration: m.env.opts.timings.MetricsResolution},
+			Window:     metav1.Duration{Duration: m.env.p.Timings.MetricsResolution},
 			Usage: corev1.ResourceList{
 				corev1.ResourceCPU:    *resource.NewMilliQuantity(nodeSystemCPU+cpu[n.Name], resource.DecimalSI),
 				corev1.ResourceMemory: *resource.NewQuantity(nodeSystemMemory+mem[n.Name], resource.BinarySI),

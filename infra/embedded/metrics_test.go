@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -92,8 +93,7 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 		Resources: behaviour.Resources{IdleCPU: 20, CPUPerLoad: 2, MaxCPU: 1000, Memory: 96 << 20}}
 	timings := environment.DefaultTimings()
 	timings.MetricsResolution = 12 * time.Second // not the default: the window must come from here
-	env := startEnv(t, WithMetricsServer(), WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2)),
-		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }), WithTimings(timings))
+	env := startEnv(t, environment.Params{MetricsServer: true, NodeGroups: []eks.NodeGroup{testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 2)}, Behaviours: map[string]behaviour.App{image: app}, Timings: timings})
 	ctx := context.Background()
 	cs := env.Client()
 	for _, x := range []struct{ name, request string }{{"checkout", "100m"}, {"norequests", ""}} {
@@ -108,7 +108,7 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 
 	// Idle: each pod shows its app's idle CPU.
 	eventually(t, 90*time.Second, "kubectl top pods shows two idle checkout pods", func() (bool, string) {
-		cpu, out := topCPU(t, env.OperatorKubeconfig, "checkout")
+		cpu, out := topCPU(t, env.OperatorKubeconfig(), "checkout")
 		if len(cpu) != 2 {
 			api, _ := exec.Command("kubectl", "--kubeconfig", env.AdminKubeconfig, "get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "jsonpath={.status.conditions}").CombinedOutput()
 			return false, out + "\napiservice: " + string(api)
@@ -128,7 +128,7 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 	if !strings.Contains(string(raw), `"window":"12s"`) {
 		t.Errorf("pod metrics do not cover the 12 s resolution:\n%s", raw)
 	}
-	nodes := kubectl(t, env.OperatorKubeconfig, "top", "nodes", "--no-headers")
+	nodes := kubectl(t, env.OperatorKubeconfig(), "top", "nodes", "--no-headers")
 	if n := len(strings.Split(strings.TrimSpace(nodes), "\n")); n != 2 {
 		t.Errorf("kubectl top nodes shows %d nodes, want 2:\n%s", n, nodes)
 	}
@@ -136,7 +136,7 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 	// Load: 300 requests a second over two pods is 20m + 150 × 2m each.
 	setLoad(t, env, "checkout", "300")
 	eventually(t, 30*time.Second, "kubectl top pods shows CPU rise with load", func() (bool, string) {
-		cpu, out := topCPU(t, env.OperatorKubeconfig, "checkout")
+		cpu, out := topCPU(t, env.OperatorKubeconfig(), "checkout")
 		for _, m := range cpu {
 			if m != 320 {
 				return false, out
@@ -149,11 +149,11 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 	// says it times requests out.
 	setLoad(t, env, "norequests", "4000")
 	eventually(t, 30*time.Second, "an overloaded app logs timeouts", func() (bool, string) {
-		out, err := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig, "logs", "deployment/norequests", "-n", "default").CombinedOutput()
+		out, err := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig(), "logs", "deployment/norequests", "-n", "default").CombinedOutput()
 		return err == nil && strings.Contains(string(out), behaviour.DefaultOverloadLog), string(out)
 	})
 	eventually(t, 30*time.Second, "kubectl top shows the overloaded pods at their maxCPU", func() (bool, string) {
-		cpu, out := topCPU(t, env.OperatorKubeconfig, "norequests")
+		cpu, out := topCPU(t, env.OperatorKubeconfig(), "norequests")
 		for _, m := range cpu {
 			if m != 1000 {
 				return false, out
@@ -201,7 +201,7 @@ func TestIntegrationMetricsAndHPA(t *testing.T) {
 	// it, as on EKS when the add-on's pod is gone.
 	top := func(want string) func() (bool, string) {
 		return func() (bool, string) {
-			out, err := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig, "top", "pods", "-n", "default").CombinedOutput()
+			out, err := exec.Command("kubectl", "--kubeconfig", env.OperatorKubeconfig(), "top", "pods", "-n", "default").CombinedOutput()
 			return err != nil && strings.Contains(string(out), want), string(out)
 		}
 	}

@@ -39,6 +39,7 @@ import (
 	"k8s.io/kubernetes/pkg/kubemark"
 
 	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
 // clusterDNS is the kube-dns Service IP in the 172.20.0.0/16 service
@@ -57,24 +58,24 @@ type Node struct {
 	InstanceID string
 }
 
-// ImagePuller decides whether a node can pull an image. On success it
+// imagePuller decides whether a node can pull an image. On success it
 // returns the image's size in bytes. The error's text is what the kubelet
 // reports in its events, so it should read like the container runtime's
 // own message.
-type ImagePuller interface {
+type imagePuller interface {
 	Pull(ctx context.Context, node Node, image string) (size uint64, err error)
 }
 
-// PullerFunc adapts a function to ImagePuller.
-type PullerFunc func(ctx context.Context, node Node, image string) (uint64, error)
+// pullerFunc adapts a function to imagePuller.
+type pullerFunc func(ctx context.Context, node Node, image string) (uint64, error)
 
 // Pull calls f.
-func (f PullerFunc) Pull(ctx context.Context, node Node, image string) (uint64, error) {
+func (f pullerFunc) Pull(ctx context.Context, node Node, image string) (uint64, error) {
 	return f(ctx, node, image)
 }
 
-// AlwaysPull is the default ImagePuller: every pull succeeds after Delay.
-type AlwaysPull struct {
+// alwaysPull is the default imagePuller: every pull succeeds after Delay.
+type alwaysPull struct {
 	// Delay simulates transfer time.
 	Delay time.Duration
 	// Size is the reported image size. Default 24 MiB.
@@ -82,7 +83,7 @@ type AlwaysPull struct {
 }
 
 // Pull waits Delay and succeeds.
-func (p AlwaysPull) Pull(ctx context.Context, _ Node, _ string) (uint64, error) {
+func (p alwaysPull) Pull(ctx context.Context, _ Node, _ string) (uint64, error) {
 	size := p.Size
 	if size == 0 {
 		size = 24 << 20
@@ -98,7 +99,7 @@ func (p AlwaysPull) Pull(ctx context.Context, _ Node, _ string) (uint64, error) 
 	}
 }
 
-var _ ImagePuller = AlwaysPull{}
+var _ imagePuller = alwaysPull{}
 
 // instanceShape is what an EC2 instance type reports.
 type instanceShape struct {
@@ -331,11 +332,11 @@ func (r *runtime) RemovePodSandbox(ctx context.Context, id string) error {
 }
 
 // images is the node's CRI image service: image bookkeeping from the fake
-// service, pull decisions from an ImagePuller.
+// service, pull decisions from an imagePuller.
 type images struct {
 	*fakeruntime.FakeImageService
 	node   Node
-	puller ImagePuller
+	puller imagePuller
 	mu     sync.Mutex // the fake takes the image size from a field
 }
 
@@ -378,8 +379,8 @@ type nodeSpec struct {
 	providerID   string
 	instanceType string
 	pods         *ipPool
-	puller       ImagePuller
-	behaviours   Behaviours
+	puller       imagePuller
+	behaviours   map[string]behaviour.App
 	// load is the load a pod serves (namespace, name), in requests a
 	// second.
 	load func(namespace, pod string) float64

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/gameday-sre/gameday/infra/environment"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -25,8 +27,7 @@ import (
 func TestIntegrationLivenessAndStartupProbes(t *testing.T) {
 	const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/search:2.0.0"
 	app := behaviour.App{Name: "search", Startup: behaviour.Startup{WarmUp: 8 * time.Second, Port: 8080, Readiness: "/ready", Liveness: "/healthz"}}
-	env := startEnv(t, WithNodeGroups(testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)),
-		WithBehaviours(func(ref string) (behaviour.App, bool) { return app, ref == image }))
+	env := startEnv(t, environment.Params{NodeGroups: []eks.NodeGroup{testGroup("ng-a", "us-east-1a", "10.0.1.0/24", 1)}, Behaviours: map[string]behaviour.App{image: app}})
 	ctx := context.Background()
 	cs := env.Client()
 	healthz := func(threshold int32) *corev1.Probe {

@@ -4,41 +4,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/gameday-sre/gameday/infra/ecr"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
-
-// NodeGroup is an EKS managed node group as a backend builds it,
-// converted from the scenario: backends never see a scenario.
-type NodeGroup struct {
-	// Name is the node group name.
-	Name string
-	// InstanceType, CapacityType and Zone are what the nodes' EKS labels
-	// say (eks.NodeLabels).
-	InstanceType, CapacityType, Zone string
-	// Subnet is where the nodes' (and pods') addresses come from.
-	Subnet netip.Prefix
-	// Labels are the group's own labels, over the EKS labels.
-	Labels map[string]string
-	// Taints are the group's node taints.
-	Taints []corev1.Taint
-	// Size is how many nodes are in service at start: 0 for a group the
-	// fault creates.
-	Size int
-	// Capacity is the most nodes the group has during the run (a backend
-	// that cannot add nodes later creates them all at start).
-	Capacity int
-}
 
 // Timings are the periods of the cluster's components that a scenario
 // sets (scenarios.Timings), as a backend applies them.
@@ -69,7 +46,7 @@ type Params struct {
 	// Log receives progress.
 	Log *slog.Logger
 	// NodeGroups are every node group of the scenario.
-	NodeGroups []NodeGroup
+	NodeGroups []eks.NodeGroup
 	// Behaviours say how the scenario's images behave, by image
 	// reference; an image not here runs the default behaviour.
 	Behaviours map[string]behaviour.App
@@ -102,7 +79,7 @@ type Cluster interface {
 	NodeGroupOf(node string) (string, bool)
 	// SetNodeGroupSize puts size nodes of group g in service, creating
 	// the group or taking nodes out (drained first) as needed.
-	SetNodeGroupSize(ctx context.Context, g NodeGroup, size int) error
+	SetNodeGroupSize(ctx context.Context, g eks.NodeGroup, size int) error
 }
 
 // NetworkPuller is implemented by the clusters of a Network backend,

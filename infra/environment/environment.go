@@ -39,20 +39,20 @@ type Env struct {
 	Cluster Cluster
 
 	client    kubernetes.Interface
-	groups    map[string]NodeGroup
+	groups    map[string]eks.NodeGroup
 	startedAt map[string]time.Duration
 }
 
 // NodeGroups converts a scenario's node groups for the backends.
-func NodeGroups(s *scenarios.Scenario) []NodeGroup {
-	var out []NodeGroup
+func NodeGroups(s *scenarios.Scenario) []eks.NodeGroup {
+	var out []eks.NodeGroup
 	for _, ng := range s.Spec.Environment.NodeGroups {
 		var taints []corev1.Taint
 		for _, t := range ng.Taints {
 			taints = append(taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
 		}
 		subnet, _ := netip.ParsePrefix(ng.Subnet) // validated at load
-		g := NodeGroup{
+		g := eks.NodeGroup{
 			Name: ng.Name, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType, Zone: ng.Zone,
 			Subnet: subnet, Labels: ng.Labels, Taints: taints, Size: ng.Size, Capacity: s.PeakSize(ng.Name),
 		}
@@ -81,7 +81,7 @@ func Start(ctx context.Context, s *scenarios.Scenario, backend string, opts ...c
 	if err != nil {
 		return nil, stops.Stop, err
 	}
-	env = &Env{groups: map[string]NodeGroup{}, startedAt: map[string]time.Duration{}}
+	env = &Env{groups: map[string]eks.NodeGroup{}, startedAt: map[string]time.Duration{}}
 	groups := NodeGroups(s)
 	for _, g := range groups {
 		env.groups[g.Name] = g
@@ -234,10 +234,10 @@ func (e *Env) ResponderEnv(ctx context.Context, name string) ([]string, error) {
 }
 
 // group returns a node group's converted spec.
-func (e *Env) group(name string) (NodeGroup, error) {
+func (e *Env) group(name string) (eks.NodeGroup, error) {
 	g, ok := e.groups[name]
 	if !ok {
-		return NodeGroup{}, errkind.Errorf(errkind.Invalid, "no node group %q in the scenario", name)
+		return eks.NodeGroup{}, errkind.Errorf(errkind.Invalid, "no node group %q in the scenario", name)
 	}
 	return g, nil
 }

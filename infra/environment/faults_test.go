@@ -43,7 +43,7 @@ func TestNodeFaultsResolveNodes(t *testing.T) {
 		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{eks.NodeGroupLabel: group}}}
 	}
 	client := fake.NewSimpleClientset(node("ip-10-0-1-12", "ng-a"), node("ip-10-0-1-10", "ng-a"), node("ip-10-0-2-10", "ng-b"))
-	groups := map[string]NodeGroup{"ng-a": {Name: "ng-a"}, "ng-b": {Name: "ng-b"}}
+	groups := map[string]eks.NodeGroup{"ng-a": {Name: "ng-a"}, "ng-b": {Name: "ng-b"}}
 	ctx := context.Background()
 	tests := []struct {
 		name     string

@@ -211,7 +211,7 @@ func start(ctx context.Context, p environment.Params, prov Provider, eng engine,
 
 // createCluster creates the kind cluster (Config) with the audit policy
 // mounted; stops deletes it, even when creation fails half-way.
-func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops, groups []environment.NodeGroup, region string, t environment.Timings, privileged func(context.Context, string, *slog.Logger) error) error {
+func (e *Env) createCluster(ctx context.Context, p Provider, stops *cloud.Stops, groups []eks.NodeGroup, region string, t environment.Timings, privileged func(context.Context, string, *slog.Logger) error) error {
 	policyDir := filepath.Join(e.dir, "audit-policy")
 	if err := writeAuditPolicy(policyDir); err != nil {
 		return err
@@ -454,7 +454,7 @@ func (e *Env) NodeGroupOf(node string) (string, bool) {
 // remove nodes, so the first size nodes of the group (created with the
 // cluster, see Config) are put in service and the rest drained,
 // cordoned and tainted.
-func (e *Env) SetNodeGroupSize(ctx context.Context, g environment.NodeGroup, size int) error {
+func (e *Env) SetNodeGroupSize(ctx context.Context, g eks.NodeGroup, size int) error {
 	return setInService(ctx, e.client, g.Name, size, nodeops.DrainTimeout, e.log)
 }
 

@@ -59,7 +59,7 @@ func ClusterName(runID string) string { return "gameday-" + runID }
 // the same on every node image. The kubelet starts on cgroup v1 hosts
 // too (failCgroupV1: false). WithoutAddons leaves out kube-proxy and
 // cluster DNS, for a node image that does not carry their images.
-func Config(groups []environment.NodeGroup, region, runID, hostAudit string, opts ...ConfigOption) *v1alpha4.Cluster {
+func Config(groups []eks.NodeGroup, region, runID, hostAudit string, opts ...ConfigOption) *v1alpha4.Cluster {
 	var o configOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -189,9 +189,8 @@ crashLoopBackOff:
 
 // Labels are a node group's node labels, as EKS sets them (the same on
 // every backend: eks.NodeLabels).
-func Labels(ng environment.NodeGroup, region, runID string) map[string]string {
-	return eks.NodeLabels(eks.NodeGroup{Name: ng.Name, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType, Zone: ng.Zone, Labels: ng.Labels},
-		region, map[string]string{eks.RunIDLabel: runID})
+func Labels(ng eks.NodeGroup, region, runID string) map[string]string {
+	return eks.NodeLabels(ng, region, map[string]string{eks.RunIDLabel: runID})
 }
 
 // HostsTOML is the containerd registry configuration that sends pulls of

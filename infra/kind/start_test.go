@@ -38,6 +38,7 @@ import (
 	"github.com/gameday-sre/gameday/infra/images"
 	"github.com/gameday-sre/gameday/infra/nodeops"
 	"github.com/gameday-sre/gameday/infra/operator"
+	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
 )
@@ -149,17 +150,16 @@ func TestStartOnEmbeddedCluster(t *testing.T) {
 
 	// The cluster as Config describes it: every group's nodes, the
 	// deferred group's tainted.
-	var groups []embedded.NodeGroup
+	var groups []eks.NodeGroup
 	for _, ng := range env.NodeGroups {
-		g := embedded.NodeGroup{Name: ng.Name, Size: ng.Size, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType,
+		g := eks.NodeGroup{Name: ng.Name, Size: ng.Size, InstanceType: ng.InstanceType, CapacityType: ng.CapacityType,
 			Zone: ng.Zone, Subnet: netip.MustParsePrefix(ng.Subnet), Labels: ng.Labels}
 		if ng.Deferred {
 			g.Taints = []corev1.Taint{{Key: PendingTaint, Value: ng.Name, Effect: corev1.TaintEffectNoSchedule}}
 		}
 		groups = append(groups, g)
 	}
-	cl, stopCluster, err := embedded.Start(ctx, embedded.WithDir(t.TempDir()), embedded.WithRunID("kindtest"),
-		embedded.WithRegion(env.AWS.Region), embedded.WithNodeGroups(groups...))
+	cl, stopCluster, err := embedded.Start(ctx, environment.Params{Dir: t.TempDir(), RunID: "kindtest", Region: env.AWS.Region, NodeGroups: groups})
 	defer func() {
 		if err := stopCluster(context.Background()); err != nil {
 			t.Errorf("stop cluster: %v", err)

@@ -12,6 +12,8 @@ import (
 	"maps"
 	"net/netip"
 	"regexp"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Node labels EKS sets on a managed node group's nodes, plus the one
@@ -96,11 +98,27 @@ func CheckRegion(name string) error {
 	return nil
 }
 
-// NodeGroup is what the labels of a group's nodes say about it.
+// NodeGroup is an EKS managed node group as a backend builds it,
+// converted from the scenario: backends never see a scenario. It is the
+// one node-group type below the scenario language.
 type NodeGroup struct {
-	Name, InstanceType, CapacityType, Zone string
+	// Name is the node group name.
+	Name string
+	// InstanceType, CapacityType and Zone are what the nodes' EKS labels
+	// say (NodeLabels).
+	InstanceType, CapacityType, Zone string
+	// Subnet is where the nodes' (and pods') addresses come from.
+	Subnet netip.Prefix
 	// Labels are the group's own labels; they win over EKS's.
 	Labels map[string]string
+	// Taints are the group's node taints.
+	Taints []corev1.Taint
+	// Size is how many nodes are in service at start: 0 for a group the
+	// fault creates.
+	Size int
+	// Capacity is the most nodes the group has during the run (a backend
+	// that cannot add nodes later creates them all at start).
+	Capacity int
 }
 
 // AMI is the AMI id a node group's nodes report: stable per group name,
