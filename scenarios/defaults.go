@@ -54,54 +54,7 @@ func applyDefaults(s *Scenario) {
 	if md.TimeLimit.IsZero() {
 		md.TimeLimit.Duration = DefaultTimeLimit
 	}
-	env := &s.Spec.Environment
-	if env.AWS.AccountID == "" {
-		env.AWS.AccountID = DefaultAccountID
-	}
-	if env.AWS.Region == "" {
-		env.AWS.Region = DefaultRegion
-	}
-	if env.Cluster.Version == "" {
-		env.Cluster.Version = DefaultClusterVersion
-	}
-	DefaultTimings(&env.Cluster.Timings)
-	for i := range env.IAM.Roles {
-		r := &env.IAM.Roles[i]
-		if len(r.AssumedBy) == 0 {
-			r.AssumedBy = []string{"ec2.amazonaws.com"}
-		}
-		for j, p := range r.ManagedPolicies {
-			r.ManagedPolicies[j] = PolicyARN(p)
-		}
-		for j := range r.InlinePolicies {
-			defaultPolicy(&r.InlinePolicies[j].Document)
-		}
-	}
-	for i := range env.NodeGroups {
-		ng := &env.NodeGroups[i]
-		if ng.Size == 0 {
-			ng.Size = DefaultNodeGroupSize
-		}
-		if ng.InstanceType == "" {
-			ng.InstanceType = DefaultInstanceType
-		}
-		if ng.CapacityType == "" {
-			ng.CapacityType = DefaultCapacityType
-		}
-		if ng.Zone == "" {
-			ng.Zone = env.AWS.Region + "a"
-		}
-		if ng.Subnet == "" {
-			ng.Subnet = fmt.Sprintf("10.0.%d.0/24", i+1)
-		}
-	}
-	for i := range env.ECR.Repositories {
-		for j := range env.ECR.Repositories[i].Images {
-			if img := &env.ECR.Repositories[i].Images[j]; img.Layers == 0 {
-				img.Layers = DefaultImageLayers
-			}
-		}
-	}
+	defaultEnvironment(&s.Spec.Environment)
 	for i := range s.Spec.Steps {
 		st := &s.Spec.Steps[i]
 		if st.Phase == "" {
@@ -150,6 +103,59 @@ func applyDefaults(s *Scenario) {
 			d.Default()
 		}
 	})
+}
+
+// defaultEnvironment fills in the environment's defaults: the AWS
+// account and region, the cluster's version and timings, and each
+// role's, node group's and image's.
+func defaultEnvironment(env *Environment) {
+	if env.AWS.AccountID == "" {
+		env.AWS.AccountID = DefaultAccountID
+	}
+	if env.AWS.Region == "" {
+		env.AWS.Region = DefaultRegion
+	}
+	if env.Cluster.Version == "" {
+		env.Cluster.Version = DefaultClusterVersion
+	}
+	DefaultTimings(&env.Cluster.Timings)
+	for i := range env.IAM.Roles {
+		r := &env.IAM.Roles[i]
+		if len(r.AssumedBy) == 0 {
+			r.AssumedBy = []string{"ec2.amazonaws.com"}
+		}
+		for j, p := range r.ManagedPolicies {
+			r.ManagedPolicies[j] = PolicyARN(p)
+		}
+		for j := range r.InlinePolicies {
+			defaultPolicy(&r.InlinePolicies[j].Document)
+		}
+	}
+	for i := range env.NodeGroups {
+		ng := &env.NodeGroups[i]
+		if ng.Size == 0 {
+			ng.Size = DefaultNodeGroupSize
+		}
+		if ng.InstanceType == "" {
+			ng.InstanceType = DefaultInstanceType
+		}
+		if ng.CapacityType == "" {
+			ng.CapacityType = DefaultCapacityType
+		}
+		if ng.Zone == "" {
+			ng.Zone = env.AWS.Region + "a"
+		}
+		if ng.Subnet == "" {
+			ng.Subnet = fmt.Sprintf("10.0.%d.0/24", i+1)
+		}
+	}
+	for i := range env.ECR.Repositories {
+		for j := range env.ECR.Repositories[i].Images {
+			if img := &env.ECR.Repositories[i].Images[j]; img.Layers == 0 {
+				img.Layers = DefaultImageLayers
+			}
+		}
+	}
 }
 
 func expandPolicy(p string) string {

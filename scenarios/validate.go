@@ -183,7 +183,15 @@ func (v *Checker) environment() {
 		v.oneOf(fmt.Sprintf("spec.environment.cluster.addons[%d]", i), a, Addons)
 	}
 
-	v.roles = map[string]*Role{}
+	v.roles = v.iamRoles(env)
+	v.nodeGroups = v.eksNodeGroups(env)
+	v.repos = v.ecrRepositories(env)
+	v.environmentNamespaces(env)
+}
+
+// iamRoles checks the IAM roles, and returns them by name.
+func (v *Checker) iamRoles(env *Environment) map[string]*Role {
+	roles := map[string]*Role{}
 	seen := map[string]bool{}
 	for i := range env.IAM.Roles {
 		r := &env.IAM.Roles[i]
@@ -192,7 +200,7 @@ func (v *Checker) environment() {
 			v.errs.add(p+".name", "not a valid IAM role name: %q", r.Name)
 		}
 		v.unique(seen, p+".name", "role", r.Name)
-		v.roles[r.Name] = r
+		roles[r.Name] = r
 		for j, pol := range r.ManagedPolicies {
 			v.policyARN(fmt.Sprintf("%s.managedPolicies[%d]", p, j), pol)
 		}
@@ -204,9 +212,14 @@ func (v *Checker) environment() {
 			v.policyDocument(ip+".document", &r.InlinePolicies[j].Document)
 		}
 	}
+	return roles
+}
 
-	v.nodeGroups = map[string]*NodeGroup{}
-	seen = map[string]bool{}
+// eksNodeGroups checks the node groups (their roles must be checked first),
+// and returns them by name.
+func (v *Checker) eksNodeGroups(env *Environment) map[string]*NodeGroup {
+	groups := map[string]*NodeGroup{}
+	seen := map[string]bool{}
 	for i := range env.NodeGroups {
 		ng := &env.NodeGroups[i]
 		p := fmt.Sprintf("spec.environment.nodeGroups[%d]", i)
@@ -214,7 +227,7 @@ func (v *Checker) environment() {
 			v.errs.add(p+".name", "not a valid node group name: %q", ng.Name)
 		}
 		v.unique(seen, p+".name", "node group", ng.Name)
-		v.nodeGroups[ng.Name] = ng
+		groups[ng.Name] = ng
 		if v.required(p+".role", ng.Role) && v.roles[ng.Role] == nil {
 			v.ref(p+".role", "role", ng.Role, keys(v.roles))
 		}
@@ -251,9 +264,14 @@ func (v *Checker) environment() {
 			}
 		}
 	}
+	return groups
+}
 
-	v.repos = map[string]*Repository{}
-	seen = map[string]bool{}
+// ecrRepositories checks the ECR repositories and their images, and
+// returns them by name.
+func (v *Checker) ecrRepositories(env *Environment) map[string]*Repository {
+	repos := map[string]*Repository{}
+	seen := map[string]bool{}
 	for i := range env.ECR.Repositories {
 		r := &env.ECR.Repositories[i]
 		p := fmt.Sprintf("spec.environment.ecr.repositories[%d]", i)
@@ -261,7 +279,7 @@ func (v *Checker) environment() {
 			v.errs.add(p+".name", "not a valid ECR repository name: %q", r.Name)
 		}
 		v.unique(seen, p+".name", "repository", r.Name)
-		v.repos[r.Name] = r
+		repos[r.Name] = r
 		tags := map[string]bool{}
 		for j, img := range r.Images {
 			ip := fmt.Sprintf("%s.images[%d]", p, j)
@@ -280,9 +298,14 @@ func (v *Checker) environment() {
 			}
 		}
 	}
+	return repos
+}
 
+// environmentNamespaces checks the namespaces, and records them beside
+// the two every cluster has.
+func (v *Checker) environmentNamespaces(env *Environment) {
 	v.namespaces = map[string]bool{"default": true, "kube-system": true}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	for i, ns := range env.Namespaces {
 		p := fmt.Sprintf("spec.environment.namespaces[%d]", i)
 		if !nameRE.MatchString(ns) {

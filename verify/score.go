@@ -125,15 +125,33 @@ func Grade(total, max int) string {
 // wrong claims may cost everything earned, not only diagnosis points.
 func Score(j Journal) Result {
 	r := Result{Scenario: j.Spec.Name, Title: j.Spec.Title, RunID: j.RunID, Outcome: j.Outcome, Rule: RuleLegacy}
-	handover := j.Handover
-	since := func(t time.Time) Seconds { return Seconds(t.Sub(handover).Seconds()) }
-	limit := j.Spec.TimeLimit.Duration()
+	achieved, penalised, hints := afterHandover(j)
+	var claimedBy map[string]*Finding
+	var quiet map[string]bool
+	if len(j.Spec.Claims) > 0 {
+		claimedBy, quiet = r.judge(j, achieved)
+	}
+	r.scoreObjectives(j, achieved, claimedBy, quiet)
+	if r.Rule == RuleClaims {
+		r.chargeWrongClaims(j)
+	}
+	r.applyPenalties(j, penalised)
+	r.applyHints(j, hints)
+	if r.Total < 0 {
+		r.Total = 0
+	}
+	r.Grade = Grade(r.Total, r.Max)
+	r.Metrics = metrics(r.Objectives)
+	return r
+}
 
-	achieved := map[string]time.Time{}
-	penalised := map[string]time.Time{}
-	var hints []Event
+// afterHandover reads the journal's events from handover on: when each
+// objective was first achieved and each penalty first applied, and the
+// hints taken.
+func afterHandover(j Journal) (achieved, penalised map[string]time.Time, hints []Event) {
+	achieved, penalised = map[string]time.Time{}, map[string]time.Time{}
 	for _, e := range j.Events {
-		if handover.IsZero() || e.Time.Before(handover) {
+		if j.Handover.IsZero() || e.Time.Before(j.Handover) {
 			continue
 		}
 		switch e.Type {
@@ -149,28 +167,39 @@ func Score(j Journal) Result {
 			hints = append(hints, e)
 		}
 	}
-	var claimedBy map[string]*Finding
-	quiet := map[string]bool{} // a control's answers, earned by silence
-	if len(j.Spec.Claims) > 0 {
-		r.Rule, r.ClaimCost = RuleClaims, ClaimCost(j.Spec)
-		var byClaims map[string]time.Time
-		r.Claims, byClaims = judgeClaims(j)
-		claimedBy = map[string]*Finding{}
-		for id := range achieved {
-			if isDiagnosis(j.Spec, id) {
-				delete(achieved, id)
-			}
-		}
-		for i, c := range r.Claims {
-			for _, id := range c.Objectives {
-				achieved[id], claimedBy[id] = byClaims[id], &r.Claims[i].Finding
-			}
-		}
-		for id, at := range heldQuiet(j, achieved) {
-			achieved[id], quiet[id] = at, true
+	return achieved, penalised, hints
+}
+
+// judge scores the run under RuleClaims: it judges the claims, and
+// replaces the diagnosis objectives in achieved by those the right
+// claims achieved (claimedBy says which claim), adding a control's
+// answers earned by silence (quiet).
+func (r *Result) judge(j Journal, achieved map[string]time.Time) (claimedBy map[string]*Finding, quiet map[string]bool) {
+	r.Rule, r.ClaimCost = RuleClaims, ClaimCost(j.Spec)
+	var byClaims map[string]time.Time
+	r.Claims, byClaims = judgeClaims(j)
+	claimedBy, quiet = map[string]*Finding{}, map[string]bool{}
+	for id := range achieved {
+		if isDiagnosis(j.Spec, id) {
+			delete(achieved, id)
 		}
 	}
-	// An objective counts only after every objective it waits for.
+	for i, c := range r.Claims {
+		for _, id := range c.Objectives {
+			achieved[id], claimedBy[id] = byClaims[id], &r.Claims[i].Finding
+		}
+	}
+	for id, at := range heldQuiet(j, achieved) {
+		achieved[id], quiet[id] = at, true
+	}
+	return claimedBy, quiet
+}
+
+// scoreObjectives awards each objective its points by when it was
+// achieved. An objective counts only within the time limit, and after
+// every objective it waits for.
+func (r *Result) scoreObjectives(j Journal, achieved map[string]time.Time, claimedBy map[string]*Finding, quiet map[string]bool) {
+	handover, limit := j.Handover, j.Spec.TimeLimit.Duration()
 	counts := func(o SpecObjective) (time.Time, bool) {
 		at, ok := achieved[o.ID]
 		if !ok || at.Sub(handover) > limit {
@@ -188,7 +217,7 @@ func Score(j Journal) Result {
 		or := ObjectiveResult{ID: o.ID, Title: o.Title, Category: o.Category, Target: o.Target, Max: o.Points}
 		r.Max += o.Points
 		if at, ok := counts(o); ok {
-			s := since(at)
+			s := Seconds(at.Sub(handover).Seconds())
 			or.Achieved, or.At, or.Claim = true, &s, claimedBy[o.ID]
 			or.Points = ObjectivePoints(o.Points, at.Sub(handover), o.Target.Duration(), limit)
 			why := "within its target"
@@ -205,45 +234,49 @@ func Score(j Journal) Result {
 		r.Total += or.Points
 		r.Objectives = append(r.Objectives, or)
 	}
-	if r.Rule == RuleClaims {
-		// Wrong claims cost up to the diagnosis points earned; on a
-		// control, where every claim of a failure is a false alarm, up to
-		// everything earned.
-		earned := 0
-		for _, o := range r.Objectives {
-			if j.Spec.Control || isDiagnosis(j.Spec, o.ID) {
-				earned += o.Points
-			}
+}
+
+// chargeWrongClaims takes what wrong claims cost: up to the diagnosis
+// points earned; on a control, where every claim of a failure is a false
+// alarm, up to everything earned.
+func (r *Result) chargeWrongClaims(j Journal) {
+	earned := 0
+	for _, o := range r.Objectives {
+		if j.Spec.Control || isDiagnosis(j.Spec, o.ID) {
+			earned += o.Points
 		}
-		r.Total -= chargeClaims(r.Claims, r.ClaimCost, earned)
-		for _, c := range r.Claims {
-			if c.Verdict == VerdictWrong {
-				r.Explanation = append(r.Explanation, fmt.Sprintf("-%d wrong claim: %s, at %s", c.Cost, ClaimLabel(c.Finding), clock(c.At)))
-			}
-		}
-		r.Detection = detection(r)
 	}
+	r.Total -= chargeClaims(r.Claims, r.ClaimCost, earned)
+	for _, c := range r.Claims {
+		if c.Verdict == VerdictWrong {
+			r.Explanation = append(r.Explanation, fmt.Sprintf("-%d wrong claim: %s, at %s", c.Cost, ClaimLabel(c.Finding), clock(c.At)))
+		}
+	}
+	r.Detection = detection(*r)
+}
+
+// applyPenalties takes each penalty applied, once.
+func (r *Result) applyPenalties(j Journal, penalised map[string]time.Time) {
 	for _, p := range j.Spec.Penalties {
 		if at, ok := penalised[p.ID]; ok {
-			pr := PenaltyResult{ID: p.ID, Title: p.Title, At: since(at), Points: -p.Points, Explain: p.Explain}
+			pr := PenaltyResult{ID: p.ID, Title: p.Title, At: Seconds(at.Sub(j.Handover).Seconds()), Points: -p.Points, Explain: p.Explain}
 			r.Penalties = append(r.Penalties, pr)
 			r.Total -= p.Points
 			r.Explanation = append(r.Explanation, fmt.Sprintf("-%d %s, at %s", p.Points, p.Title, clock(pr.At)))
 		}
 	}
+}
+
+// applyHints takes each hint's cost.
+func (r *Result) applyHints(j Journal, hints []Event) {
 	for _, h := range hints {
-		r.Hints = append(r.Hints, HintResult{N: h.Hint, At: since(h.Time), Cost: h.Cost})
+		at := Seconds(h.Time.Sub(j.Handover).Seconds())
+		r.Hints = append(r.Hints, HintResult{N: h.Hint, At: at, Cost: h.Cost})
 		r.Total -= h.Cost
 		if h.Cost > 0 {
-			r.Explanation = append(r.Explanation, fmt.Sprintf("-%d hint %d, taken at %s", h.Cost, h.Hint, clock(since(h.Time))))
+			r.Explanation = append(r.Explanation, fmt.Sprintf("-%d hint %d, taken at %s", h.Cost, h.Hint, clock(at)))
 		}
 	}
-	if r.Total < 0 {
-		r.Total = 0
-	}
-	r.Grade = Grade(r.Total, r.Max)
-	r.Metrics = metrics(r.Objectives)
-	return r
 }
 
 // heldQuiet returns, for a control run that ended at its time limit,

@@ -162,22 +162,15 @@ func Start(ctx context.Context, p environment.Params) (env *Env, stop func(conte
 	}
 	log := p.Log
 	tolerateDuplicateCollectors()
-	var cleanups []func() error
+	cleanups := &undoStack{}
 	var stopping atomic.Bool
 	stop = func(context.Context) error {
 		stopping.Store(true)
-		var errs []error
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			if err := cleanups[i](); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		cleanups = nil
-		return errors.Join(errs...)
+		return cleanups.run()
 	}
 	// ctx bounds start-up; the components live until stop.
 	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
-	cleanups = append(cleanups, func() error { endLife(); return nil })
+	cleanups.push(func() error { endLife(); return nil })
 	// A component's fatal error (fatal.go) ends start-up with that error;
 	// later, it is logged, unless the environment is stopping anyway.
 	caller := ctx
@@ -188,7 +181,7 @@ func Start(ctx context.Context, p environment.Params) (env *Env, stop func(conte
 			log.Error(ferr.Error())
 		}
 	})
-	cleanups = append(cleanups, func() error { unsubscribe(); return nil })
+	cleanups.push(func() error { unsubscribe(); return nil })
 	defer func() {
 		failStart(nil)
 		if err == nil {
@@ -200,159 +193,30 @@ func Start(ctx context.Context, p environment.Params) (env *Env, stop func(conte
 		err = errkind.E(errkind.Infra, fmt.Errorf("start embedded environment: %w", err))
 	}()
 
-	base := tempBase(p.RunID)
-	if base != os.TempDir() {
-		log.Info("TMPDIR is too long for the kubelets' unix sockets; using "+base, "TMPDIR", os.TempDir())
-	}
-	tmp, err := os.MkdirTemp(base, "gameday-"+p.RunID+"-")
+	e, err := newEnv(p, life, cleanups)
 	if err != nil {
 		return nil, stop, err
 	}
-	cleanups = append(cleanups, func() error { return removeSettled(tmp) })
-	if p.Dir == "" {
-		p.Dir = filepath.Join(tmp, "run")
-		if err := os.Mkdir(p.Dir, 0o755); err != nil {
-			return nil, stop, err
-		}
-	}
-	e := &Env{RunID: p.RunID, Dir: p.Dir, p: p, puller: alwaysPull{}, tmp: tmp, groups: map[string]*group{}, life: life}
-	if p.Pull != nil {
-		e.puller = pullerFunc(func(ctx context.Context, n Node, image string) (uint64, error) { return p.Pull(ctx, n.Name, image) })
-	}
-	e.componentLog = filepath.Join(p.Dir, "components.log")
-	e.auditLog = filepath.Join(p.Dir, "audit.log")
-	e.AdminKubeconfig = filepath.Join(p.Dir, "admin.kubeconfig")
-	e.operatorKubeconfig = filepath.Join(p.Dir, "operator.kubeconfig")
-
-	restoreLogs, err := redirectComponentLogs(e.componentLog)
-	if err != nil {
-		return nil, stop, err
-	}
-	cleanups = append(cleanups, restoreLogs)
+	p = e.p
 	log.Info("starting control plane", "dir", p.Dir)
 	t0 := time.Now()
 
-	e.pki, err = newPKI(filepath.Join(tmp, "pki"))
+	saKey, err := e.startAPIServer(ctx, cleanups)
 	if err != nil {
-		return nil, stop, err
-	}
-	serving, err := e.pki.issue("apiserver", "kube-apiserver", nil,
-		[]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("172.20.0.1")},
-		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
-	if err != nil {
-		return nil, stop, err
-	}
-	saKey, saPub, err := e.pki.serviceAccountKey()
-	if err != nil {
-		return nil, stop, err
-	}
-
-	etcdURL, stopEtcd, err := startEtcd(ctx, tmp, e.componentLog+".etcd")
-	cleanups = append(cleanups, func() error { stopEtcd(); return nil })
-	if err != nil {
-		return nil, stop, err
-	}
-	log.Debug("etcd ready", "url", etcdURL, "elapsed", time.Since(t0))
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, stop, fmt.Errorf("listen for kube-apiserver: %w", err)
-	}
-	e.Server = "https://" + ln.Addr().String()
-	policy := filepath.Join(tmp, "audit-policy.yaml")
-	if err := os.WriteFile(policy, []byte(operator.AuditPolicy), 0o600); err != nil {
-		ln.Close()
-		return nil, stop, err
-	}
-	router, egress, err := startKubeletRouter(tmp)
-	if err != nil {
-		ln.Close()
-		return nil, stop, err
-	}
-	e.router = router
-	cleanups = append(cleanups, router.close)
-	// The API server reaches kubelets as a member of system:masters, which
-	// the kubelets' webhook authoriser allows, as kubeadm's does.
-	kubeletClient, err := e.pki.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil)
-	if err != nil {
-		ln.Close()
-		return nil, stop, err
-	}
-	frontProxy, err := e.pki.issue("front-proxy-client", frontProxyUser, nil, nil, nil)
-	if err != nil {
-		ln.Close()
-		return nil, stop, err
-	}
-	apiserver, err := startAPIServer(life, apiserverConfig{
-		etcd: etcdURL, pki: e.pki, serving: serving, saKey: saKey, saPub: saPub,
-		auditLog: e.auditLog, auditPolicy: policy, listener: ln, egress: egress, kubeletClient: kubeletClient,
-		frontProxy: frontProxy,
-	})
-	if err != nil {
-		ln.Close()
-		return nil, stop, err
-	}
-	cleanups = append(cleanups, func() error { return apiserver.stop(30 * time.Second) })
-
-	admin, err := e.pki.issue("admin", "gameday-admin", []string{"system:masters"}, nil, nil)
-	if err != nil {
-		return nil, stop, err
-	}
-	if err := e.pki.writeKubeconfig(e.AdminKubeconfig, "gameday", e.Server, admin); err != nil {
-		return nil, stop, err
-	}
-	e.admin, err = clientcmd.BuildConfigFromFlags("", e.AdminKubeconfig)
-	if err != nil {
-		return nil, stop, err
-	}
-	e.admin.QPS, e.admin.Burst = 100, 200
-	e.client, err = kubernetes.NewForConfig(e.admin)
-	if err != nil {
-		return nil, stop, err
-	}
-	if err := waitReady(ctx, e.client, apiserver, 60*time.Second); err != nil {
 		return nil, stop, err
 	}
 	log.Info("kube-apiserver ready", "server", e.Server, "elapsed", time.Since(t0).Round(time.Millisecond))
 
-	if err := e.setupOperator(ctx); err != nil {
+	if err := e.startControllers(ctx, cleanups, saKey); err != nil {
 		return nil, stop, err
 	}
-	if e.loads, err = startLoadBook(ctx, e.client); err != nil {
-		return nil, stop, err
-	}
-	cleanups = append(cleanups, func() error { e.loads.close(); return nil })
-	// Teardown runs in reverse: scheduler and controller manager first, so
-	// nothing replaces the pods quiesce deletes; then the nodes.
-	e.startCloudController()
-	cleanups = append(cleanups, func() error { e.stopCloudController(); return nil })
-	cleanups = append(cleanups, func() error { e.stopNodes(); return nil })
-	cleanups = append(cleanups, func() error { e.quiesce(10 * time.Second); return nil })
-	cmKubeconfig, err := e.componentKubeconfig("controller-manager", "system:kube-controller-manager")
-	if err != nil {
-		return nil, stop, err
-	}
-	cmgr, err := startControllerManager(life, cmKubeconfig, saKey, e.pki.caFile(), e.pki.caKeyFile(), p.Timings)
-	if err != nil {
-		return nil, stop, err
-	}
-	cleanups = append(cleanups, func() error { return cmgr.stop(30 * time.Second) })
-	schedKubeconfig, err := e.componentKubeconfig("scheduler", "system:kube-scheduler")
-	if err != nil {
-		return nil, stop, err
-	}
-	sched, err := startScheduler(life, schedKubeconfig)
-	if err != nil {
-		return nil, stop, err
-	}
-	cleanups = append(cleanups, func() error { return sched.stop(30 * time.Second) })
 	e.ready.controlPlane = time.Since(began)
 	if p.MetricsServer {
 		m, err := e.startMetrics(ctx)
 		if err != nil {
 			return nil, stop, err
 		}
-		cleanups = append(cleanups, func() error { m.stop(); return nil })
+		cleanups.push(func() error { m.stop(); return nil })
 		log.Info("metrics-server add-on installed")
 	}
 
@@ -370,6 +234,189 @@ func Start(ctx context.Context, p environment.Params) (env *Env, stop func(conte
 	e.ready.nodes = time.Since(began)
 	log.Info("environment ready", "nodes", len(e.nodeNames()), "elapsed", time.Since(t0).Round(time.Millisecond))
 	return e, stop, nil
+}
+
+// newEnv makes the run's temporary directory (and the run directory,
+// when p has none), names the environment's files in it, and sends the
+// components' logs to their file.
+func newEnv(p environment.Params, life context.Context, cleanups *undoStack) (*Env, error) {
+	base := tempBase(p.RunID)
+	if base != os.TempDir() {
+		p.Log.Info("TMPDIR is too long for the kubelets' unix sockets; using "+base, "TMPDIR", os.TempDir())
+	}
+	tmp, err := os.MkdirTemp(base, "gameday-"+p.RunID+"-")
+	if err != nil {
+		return nil, err
+	}
+	cleanups.push(func() error { return removeSettled(tmp) })
+	if p.Dir == "" {
+		p.Dir = filepath.Join(tmp, "run")
+		if err := os.Mkdir(p.Dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	e := &Env{RunID: p.RunID, Dir: p.Dir, p: p, puller: alwaysPull{}, tmp: tmp, groups: map[string]*group{}, life: life}
+	if p.Pull != nil {
+		e.puller = pullerFunc(func(ctx context.Context, n Node, image string) (uint64, error) { return p.Pull(ctx, n.Name, image) })
+	}
+	e.componentLog = filepath.Join(p.Dir, "components.log")
+	e.auditLog = filepath.Join(p.Dir, "audit.log")
+	e.AdminKubeconfig = filepath.Join(p.Dir, "admin.kubeconfig")
+	e.operatorKubeconfig = filepath.Join(p.Dir, "operator.kubeconfig")
+
+	restoreLogs, err := redirectComponentLogs(e.componentLog)
+	if err != nil {
+		return nil, err
+	}
+	cleanups.push(restoreLogs)
+	return e, nil
+}
+
+// startAPIServer starts etcd and kube-apiserver with the cluster's PKI,
+// writes gameday's admin kubeconfig and waits until the API serves. It
+// returns the service-account signing key, for the controller manager.
+func (e *Env) startAPIServer(ctx context.Context, cleanups *undoStack) (saKey string, err error) {
+	tmp := e.tmp
+	e.pki, err = newPKI(filepath.Join(tmp, "pki"))
+	if err != nil {
+		return "", err
+	}
+	serving, err := e.pki.issue("apiserver", "kube-apiserver", nil,
+		[]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("172.20.0.1")},
+		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
+	if err != nil {
+		return "", err
+	}
+	saKey, saPub, err := e.pki.serviceAccountKey()
+	if err != nil {
+		return "", err
+	}
+
+	etcdURL, stopEtcd, err := startEtcd(ctx, tmp, e.componentLog+".etcd")
+	cleanups.push(func() error { stopEtcd(); return nil })
+	if err != nil {
+		return "", err
+	}
+	e.p.Log.Debug("etcd ready", "url", etcdURL)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen for kube-apiserver: %w", err)
+	}
+	e.Server = "https://" + ln.Addr().String()
+	policy := filepath.Join(tmp, "audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(operator.AuditPolicy), 0o600); err != nil {
+		ln.Close()
+		return "", err
+	}
+	router, egress, err := startKubeletRouter(tmp)
+	if err != nil {
+		ln.Close()
+		return "", err
+	}
+	e.router = router
+	cleanups.push(router.close)
+	// The API server reaches kubelets as a member of system:masters, which
+	// the kubelets' webhook authoriser allows, as kubeadm's does.
+	kubeletClient, err := e.pki.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil)
+	if err != nil {
+		ln.Close()
+		return "", err
+	}
+	frontProxy, err := e.pki.issue("front-proxy-client", frontProxyUser, nil, nil, nil)
+	if err != nil {
+		ln.Close()
+		return "", err
+	}
+	apiserver, err := startAPIServer(e.life, apiserverConfig{
+		etcd: etcdURL, pki: e.pki, serving: serving, saKey: saKey, saPub: saPub,
+		auditLog: e.auditLog, auditPolicy: policy, listener: ln, egress: egress, kubeletClient: kubeletClient,
+		frontProxy: frontProxy,
+	})
+	if err != nil {
+		ln.Close()
+		return "", err
+	}
+	cleanups.push(func() error { return apiserver.stop(30 * time.Second) })
+
+	admin, err := e.pki.issue("admin", "gameday-admin", []string{"system:masters"}, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := e.pki.writeKubeconfig(e.AdminKubeconfig, "gameday", e.Server, admin); err != nil {
+		return "", err
+	}
+	e.admin, err = clientcmd.BuildConfigFromFlags("", e.AdminKubeconfig)
+	if err != nil {
+		return "", err
+	}
+	e.admin.QPS, e.admin.Burst = 100, 200
+	e.client, err = kubernetes.NewForConfig(e.admin)
+	if err != nil {
+		return "", err
+	}
+	if err := waitReady(ctx, e.client, apiserver, 60*time.Second); err != nil {
+		return "", err
+	}
+	return saKey, nil
+}
+
+// startControllers binds the operator, and starts the load book, the
+// cloud controller, kube-controller-manager and kube-scheduler. Teardown
+// runs in reverse: scheduler and controller manager first, so nothing
+// replaces the pods quiesce deletes; then the nodes.
+func (e *Env) startControllers(ctx context.Context, cleanups *undoStack, saKey string) (err error) {
+	if err := e.setupOperator(ctx); err != nil {
+		return err
+	}
+	if e.loads, err = startLoadBook(ctx, e.client); err != nil {
+		return err
+	}
+	cleanups.push(func() error { e.loads.close(); return nil })
+	// Teardown runs in reverse: scheduler and controller manager first, so
+	// nothing replaces the pods quiesce deletes; then the nodes.
+	e.startCloudController()
+	cleanups.push(func() error { e.stopCloudController(); return nil })
+	cleanups.push(func() error { e.stopNodes(); return nil })
+	cleanups.push(func() error { e.quiesce(10 * time.Second); return nil })
+	cmKubeconfig, err := e.componentKubeconfig("controller-manager", "system:kube-controller-manager")
+	if err != nil {
+		return err
+	}
+	cmgr, err := startControllerManager(e.life, cmKubeconfig, saKey, e.pki.caFile(), e.pki.caKeyFile(), e.p.Timings)
+	if err != nil {
+		return err
+	}
+	cleanups.push(func() error { return cmgr.stop(30 * time.Second) })
+	schedKubeconfig, err := e.componentKubeconfig("scheduler", "system:kube-scheduler")
+	if err != nil {
+		return err
+	}
+	sched, err := startScheduler(e.life, schedKubeconfig)
+	if err != nil {
+		return err
+	}
+	cleanups.push(func() error { return sched.stop(30 * time.Second) })
+	return nil
+}
+
+// undoStack holds what undoes each part started, run newest first.
+type undoStack struct{ fns []func() error }
+
+// push adds an undo.
+func (u *undoStack) push(f func() error) { u.fns = append(u.fns, f) }
+
+// run undoes everything pushed, newest first, once, and joins the
+// errors.
+func (u *undoStack) run() error {
+	var errs []error
+	for i := len(u.fns) - 1; i >= 0; i-- {
+		if err := u.fns[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	u.fns = nil
+	return errors.Join(errs...)
 }
 
 // setupOperator binds the operator's ClusterRole and writes its
@@ -440,16 +487,11 @@ func (e *Env) SetNodeGroupSize(ctx context.Context, g eks.NodeGroup, size int) e
 
 // NodeGroupOf implements environment.Cluster.
 func (e *Env) NodeGroupOf(node string) (string, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for name, g := range e.groups {
-		for _, n := range g.nodes {
-			if n.Name == node {
-				return name, true
-			}
-		}
+	n, err := e.hollow(node)
+	if err != nil {
+		return "", false
 	}
-	return "", false
+	return n.NodeGroup, true
 }
 
 func (e *Env) addGroup(ctx context.Context, g eks.NodeGroup) error {

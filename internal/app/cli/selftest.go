@@ -114,41 +114,9 @@ says what was observed.`,
 			if err := outputFormat(o.output, "table", "json"); err != nil {
 				return err
 			}
-			var games []game
-			add := func(ref string, s *scenarios.Scenario) {
-				if o.detector != "" {
-					games = append(games, game{ref, s, checkDetect})
-					return
-				}
-				games = append(games, game{ref, s, checkSolution}, game{ref, s, checkIdle})
-				if s.Spec.Control {
-					games = append(games, game{ref, s, checkFalseAlarm})
-				}
-				for _, w := range s.Spec.WrongFixes {
-					games = append(games, game{ref, s, checkWrongFix + ":" + w.ID})
-				}
-			}
-			if len(args) == 0 {
-				all, err := scenarios.Builtin()
-				if err != nil {
-					return err
-				}
-				for _, s := range all {
-					add(s.Metadata.Name, s)
-				}
-			}
-			for _, a := range args {
-				s, err := scenarios.Resolve(a)
-				if err != nil {
-					return err
-				}
-				add(a, s)
-			}
-			if o.only != "" {
-				games = slices.DeleteFunc(games, func(x game) bool { return x.check != o.only })
-				if len(games) != 1 {
-					return errkind.Errorf(errkind.Invalid, "--only %s goes with one scenario", o.only)
-				}
+			games, err := selectGames(args, o)
+			if err != nil {
+				return err
 			}
 			root, err := rundir.Root()
 			if err != nil {
@@ -651,4 +619,48 @@ func wrongFixVerdict(res runner.Result, err error, w *scenarios.WrongFix) error 
 		return fmt.Errorf("%s: %s (run %s)", w.Title, strings.Join(missed, "; "), res.Dir.Path)
 	}
 	return nil
+}
+
+// selectGames lists the games gameday test plays: for each scenario named
+// (the built-in library when none is), its detection game with
+// --detector, else its solution, idle, false-alarm (a control) and wrong
+// fixes; with --only, the one game of that check.
+func selectGames(args []string, o selfTestOptions) ([]game, error) {
+	var games []game
+	add := func(ref string, s *scenarios.Scenario) {
+		if o.detector != "" {
+			games = append(games, game{ref, s, checkDetect})
+			return
+		}
+		games = append(games, game{ref, s, checkSolution}, game{ref, s, checkIdle})
+		if s.Spec.Control {
+			games = append(games, game{ref, s, checkFalseAlarm})
+		}
+		for _, w := range s.Spec.WrongFixes {
+			games = append(games, game{ref, s, checkWrongFix + ":" + w.ID})
+		}
+	}
+	if len(args) == 0 {
+		all, err := scenarios.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range all {
+			add(s.Metadata.Name, s)
+		}
+	}
+	for _, a := range args {
+		s, err := scenarios.Resolve(a)
+		if err != nil {
+			return nil, err
+		}
+		add(a, s)
+	}
+	if o.only != "" {
+		games = slices.DeleteFunc(games, func(x game) bool { return x.check != o.only })
+		if len(games) != 1 {
+			return nil, errkind.Errorf(errkind.Invalid, "--only %s goes with one scenario", o.only)
+		}
+	}
+	return games, nil
 }

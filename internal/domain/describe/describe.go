@@ -37,6 +37,20 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 	p.section("BRIEFING")
 	p.indent(spec.Briefing)
 
+	p.environment(w, spec, opt)
+	p.objectives(w, spec, opt)
+	if !opt.Spoilers {
+		p.f("\nRun `gameday describe %s --spoilers` for the fault, the solution and the debrief.\n", md.Name)
+		return p.err
+	}
+
+	p.spoilers(spec)
+	return p.err
+}
+
+// environment prints the AWS account, the cluster and what runs on it;
+// with spoilers, the IAM roles' policies.
+func (p *printer) environment(w io.Writer, spec scenarios.Spec, opt Options) {
 	env := spec.Environment
 	p.section("ENVIRONMENT")
 	p.f("  AWS account %s, region %s\n", env.AWS.AccountID, env.AWS.Region)
@@ -82,10 +96,14 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 			p.f("    %s\n", objectLine(o))
 		}
 	}
+}
 
+// objectives prints the objectives and their points; without spoilers,
+// how many penalties and hints there are.
+func (p *printer) objectives(w io.Writer, spec scenarios.Spec, opt Options) {
 	p.section("OBJECTIVES")
 	total := 0
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, o := range spec.Objectives {
 		total += o.Points
 		title := o.Title
@@ -110,11 +128,11 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 		}
 		p.f("  %d hints available with `gameday hint`, costing %s points each.\n", n, rangeText(lo, hi))
 	}
-	if !opt.Spoilers {
-		p.f("\nRun `gameday describe %s --spoilers` for the fault, the solution and the debrief.\n", md.Name)
-		return p.err
-	}
+}
 
+// spoilers prints the fault, the symptoms, the penalties, the hints,
+// the causes, the solution, the wrong fixes and the debrief.
+func (p *printer) spoilers(spec scenarios.Spec) {
 	p.section("FAULT")
 	for i, st := range spec.Steps {
 		p.f("  %d. [%s] %s (%s)\n", i+1, st.Phase, st.Name, st.Kind)
@@ -156,7 +174,6 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 	}
 	p.section("DEBRIEF")
 	p.indent(spec.Debrief)
-	return p.err
 }
 
 // expectText is what a wrong fix expects, in a line.

@@ -236,48 +236,8 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s |\n", r.Name, r.Kubectl, r.AWS, r.Claims, r.Hints, verify.Clock(r.First), verify.Clock(r.Last))
 		}
 	}
-	b.WriteString("\n## What went well\n\n")
-	good := 0
-	for _, o := range r.Objectives {
-		if o.Achieved && *o.At <= o.Target {
-			fmt.Fprintf(&b, "- %s, within the %s target.\n", o.Title, verify.Clock(o.Target))
-			good++
-		}
-	}
-	if good == 0 {
-		b.WriteString("- No objective was achieved within its target.\n")
-	}
-	b.WriteString("\n## What cost points\n\n")
-	lost := 0
-	for _, o := range r.Objectives {
-		switch {
-		case !o.Achieved:
-			fmt.Fprintf(&b, "- %s: not achieved (-%d).\n", o.Title, o.Max)
-			lost++
-		case o.Points < o.Max:
-			fmt.Fprintf(&b, "- %s: achieved at %s, after the %s target (-%d).\n", o.Title, Time(o.At), verify.Clock(o.Target), o.Max-o.Points)
-			lost++
-		}
-	}
-	for _, p := range r.Penalties {
-		fmt.Fprintf(&b, "- %s (%d). %s\n", p.Title, p.Points, strings.Join(strings.Fields(p.Explain), " "))
-		lost++
-	}
-	for _, c := range r.Claims {
-		if c.Verdict == verify.VerdictWrong {
-			fmt.Fprintf(&b, "- A wrong claim at %s: %s (-%d).\n", verify.Clock(c.At), verify.ClaimLabel(c.Finding), c.Cost)
-			lost++
-		}
-	}
-	for _, h := range r.Hints {
-		if h.Cost > 0 {
-			fmt.Fprintf(&b, "- Hint %d (-%d).\n", h.N, h.Cost)
-			lost++
-		}
-	}
-	if lost == 0 {
-		b.WriteString("- Nothing.\n")
-	}
+	wentWell(&b, r)
+	costPoints(&b, r)
 	if claims := claimLines(j, r); len(claims) > 0 {
 		b.WriteString("\n## Claims\n\n| time | claim | verdict | cost |\n| --- | --- | --- | --- |\n")
 		for _, l := range claims {
@@ -295,6 +255,57 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// wentWell writes the objectives achieved within their targets.
+func wentWell(b *strings.Builder, r verify.Result) {
+	b.WriteString("\n## What went well\n\n")
+	good := 0
+	for _, o := range r.Objectives {
+		if o.Achieved && *o.At <= o.Target {
+			fmt.Fprintf(b, "- %s, within the %s target.\n", o.Title, verify.Clock(o.Target))
+			good++
+		}
+	}
+	if good == 0 {
+		b.WriteString("- No objective was achieved within its target.\n")
+	}
+}
+
+// costPoints writes every point lost: objectives missed or late,
+// penalties, wrong claims and hints.
+func costPoints(b *strings.Builder, r verify.Result) {
+	b.WriteString("\n## What cost points\n\n")
+	lost := 0
+	for _, o := range r.Objectives {
+		switch {
+		case !o.Achieved:
+			fmt.Fprintf(b, "- %s: not achieved (-%d).\n", o.Title, o.Max)
+			lost++
+		case o.Points < o.Max:
+			fmt.Fprintf(b, "- %s: achieved at %s, after the %s target (-%d).\n", o.Title, Time(o.At), verify.Clock(o.Target), o.Max-o.Points)
+			lost++
+		}
+	}
+	for _, p := range r.Penalties {
+		fmt.Fprintf(b, "- %s (%d). %s\n", p.Title, p.Points, strings.Join(strings.Fields(p.Explain), " "))
+		lost++
+	}
+	for _, c := range r.Claims {
+		if c.Verdict == verify.VerdictWrong {
+			fmt.Fprintf(b, "- A wrong claim at %s: %s (-%d).\n", verify.Clock(c.At), verify.ClaimLabel(c.Finding), c.Cost)
+			lost++
+		}
+	}
+	for _, h := range r.Hints {
+		if h.Cost > 0 {
+			fmt.Fprintf(b, "- Hint %d (-%d).\n", h.N, h.Cost)
+			lost++
+		}
+	}
+	if lost == 0 {
+		b.WriteString("- Nothing.\n")
+	}
 }
 
 // claimLines are the rows of the claims table: every distinct claim
