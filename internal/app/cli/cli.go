@@ -15,48 +15,26 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gameday-sre/gameday/internal/app/exitcode"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 )
 
-// Exit codes. They are part of gameday's interface: scripts and CI branch
-// on them, so they never change meaning.
+// Exit codes, as package exitcode decides them. They are part of
+// gameday's interface: scripts and CI branch on them, so they never
+// change meaning.
 const (
-	ExitOK            = 0   // success
-	ExitInternal      = 1   // a bug or an unclassified error
-	ExitInvalid       = 2   // bad input: flags, arguments, scenario files, journals
-	ExitInfra         = 3   // the environment could not be built or failed
-	ExitNotReproduced = 4   // the scenario's symptoms never appeared
-	ExitFailed        = 5   // the run finished and its outcome is a failure (headless: not detected)
-	ExitOverBudget    = 6   // headless: detected, but later than --detection-budget
-	ExitAborted       = 130 // interrupted (Ctrl-C, SIGTERM)
+	ExitOK            = exitcode.OK
+	ExitInternal      = exitcode.Internal
+	ExitInvalid       = exitcode.Invalid
+	ExitInfra         = exitcode.Infra
+	ExitNotReproduced = exitcode.NotReproduced
+	ExitFailed        = exitcode.Failed
+	ExitOverBudget    = exitcode.OverBudget
+	ExitAborted       = exitcode.Aborted
 )
 
-// ExitCode maps an error to the process exit code.
-func ExitCode(err error) int {
-	if err == nil {
-		return ExitOK
-	}
-	// The root context is cancelled only by a signal: whatever the work
-	// interrupted reports, the run was interrupted.
-	if errors.Is(err, context.Canceled) {
-		return ExitAborted
-	}
-	switch errkind.Of(err) {
-	case errkind.Invalid:
-		return ExitInvalid
-	case errkind.Infra:
-		return ExitInfra
-	case errkind.NotReproduced:
-		return ExitNotReproduced
-	case errkind.Failed:
-		return ExitFailed
-	case errkind.OverBudget:
-		return ExitOverBudget
-	case errkind.Aborted:
-		return ExitAborted
-	}
-	return ExitInternal
-}
+// ExitCode maps an error to the process exit code (exitcode.Of).
+func ExitCode(err error) int { return exitcode.Of(err) }
 
 // cobra merges pflag's global flag set into every command's flags, and
 // the Kubernetes components linked into gameday register flags there

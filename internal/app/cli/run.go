@@ -248,3 +248,13 @@ func writeReport(d rundir.Dir, j verify.Journal, r verify.Result) error {
 	page := writeFileWith(filepath.Join(d.Path, "report.html"), func(w io.Writer) error { return report.HTML(w, j, r) })
 	return errors.Join(md, page)
 }
+
+// writeFileWith creates path and writes it with write.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	werr := write(f)
+	return errors.Join(werr, f.Close())
+}
