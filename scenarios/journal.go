@@ -26,6 +26,10 @@ func (s *Scenario) JournalSpec() verify.Spec {
 	}
 	sp.Claims = s.AnswerKey()
 	sp.Timings = s.Spec.Environment.Cluster.Timings.Summary()
+	if len(s.Spec.Parameters) > 0 {
+		seed := s.Variant.Seed
+		sp.Seed, sp.Variant = &seed, s.Variant.String()
+	}
 	return sp
 }
 

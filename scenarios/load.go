@@ -52,13 +52,43 @@ func load(fsys fs.FS, name, label string, builtin bool) (*Scenario, error) {
 	return s, nil
 }
 
-// Parse decodes, defaults and validates scenario YAML. label names the
+// Parse decodes, defaults and validates scenario YAML: for a scenario
+// with parameters, its variant of seed 0 (ParseVariant). label names the
 // file in error messages; manifests given by path are read from fsys
 // relative to dir. Errors are of kind errkind.Invalid and unwrap to a
 // *ValidationError that lists every problem found.
 func Parse(data []byte, label string, fsys fs.FS, dir string) (*Scenario, error) {
+	return ParseVariant(data, label, fsys, dir, 0)
+}
+
+// ParseVariant is Parse of the variant that seed chooses. A scenario
+// with parameters is valid only when every variant is (or, past
+// variantProofLimit of them, a sample): the first variant that is not is
+// reported, named by its choices.
+func ParseVariant(data []byte, label string, fsys fs.FS, dir string, seed uint64) (*Scenario, error) {
+	var chosen Choices
+	s, err := parseWith(data, label, fsys, dir, func(ps []Parameter) Choices { chosen = ChooseVariant(ps, seed); return chosen })
+	if err != nil {
+		if len(chosen.Values) > 0 {
+			return nil, errkind.E(errkind.Invalid, fmt.Errorf("the variant of seed %d (%s) is not valid: %w", seed, chosen, errors.Unwrap(err)))
+		}
+		return nil, err
+	}
+	for _, v := range proofVariants(s.Spec.Parameters) {
+		if _, err := parseWith(data, label, fsys, dir, func([]Parameter) Choices { return v }); err != nil {
+			return nil, errkind.E(errkind.Invalid, fmt.Errorf("the variant %s is not valid: %w", v, errors.Unwrap(err)))
+		}
+	}
+	if len(s.Spec.Parameters) > 0 {
+		s.origin = &origin{data: data, label: label, dir: dir, fsys: fsys}
+	}
+	return s, nil
+}
+
+// parseWith decodes, defaults and validates the variant choose makes.
+func parseWith(data []byte, label string, fsys fs.FS, dir string, choose func([]Parameter) Choices) (*Scenario, error) {
 	errs := newErrorList(label)
-	s := decodeScenario(data, errs)
+	s := decodeScenario(data, errs, choose)
 	if s != nil && len(errs.errs) == 0 {
 		applyDefaults(s)
 		v := &Checker{errs: errs, s: s, fsys: fsys, dir: dir}
@@ -70,9 +100,10 @@ func Parse(data []byte, label string, fsys fs.FS, dir string) (*Scenario, error)
 	return s, nil
 }
 
-// decodeScenario parses data into a Scenario, reporting syntax, version
-// and schema problems. It returns nil when it cannot go on.
-func decodeScenario(data []byte, errs *errorList) *Scenario {
+// decodeScenario parses data into the Scenario variant that choose makes
+// of its parameters, reporting syntax, version and schema problems. It
+// returns nil when it cannot go on.
+func decodeScenario(data []byte, errs *errorList, choose func([]Parameter) Choices) *Scenario {
 	if len(data) > maxScenarioBytes {
 		errs.add("", "file is larger than %d bytes", maxScenarioBytes)
 		return nil
@@ -122,6 +153,12 @@ func decodeScenario(data []byte, errs *errorList) *Scenario {
 	}
 	var s Scenario
 	d := newDecoder(errs)
+	if ps := decodeParameters(root); len(ps) > 0 {
+		s.Variant = choose(ps)
+		root = cloneNode(root)
+		s.usedParams = map[string]bool{}
+		substitute(root, parametersNode(root), s.Variant.Values, s.usedParams, errs)
+	}
 	d.decode(root, reflectValue(&s), "")
 	return &s
 }

@@ -32,6 +32,14 @@ type Scenario struct {
 	// Source is where the scenario was loaded from; set by the loader, not
 	// read from YAML.
 	Source Source `yaml:"-"`
+	// Variant is which of the scenario's variants this is (its seed and
+	// the choices the seed made); set by the loader. Zero for a scenario
+	// without parameters.
+	Variant Choices `yaml:"-"`
+	// usedParams are the parameters the scenario's text refers to.
+	usedParams map[string]bool
+	// origin is what a scenario with parameters was parsed from.
+	origin *origin
 }
 
 // Metadata names and classifies a scenario.
@@ -55,6 +63,15 @@ type Metadata struct {
 
 // Spec is the body of a scenario.
 type Spec struct {
+	// Parameters make the scenario a family of variants. Each names a
+	// choice a seed makes (gameday run --seed N), and the scenario's
+	// text uses it anywhere as ${param.NAME}, or ${param.NAME.FIELD} for
+	// a choice of several fields: names, values, which fault, which
+	// decoys, in manifests, steps, conditions, causes, hints, the
+	// briefing, the solution and the debrief. The same seed always makes
+	// the same choices. The loader proves every variant valid (all of
+	// them up to 64, else 64 of them). Optional.
+	Parameters []Parameter `yaml:"parameters"`
 	// Briefing is what the operator is told at handover, written the way
 	// users report an incident: symptoms, not causes. Required.
 	Briefing string `yaml:"briefing"`
@@ -108,6 +125,30 @@ type Spec struct {
 	// Debrief is Markdown shown after the run: root cause, learnings,
 	// prevention.
 	Debrief string `yaml:"debrief"`
+}
+
+// Parameter is one choice a seed makes. Exactly one of values and
+// choices.
+type Parameter struct {
+	// Name is how the scenario refers to it: ${param.NAME}. Required,
+	// unique: letters, digits and '_', starting with a letter.
+	Name string `yaml:"name"`
+	// Values are the choices, each one text.
+	Values []string `yaml:"values"`
+	// Choices are the choices when several facts go together (a
+	// ConfigMap key and its bad value): each a mapping of field to text,
+	// all with the same fields, referred to as ${param.NAME.FIELD}.
+	Choices []map[string]string `yaml:"choices"`
+}
+
+// Choices are what a seed chose of a scenario's parameters: which
+// variant of the scenario it is.
+type Choices struct {
+	// Seed made the choices.
+	Seed uint64
+	// Values are the chosen values by reference: "namespace" for
+	// ${param.namespace}, "config.key" for ${param.config.key}.
+	Values map[string]string
 }
 
 // Source records where a scenario came from.

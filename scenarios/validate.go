@@ -78,6 +78,7 @@ func (v *Checker) validate() {
 	v.checkHints()
 	v.checkSolution()
 	v.checkWrongFixes()
+	v.parameters() // after the workloads: their files use parameters too
 }
 
 // checkDecoys requires, when objectives are achieved by claims, at least
@@ -390,6 +391,7 @@ func (v *Checker) loadWorkloads() {
 				continue
 			}
 			text = string(data)
+			v.s.markUsed(text)
 		case w.Inline != "":
 			file = v.errs.file
 			lineBase = v.errs.lookup(p + ".inline").Line
@@ -400,7 +402,7 @@ func (v *Checker) loadWorkloads() {
 		}
 		expanded, err := v.s.Expand(text)
 		if err != nil {
-			v.errs.addAt(file, Pos{Line: lineBase + unknownVarLine(text, v.s.Variables())}, p, "%v", err)
+			v.errs.addAt(file, Pos{Line: lineBase + unknownVarLine(text, v.s.expandable())}, p, "%v", err)
 			v.brokenWorkloads = true
 			continue
 		}

@@ -38,7 +38,17 @@ var varRE = regexp.MustCompile(`\$\{([^}]*)\}`)
 // An unknown name is an error; a lone $ is left alone, so shell syntax
 // such as $HOME passes through.
 func (s *Scenario) Expand(text string) (string, error) {
-	return expandVars(text, s.Variables())
+	return expandVars(text, s.expandable())
+}
+
+// expandable are the scenario variables and, for a variant, its
+// parameters as param.NAME: what Expand replaces.
+func (s *Scenario) expandable() map[string]string {
+	vars := s.Variables()
+	for k, v := range s.Variant.Values {
+		vars["param."+k] = v
+	}
+	return vars
 }
 
 func expandVars(text string, vars map[string]string) (string, error) {
@@ -67,7 +77,7 @@ func expandVars(text string, vars map[string]string) (string, error) {
 // inserted quoted (regexp.QuoteMeta), so ${ECR_REGISTRY} matches the host
 // literally.
 func (s *Scenario) ExpandRegexp(expr string) (string, error) {
-	vars := s.Variables()
+	vars := s.expandable()
 	for k, v := range vars {
 		vars[k] = regexp.QuoteMeta(v)
 	}

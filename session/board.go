@@ -232,6 +232,9 @@ type Spoilers struct {
 	Causes   []verify.SpecCause `json:"causes"`
 	Solution []SolutionStep     `json:"solution"`
 	Debrief  string             `json:"debrief"`
+	// Variant is the variant played, for a scenario with parameters:
+	// "seed 42: namespace=payments, ...". Never on the responders' board.
+	Variant string `json:"variant,omitempty"`
 }
 
 // SolutionStep is a step of the reference solution.
@@ -284,6 +287,9 @@ func (b *board) state(role string, live bool) BoardState {
 		st.NextHint = &next
 	}
 	sp := &Spoilers{Causes: j.Spec.Causes, Debrief: strings.TrimSpace(s.Spec.Debrief)}
+	if j.Spec.Seed != nil {
+		sp.Variant = fmt.Sprintf("seed %d: %s", *j.Spec.Seed, j.Spec.Variant)
+	}
 	for _, st := range s.Spec.Solution {
 		sp.Solution = append(sp.Solution, SolutionStep{Description: st.Description, Run: st.Run})
 	}

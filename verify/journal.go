@@ -135,6 +135,12 @@ type Spec struct {
 	// game ran with ("hpaSyncPeriod 5s"), for the report; journals
 	// written before they were recorded have none.
 	Timings []string `json:"timings,omitempty"`
+	// Seed is the seed of the scenario's variant, for a scenario with
+	// parameters (nil otherwise): replaying it stages the same incident.
+	// It is for the facilitator and the report, never the responders.
+	Seed *uint64 `json:"seed,omitempty"`
+	// Variant is what the seed chose ("namespace=payments").
+	Variant string `json:"variant,omitempty"`
 }
 
 // SpecObjective is an objective's scoring rule.

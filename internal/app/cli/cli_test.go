@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -291,5 +292,45 @@ func TestImagesWithoutDocker(t *testing.T) {
 	code, out, errOut := run(t, "images")
 	if code != ExitInfra || out != "" || !strings.Contains(errOut, "/nonexistent/docker.sock") {
 		t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitInfra, out, errOut)
+	}
+}
+
+// TestDescribeSeed: describe --seed shows one variant, the same for the
+// same seed, and its choices only with spoilers.
+func TestDescribeSeed(t *testing.T) {
+	const variants = "../../../scenarios/testdata/valid/variants"
+	describeSeed := func(seed int, spoilers bool) string {
+		t.Helper()
+		args := []string{"describe", variants, "--seed", strconv.Itoa(seed)}
+		if spoilers {
+			args = append(args, "--spoilers")
+		}
+		code, out, errOut := run(t, args...)
+		if code != ExitOK {
+			t.Fatalf("describe --seed %d: exit %d: %s", seed, code, errOut)
+		}
+		return out
+	}
+	first := describeSeed(3, true)
+	if again := describeSeed(3, true); again != first {
+		t.Errorf("seed 3 twice differs:\n%s\n---\n%s", first, again)
+	}
+	if !strings.Contains(first, "The variant of seed 3") || !strings.Contains(first, "This variant: app.image=") {
+		t.Errorf("describe --seed 3 --spoilers does not name the variant:\n%s", first)
+	}
+	if plain := describeSeed(3, false); strings.Contains(plain, "This variant:") || strings.Contains(plain, "payments |") {
+		t.Errorf("describe --seed 3 without spoilers shows the choices:\n%s", plain)
+	}
+	briefings := map[string]bool{}
+	for seed := range 10 {
+		out := describeSeed(seed, false)
+		briefings[out[strings.Index(out, "BRIEFING"):strings.Index(out, "ENVIRONMENT")]] = true
+	}
+	if len(briefings) < 2 {
+		t.Errorf("ten seeds gave %d briefing(s)", len(briefings))
+	}
+	_, plain, _ := run(t, "describe", "ecr-imagepullbackoff")
+	if _, seeded, _ := run(t, "describe", "ecr-imagepullbackoff", "--seed", "7"); seeded != plain {
+		t.Errorf("a seed changed a scenario without parameters")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 func newDescribeCmd(g *globals) *cobra.Command {
 	var opt describe.Options
+	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "describe NAME|PATH",
 		Short: "Show a scenario's briefing, environment and objectives",
@@ -16,16 +17,23 @@ func newDescribeCmd(g *globals) *cobra.Command {
 the incident away is shown unless --spoilers is given.
 
 NAME is a built-in scenario; PATH is a scenario file or a directory that
-holds scenario.yaml.`,
+holds scenario.yaml. A scenario with parameters is a family of variants:
+--seed N describes the variant gameday run --seed N plays; without it,
+the variant of seed 0 is shown, with the parameters named.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := scenarios.Resolve(args[0])
 			if err != nil {
 				return err
 			}
+			if s, err = s.WithSeed(seed); err != nil {
+				return err
+			}
+			opt.Seeded = cmd.Flags().Changed("seed")
 			return describe.Text(g.streams.Out, s, opt)
 		},
 	}
 	cmd.Flags().BoolVar(&opt.Spoilers, "spoilers", false, "also show the fault, symptoms, penalties, hints, solution and debrief")
+	cmd.Flags().Uint64Var(&seed, "seed", 0, "for a scenario with parameters: describe the variant of this seed")
 	return cmd
 }

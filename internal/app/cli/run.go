@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,6 +30,7 @@ var _ runner.Environment = (*environment.Env)(nil)
 
 // runOptions are the flags of `gameday run`.
 type runOptions struct {
+	seed       uint64
 	autopilot  bool
 	keep       bool
 	timeLimit  time.Duration
@@ -77,7 +79,11 @@ report.html are written to the run directory.`,
 			if err := operator.CheckResponders(o.responders); err != nil {
 				return errkind.Errorf(errkind.Invalid, "--responders: %v", err)
 			}
-			s, err := scenarios.Resolve(args[0])
+			var seed *uint64
+			if cmd.Flags().Changed("seed") {
+				seed = &o.seed
+			}
+			s, err := resolveVariant(g, args[0], seed)
 			if err != nil {
 				return err
 			}
@@ -121,6 +127,7 @@ report.html are written to the run directory.`,
 			return err
 		},
 	}
+	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "for a scenario with parameters: play the variant of this seed (default: gameday picks one, and says which)")
 	cmd.Flags().BoolVar(&o.autopilot, "autopilot", false, "play the scenario's reference solution with the real kubectl and aws")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "leave the environment up after the run")
 	cmd.Flags().StringSliceVar(&o.responders, "responders", nil, "a team game day: the responders' names (alice,bob), each with their own identity (gameday env --as NAME)")
@@ -257,4 +264,30 @@ func writeFileWith(path string, write func(io.Writer) error) error {
 	}
 	werr := write(f)
 	return errors.Join(werr, f.Close())
+}
+
+// resolveVariant loads the scenario ref names and, when it has
+// parameters, the variant of seed: of a seed gameday picks when seed is
+// nil, which the narration names so that the game can be replayed.
+func resolveVariant(g *globals, ref string, seed *uint64) (*scenarios.Scenario, error) {
+	s, err := scenarios.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Spec.Parameters) == 0 {
+		if seed != nil {
+			g.log.Warn("the scenario has no parameters: --seed changes nothing", "scenario", s.Metadata.Name)
+		}
+		return s, nil
+	}
+	if seed == nil {
+		picked := rand.Uint64N(1_000_000)
+		seed = &picked
+	}
+	v, err := s.WithSeed(*seed)
+	if err != nil {
+		return nil, err
+	}
+	g.log.Info(fmt.Sprintf("playing the variant of seed %d (replay it with --seed %d)", *seed, *seed), "scenario", s.Metadata.Name)
+	return v, nil
 }

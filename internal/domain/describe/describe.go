@@ -6,6 +6,8 @@ package describe
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -18,6 +20,10 @@ import (
 type Options struct {
 	// Spoilers includes everything that gives the incident away.
 	Spoilers bool
+	// Seeded says the variant was asked for by its seed (--seed); else
+	// a scenario with parameters is shown as its variant of seed 0,
+	// which the description says.
+	Seeded bool
 }
 
 // Text writes a plain-text description of s to w.
@@ -33,6 +39,8 @@ func Text(w io.Writer, s *scenarios.Scenario, opt Options) error {
 	if md.Summary != "" {
 		p.f("%s\n", md.Summary)
 	}
+
+	p.parameters(s, opt)
 
 	p.section("BRIEFING")
 	p.indent(spec.Briefing)
@@ -264,3 +272,39 @@ func orNone(s string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// parameters says, for a scenario with parameters, which variant is
+// shown, and names its parameters; with spoilers, their choices and
+// what this variant chose.
+func (p *printer) parameters(s *scenarios.Scenario, opt Options) {
+	ps := s.Spec.Parameters
+	if len(ps) == 0 {
+		return
+	}
+	p.section("VARIANT")
+	if opt.Seeded {
+		p.f("  The variant of seed %d (gameday run %s --seed %d).\n", s.Variant.Seed, s.Metadata.Name, s.Variant.Seed)
+	} else {
+		p.f("  A family of variants: a seed chooses each parameter. Shown: the variant of seed 0;\n  gameday run picks a seed and says which (--seed N replays it).\n")
+	}
+	var names []string
+	for _, pm := range ps {
+		names = append(names, pm.Name)
+	}
+	p.f("  Parameters: %s\n", strings.Join(names, ", "))
+	if !opt.Spoilers {
+		return
+	}
+	for _, pm := range ps {
+		choices := pm.Values
+		for _, c := range pm.Choices {
+			var fields []string
+			for _, k := range slices.Sorted(maps.Keys(c)) {
+				fields = append(fields, k+"="+c[k])
+			}
+			choices = append(choices, "{"+strings.Join(fields, ", ")+"}")
+		}
+		p.f("    %s: %s\n", pm.Name, strings.Join(choices, " | "))
+	}
+	p.f("  This variant: %s\n", s.Variant)
+}

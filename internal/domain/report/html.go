@@ -32,7 +32,9 @@ type htmlPage struct {
 	R    verify.Result
 	Rule string
 	// Timings are the cluster timings the game ran with, in a line.
-	Timings   string
+	Timings string
+	// Variant is the variant played, for a scenario with parameters.
+	Variant   string
 	WrongCost int
 	Picture   timelinePicture
 	Timeline  []TimelineEntry
@@ -56,7 +58,7 @@ func HTML(w io.Writer, j verify.Journal, r verify.Result) error {
 	if !j.Handover.IsZero() && !j.Ended.IsZero() {
 		end = verify.Seconds(j.Ended.Sub(j.Handover).Seconds())
 	}
-	page := htmlPage{R: r, Rule: ruleText(j, r), Timings: strings.Join(j.Spec.Timings, ", "), WrongCost: wrongCost(r), Timeline: tl,
+	page := htmlPage{R: r, Rule: ruleText(j, r), Timings: strings.Join(j.Spec.Timings, ", "), Variant: variantLine(j), WrongCost: wrongCost(r), Timeline: tl,
 		Responders: Responders(j), Debrief: debrief}
 	if len(tl) > 0 {
 		page.Picture = picture(tl, end)
@@ -102,4 +104,13 @@ func shape(kind string, x float64, y int) template.HTML {
 		s = fmt.Sprintf(`<circle cx="%.1f" cy="%.1f" r="5"/>`, x, fy)
 	}
 	return template.HTML(s) // numbers only
+}
+
+// variantLine is the variant a journal's game played, for a scenario
+// with parameters: "seed 42 (namespace=payments)"; empty otherwise.
+func variantLine(j verify.Journal) string {
+	if j.Spec.Seed == nil {
+		return ""
+	}
+	return fmt.Sprintf("seed %d (%s)", *j.Spec.Seed, j.Spec.Variant)
 }

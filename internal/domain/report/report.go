@@ -198,6 +198,9 @@ func Markdown(w io.Writer, j verify.Journal, r verify.Result) error {
 	if len(j.Spec.Timings) > 0 {
 		fmt.Fprintf(&b, "Cluster timings: %s.\n\n", strings.Join(j.Spec.Timings, ", "))
 	}
+	if v := variantLine(j); v != "" {
+		fmt.Fprintf(&b, "Variant: %s; `gameday run %s --seed %d` replays it.\n\n", v, j.Spec.Name, *j.Spec.Seed)
+	}
 	b.WriteString("| metric | time since handover |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| time to detect (TTD) | %s |\n| time to mitigate (TTM) | %s |\n| time to recover (TTR) | %s |\n| MTTR (one incident) | %s |\n\n",
 		Time(r.Metrics.TTD), Time(r.Metrics.TTM), Time(r.Metrics.TTR), Time(r.Metrics.MTTR))
