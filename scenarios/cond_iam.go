@@ -58,6 +58,9 @@ func (q *IAMCondition) Check(c *Checker, p string) {
 		if len(q.Allows.Actions) == 0 {
 			c.errs.add(p+".allows.actions", "at least one action required")
 		}
+		if strings.Contains(q.Allows.Resource, "${") {
+			c.errs.add(p+".allows.resource", "scenario variables are not expanded here: write the ARN out (%q)", q.Allows.Resource)
+		}
 		for i, a := range q.Allows.Actions {
 			if !actionRE.MatchString(a) || strings.ContainsAny(a, "*?") {
 				c.errs.add(fmt.Sprintf("%s.allows.actions[%d]", p, i), "must be a concrete IAM action such as ecr:BatchGetImage, got %q", a)

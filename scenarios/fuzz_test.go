@@ -21,11 +21,12 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	manifest, err := os.ReadFile("library/ecr-imagepullbackoff/manifests/checkout.yaml")
+	manifest, err := os.ReadFile("library/ecr-imagepullbackoff/manifests/app.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}
 	fsys := fstest.MapFS{
+		"manifests/app.yaml":      {Data: manifest},
 		"manifests/checkout.yaml": {Data: manifest},
 		"manifests/decoys.yaml":   {Data: manifest},
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -66,8 +67,7 @@ func Parse(data []byte, label string, fsys fs.FS, dir string) (*Scenario, error)
 // variantProofLimit of them, a sample): the first variant that is not is
 // reported, named by its choices.
 func ParseVariant(data []byte, label string, fsys fs.FS, dir string, seed uint64) (*Scenario, error) {
-	var chosen Choices
-	s, err := parseWith(data, label, fsys, dir, func(ps []Parameter) Choices { chosen = ChooseVariant(ps, seed); return chosen })
+	s, chosen, err := parseWith(data, label, fsys, dir, func(ps []Parameter) Choices { return ChooseVariant(ps, seed) })
 	if err != nil {
 		if len(chosen.Values) > 0 {
 			return nil, errkind.E(errkind.Invalid, fmt.Errorf("the variant of seed %d (%s) is not valid: %w", seed, chosen, errors.Unwrap(err)))
@@ -75,7 +75,10 @@ func ParseVariant(data []byte, label string, fsys fs.FS, dir string, seed uint64
 		return nil, err
 	}
 	for _, v := range proofVariants(s.Spec.Parameters) {
-		if _, err := parseWith(data, label, fsys, dir, func([]Parameter) Choices { return v }); err != nil {
+		if maps.Equal(v.Values, chosen.Values) {
+			continue // just proved
+		}
+		if _, _, err := parseWith(data, label, fsys, dir, func([]Parameter) Choices { return v }); err != nil {
 			return nil, errkind.E(errkind.Invalid, fmt.Errorf("the variant %s is not valid: %w", v, errors.Unwrap(err)))
 		}
 	}
@@ -85,19 +88,22 @@ func ParseVariant(data []byte, label string, fsys fs.FS, dir string, seed uint64
 	return s, nil
 }
 
-// parseWith decodes, defaults and validates the variant choose makes.
-func parseWith(data []byte, label string, fsys fs.FS, dir string, choose func([]Parameter) Choices) (*Scenario, error) {
+// parseWith decodes, defaults and validates the variant choose makes,
+// and returns the choices it made (none for a scenario without
+// parameters), which name the variant when it is not valid.
+func parseWith(data []byte, label string, fsys fs.FS, dir string, choose func([]Parameter) Choices) (*Scenario, Choices, error) {
 	errs := newErrorList(label)
-	s := decodeScenario(data, errs, choose)
+	var chosen Choices
+	s := decodeScenario(data, errs, func(ps []Parameter) Choices { chosen = choose(ps); return chosen })
 	if s != nil && len(errs.errs) == 0 {
 		applyDefaults(s)
 		v := &Checker{errs: errs, s: s, fsys: fsys, dir: dir}
 		v.validate()
 	}
 	if err := errs.err(); err != nil {
-		return nil, errkind.E(errkind.Invalid, err)
+		return nil, chosen, errkind.E(errkind.Invalid, err)
 	}
-	return s, nil
+	return s, chosen, nil
 }
 
 // decodeScenario parses data into the Scenario variant that choose makes
@@ -157,7 +163,7 @@ func decodeScenario(data []byte, errs *errorList, choose func([]Parameter) Choic
 		s.Variant = choose(ps)
 		root = cloneNode(root)
 		s.usedParams = map[string]bool{}
-		substitute(root, parametersNode(root), s.Variant.Values, s.usedParams, errs)
+		substitute(root, parametersNode(root), s.Variant, s.usedParams, errs)
 	}
 	d.decode(root, reflectValue(&s), "")
 	return &s
@@ -165,10 +171,8 @@ func decodeScenario(data []byte, errs *errorList, choose func([]Parameter) Choic
 
 // topScalar returns the scalar value node of key in mapping m, or nil.
 func topScalar(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.ScalarNode {
-			return m.Content[i+1]
-		}
+	if n := mappingValue(m, key); n != nil && n.Kind == yaml.ScalarNode {
+		return n
 	}
 	return nil
 }

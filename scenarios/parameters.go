@@ -28,16 +28,49 @@ var paramNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 // len is how many choices p has.
 func (p *Parameter) len() int { return max(len(p.Values), len(p.Choices)) }
 
-// choice is p's i-th choice as reference → value.
-func (p *Parameter) choice(i int) map[string]string {
+// choose adds p's i-th choice to c, by reference.
+func (p *Parameter) choose(i int, c *Choices) {
 	if len(p.Values) > 0 {
-		return map[string]string{p.Name: p.Values[i]}
+		c.Values[p.Name] = p.Values[i]
+		return
 	}
-	out := map[string]string{}
 	for f, v := range p.Choices[i] {
-		out[p.Name+"."+f] = v
+		c.Values[p.Name+"."+f] = v.Text
+		if v.node != nil {
+			if c.nodes == nil {
+				c.nodes = map[string]*yaml.Node{}
+			}
+			c.nodes[p.Name+"."+f] = v.node
+		}
 	}
-	return out
+}
+
+// decodeNode keeps a choice field's value: a scalar's text, or a list or
+// mapping with its flow YAML as text.
+func (c *ChoiceValue) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.ScalarNode {
+		c.Text = n.Value
+		return
+	}
+	flow := cloneNode(n)
+	setFlow(flow)
+	b, err := yaml.Marshal(flow)
+	if err != nil {
+		d.errorAt(n, path, "%v", err)
+		return
+	}
+	c.Text, c.node = strings.TrimSpace(string(b)), n
+}
+
+// setFlow makes n and everything below it flow style: [a, {b: c}].
+func setFlow(n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
+		n.Style = yaml.FlowStyle
+	}
+	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+	for _, c := range n.Content {
+		setFlow(c)
+	}
 }
 
 // pick is the index of the choice a seed makes for a parameter of n
@@ -50,25 +83,29 @@ func pick(seed uint64, name string, n int) int {
 }
 
 // ChooseVariant is the variant a seed makes of scenario parameters ps.
+// Seed 0 is the canonical variant, the first choice of every parameter:
+// the incident as the scenario's author first wrote it down.
 func ChooseVariant(ps []Parameter, seed uint64) Choices {
 	idx := make([]int, len(ps))
 	for i := range ps {
-		if n := ps[i].len(); n > 0 {
+		if n := ps[i].len(); n > 0 && seed != 0 {
 			idx[i] = pick(seed, ps[i].Name, n)
 		}
 	}
-	return Choices{Seed: seed, Values: valuesOf(ps, idx)}
+	c := variantOf(ps, idx)
+	c.Seed = seed
+	return c
 }
 
-// valuesOf is the variant of ps whose choice for ps[i] is idx[i].
-func valuesOf(ps []Parameter, idx []int) map[string]string {
-	out := map[string]string{}
+// variantOf is the variant of ps whose choice for ps[i] is idx[i].
+func variantOf(ps []Parameter, idx []int) Choices {
+	c := Choices{Values: map[string]string{}}
 	for i := range ps {
 		if ps[i].len() > 0 {
-			maps.Copy(out, ps[i].choice(idx[i]))
+			ps[i].choose(idx[i], &c)
 		}
 	}
-	return out
+	return c
 }
 
 // proofVariants are the variants the loader validates: every
@@ -89,7 +126,7 @@ func proofVariants(ps []Parameter) []Choices {
 	out := make([]Choices, 0, total)
 	idx := make([]int, len(ps))
 	for range total {
-		out = append(out, Choices{Values: valuesOf(ps, idx)})
+		out = append(out, variantOf(ps, idx))
 		for i := len(ps) - 1; i >= 0; i-- { // the next combination, like an odometer
 			if idx[i]++; idx[i] < ps[i].len() {
 				break
@@ -100,13 +137,27 @@ func proofVariants(ps []Parameter) []Choices {
 	return out
 }
 
-// String lists a variant's choices, sorted: "namespace=payments, ...".
+// String lists a variant's choices, sorted: "namespace=payments, ...",
+// each value Short.
 func (v Choices) String() string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(v.Values)) {
-		parts = append(parts, k+"="+v.Values[k])
+		parts = append(parts, k+"="+Short(v.Values[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// shortLimit is how many characters of a choice's value Short keeps.
+const shortLimit = 48
+
+// Short is a choice's value for a line of text: on one line, and cut
+// with "…" past shortLimit characters (a policy, a paragraph).
+func Short(v string) string {
+	v = strings.Join(strings.Fields(v), " ")
+	if r := []rune(v); len(r) > shortLimit {
+		return string(r[:shortLimit-1]) + "…"
+	}
+	return v
 }
 
 // decodeParameters decodes spec.parameters alone, before the rest of the
@@ -157,36 +208,74 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 
 // substitute replaces the parameter references in every scalar below n
 // (mapping keys too), but for skip (spec.parameters itself), with the
-// variant's values. It records each reference it meets in used, and
-// each it cannot resolve as a problem at its position.
-func substitute(n, skip *yaml.Node, values map[string]string, used map[string]bool, errs *errorList) {
+// variant's values: a scalar that is one reference to a list or mapping
+// becomes (a copy of) it. It records each reference it meets in used,
+// and each it cannot resolve as a problem at its position.
+func substitute(n, skip *yaml.Node, c Choices, used map[string]bool, errs *errorList) {
 	if n == nil || n == skip {
 		return
 	}
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${param.") {
-		n.Value = paramRefRE.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			m := paramRefRE.FindStringSubmatch(ref)
-			key := m[1]
-			if m[2] != "" {
-				key += "." + m[2]
-			}
+		at := Pos{Line: n.Line, Col: n.Column}
+		if m := paramRefRE.FindStringSubmatch(n.Value); m != nil && m[0] == n.Value && c.nodes[refKey(m)] != nil {
+			key := refKey(m)
 			used[m[1]] = true
-			v, ok := values[key]
-			if !ok {
-				errs.addAt(errs.file, Pos{Line: n.Line, Col: n.Column}, "", "unknown parameter reference %s%s", ref,
-					didYouMean(key, slices.Sorted(maps.Keys(values))))
-				return ref
-			}
-			return v
-		})
+			*n = *cloneNode(c.nodes[key])
+			n.Line, n.Column = at.Line, at.Col
+			inner := c // a choice's list may use other parameters, but not itself
+			inner.nodes = maps.Clone(c.nodes)
+			delete(inner.nodes, key)
+			substitute(n, skip, inner, used, errs)
+			return
+		}
+		n.Value = expandRefs(n.Value, at, c, used, errs, 0)
 		if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
 			n.Tag = ""
 			n.Tag = n.ShortTag() // a plain scalar's type follows its new text: size: ${param.size} is a number
 		}
 	}
-	for _, c := range n.Content {
-		substitute(c, skip, values, used, errs)
+	for _, k := range n.Content {
+		substitute(k, skip, c, used, errs)
 	}
+}
+
+// maxRefDepth bounds how deep choices' values may refer to other
+// parameters (a cycle stops there).
+const maxRefDepth = 8
+
+// expandRefs replaces the parameter references in text, found at at,
+// with the variant's values, and the references in those values in turn
+// (a choice's text may name another parameter's choice).
+func expandRefs(text string, at Pos, c Choices, used map[string]bool, errs *errorList, depth int) string {
+	return paramRefRE.ReplaceAllStringFunc(text, func(ref string) string {
+		m := paramRefRE.FindStringSubmatch(ref)
+		key := refKey(m)
+		used[m[1]] = true
+		v, ok := c.Values[key]
+		switch {
+		case !ok:
+			errs.addAt(errs.file, at, "", "unknown parameter reference %s%s", ref,
+				didYouMean(key, slices.Sorted(maps.Keys(c.Values))))
+			return ref
+		case c.nodes[key] != nil:
+			errs.addAt(errs.file, at, "", "%s is a list or mapping: it can only be a whole value, not part of text", ref)
+			return ref
+		case !strings.Contains(v, "${param."):
+			return v
+		case depth >= maxRefDepth:
+			errs.addAt(errs.file, at, "", "%s: parameter values refer to each other more than %d deep (a cycle?)", ref, maxRefDepth)
+			return ref
+		}
+		return expandRefs(v, at, c, used, errs, depth+1)
+	})
+}
+
+// refKey is the variant's key of a paramRefRE match: NAME or NAME.FIELD.
+func refKey(m []string) string {
+	if m[2] != "" {
+		return m[1] + "." + m[2]
+	}
+	return m[1]
 }
 
 // cloneNode is a deep copy of n, whose aliases point at the copies of
@@ -266,7 +355,7 @@ func (s *Scenario) WithSeed(seed uint64) (*Scenario, error) {
 		return s, nil
 	}
 	o := s.origin
-	v, err := parseWith(o.data, o.label, o.fsys, o.dir, func(ps []Parameter) Choices { return ChooseVariant(ps, seed) })
+	v, _, err := parseWith(o.data, o.label, o.fsys, o.dir, func(ps []Parameter) Choices { return ChooseVariant(ps, seed) })
 	if err != nil {
 		return nil, err
 	}

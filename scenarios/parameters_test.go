@@ -111,6 +111,16 @@ func TestSameSeedSameVariant(t *testing.T) {
 	}
 }
 
+func TestSeedZeroIsCanonical(t *testing.T) {
+	s, err := ParseVariant([]byte(paramScenario("")), "p.yaml", nil, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Variant.String(), "app.image=registry.k8s.io/pause:3.10, app.name=web, ns=prod"; got != want {
+		t.Errorf("seed 0 is %s, want the first choice of every parameter: %s", got, want)
+	}
+}
+
 // sizeParam makes the node group's size a parameter (of choices 1 and 1000:
 // a group of 1000 nodes is over EKS's limit).
 func sizeParam(s string) string {
@@ -167,7 +177,7 @@ func TestParameterProblems(t *testing.T) {
 }
 
 func TestProofVariants(t *testing.T) {
-	small := []Parameter{{Name: "a", Values: []string{"1", "2"}}, {Name: "b", Choices: []map[string]string{{"x": "p"}, {"x": "q"}, {"x": "r"}}}}
+	small := []Parameter{{Name: "a", Values: []string{"1", "2"}}, {Name: "b", Choices: []map[string]ChoiceValue{{"x": {Text: "p"}}, {"x": {Text: "q"}}, {"x": {Text: "r"}}}}}
 	vs := proofVariants(small)
 	seen := map[string]bool{}
 	for _, v := range vs {
@@ -188,7 +198,7 @@ func TestProofVariants(t *testing.T) {
 // seedPicking is a seed that picks choice i of a parameter of n choices.
 func seedPicking(t *testing.T, param string, n, i int) uint64 {
 	t.Helper()
-	for seed := range uint64(1000) {
+	for seed := uint64(1); seed < 1000; seed++ {
 		if pick(seed, param, n) == i {
 			return seed
 		}
@@ -202,7 +212,7 @@ func TestWithSeedAndTheJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := seedPicking(t, "ns", 3, (pick(0, "ns", 3)+1)%3) // a seed whose namespace differs from seed 0's
+	other := seedPicking(t, "ns", 3, 1) // a seed whose namespace differs from seed 0's (the first choice)
 	v, err := s.WithSeed(other)
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +227,7 @@ func TestWithSeedAndTheJournal(t *testing.T) {
 	if js.Seed == nil || *js.Seed != other || js.Variant != v.Variant.String() {
 		t.Errorf("journal spec seed %v variant %q, want %d and %q", js.Seed, js.Variant, other, v.Variant)
 	}
-	plain, err := LoadBuiltin("ecr-imagepullbackoff")
+	plain, err := LoadFile("testdata/valid/minimal/scenario.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,5 +254,65 @@ func TestParametersReachAliases(t *testing.T) {
 	got, _ := json.Marshal(not.Leaf)
 	if want := `"` + s.Variant.Values["ns"] + `"`; strings.Contains(string(got), "${param") || !strings.Contains(string(got), want) {
 		t.Errorf("the alias reads %s, want the namespace %s", got, want)
+	}
+}
+
+// inlineParam makes the node role's inline policies a choice: none, or
+// one whose resource names the variant's namespace.
+const inlineParam = `    - name: lack
+      choices:
+        - kind: managed
+          inline: []
+        - kind: inline
+          inline:
+            - name: ecr-pull
+              document:
+                Statement:
+                  - {Effect: Allow, Action: [ecr:BatchGetImage], Resource: "arn:aws:ecr:*:*:repository/${param.ns}/*"}
+`
+
+func withInline(s string) string {
+	return strings.Replace(s, "          managedPolicies: [AmazonEKSWorkerNodePolicy]\n",
+		"          managedPolicies: [AmazonEKSWorkerNodePolicy]\n          inlinePolicies: ${param.lack.inline}\n", 1) +
+		"  debrief: The role lacked it (${param.lack.kind}).\n"
+}
+
+func TestListChoices(t *testing.T) {
+	doc := withInline(paramScenario(inlineParam))
+	for _, want := range []string{"managed", "inline"} {
+		t.Run(want, func(t *testing.T) {
+			seed := uint64(0)
+			if want == "inline" {
+				seed = seedPicking(t, "lack", 2, 1)
+			}
+			s, err := ParseVariant([]byte(doc), "p.yaml", nil, "", seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inline := s.Spec.Environment.IAM.Roles[0].InlinePolicies
+			if s.Spec.Debrief != "The role lacked it ("+want+")." {
+				t.Errorf("debrief %q", s.Spec.Debrief)
+			}
+			if want == "managed" {
+				if len(inline) != 0 {
+					t.Errorf("the managed variant has inline policies %+v", inline)
+				}
+				return
+			}
+			if len(inline) != 1 || inline[0].Name != "ecr-pull" {
+				t.Fatalf("inline policies %+v, want ecr-pull", inline)
+			}
+			res := inline[0].Document.Statement[0].Resource
+			if wantRes := "arn:aws:ecr:*:*:repository/" + s.Variant.Values["ns"] + "/*"; len(res) != 1 || res[0] != wantRes {
+				t.Errorf("resource %v, want %s: the list's own references expand", res, wantRes)
+			}
+			if got := s.Variant.Values["lack.inline"]; !strings.HasPrefix(got, "[{name: ecr-pull") {
+				t.Errorf("the variant shows the list as %q, want flow YAML", got)
+			}
+		})
+	}
+	bad := strings.Replace(doc, "(${param.lack.kind})", "(${param.lack.inline})", 1)
+	if _, err := ParseVariant([]byte(bad), "p.yaml", nil, "", 0); err == nil || !strings.Contains(err.Error(), "${param.lack.inline} is a list or mapping: it can only be a whole value") {
+		t.Errorf("a list inside text: error %v", err)
 	}
 }

@@ -8,6 +8,8 @@ package scenarios
 import (
 	"slices"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/gameday-sre/gameday/scenarios/behaviour"
 )
 
@@ -136,9 +138,21 @@ type Parameter struct {
 	// Values are the choices, each one text.
 	Values []string `yaml:"values"`
 	// Choices are the choices when several facts go together (a
-	// ConfigMap key and its bad value): each a mapping of field to text,
-	// all with the same fields, referred to as ${param.NAME.FIELD}.
-	Choices []map[string]string `yaml:"choices"`
+	// ConfigMap key and its bad value): each a mapping of field to value,
+	// all with the same fields, referred to as ${param.NAME.FIELD}. A
+	// field's value is text, or a YAML list or mapping (which decoys
+	// appear, a role's inline policies) that replaces a scalar that is
+	// the reference alone.
+	Choices []map[string]ChoiceValue `yaml:"choices"`
+}
+
+// ChoiceValue is one field of a choice: text, or a YAML list or mapping.
+type ChoiceValue struct {
+	// Text is the value as text: a scalar's, or a list's or mapping's as
+	// flow YAML (how the journal and the facilitator show it).
+	Text string
+	// node is the list or mapping; nil for text.
+	node *yaml.Node
 }
 
 // Choices are what a seed chose of a scenario's parameters: which
@@ -146,9 +160,11 @@ type Parameter struct {
 type Choices struct {
 	// Seed made the choices.
 	Seed uint64
-	// Values are the chosen values by reference: "namespace" for
-	// ${param.namespace}, "config.key" for ${param.config.key}.
+	// Values are the chosen values by reference, as text: "namespace"
+	// for ${param.namespace}, "config.key" for ${param.config.key}.
 	Values map[string]string
+	// nodes are the chosen lists and mappings by reference.
+	nodes map[string]*yaml.Node
 }
 
 // Source records where a scenario came from.

@@ -365,8 +365,10 @@ type NodeGroupOf func(node string) (group string, ok bool)
 
 // PullAuthorizer decides ECR pulls by node identity. Where the emulator
 // enforces IAM it asks the emulator, as the node would: assume the node
-// role, then GetAuthorizationToken and BatchGetImage with the role's
-// credentials. Otherwise it evaluates the role's policies itself.
+// role, then GetAuthorizationToken with the role's credentials; the
+// repository's actions (BatchGetImage, GetDownloadUrlForLayer) it judges
+// from the role's policies on the repository's ARN, which the emulator
+// cannot. Without enforcement it judges all of them itself.
 type PullAuthorizer struct {
 	account *Account
 	groupOf NodeGroupOf
@@ -419,15 +421,14 @@ func (p *PullAuthorizer) Authorize(ctx context.Context, node, repository string)
 		}
 		return ecrreg.Verdict{}, fmt.Errorf("get authorization token as %s: %w", role, err)
 	}
-	_, err = client.BatchGetImage(ctx, &ecr.BatchGetImageInput{
-		RepositoryName: aws.String(repository), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("latest")}},
-	})
-	if err != nil && denied(err) {
-		return ecrreg.Verdict{Decision: ecrreg.Forbidden, Principal: principal,
-			Reason: fmt.Sprintf("User: %s is not authorized to perform: ecr:BatchGetImage on resource: %s", principal, repoARN)}, nil
+	// moto judges every ECR call against the resource "*", so a policy
+	// scoped to the repository's ARN (as AWS documents them) would be
+	// denied there: the repository's actions are judged here, on its ARN.
+	_, docs, err := a.RolePolicies(ctx, role)
+	if err != nil {
+		return ecrreg.Verdict{}, err
 	}
-	// Anything else (the probe tag not existing, say) is not an IAM denial.
-	return ecrreg.Verdict{Decision: ecrreg.Allowed, Principal: principal}, nil
+	return judge(principal, repoARN, docs), nil
 }
 
 // judge decides from policy documents, for emulators without enforcement.

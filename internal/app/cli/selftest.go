@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,8 @@ type testFlags struct {
 	infra    string
 	parallel int
 	only     string // one check, in this process (how parallel games run)
+	variants int
+	seed     uint64
 	// Suite mode: every scenario headless against one detector.
 	detector string
 	timeout  time.Duration
@@ -55,6 +58,12 @@ differently: its solution and its idle run both score full marks, and a
 third game, false-alarm, claims one of its wrong causes and must lose
 points for it.
 
+A scenario with parameters is played in its canonical variant (seed 0),
+in the variant of --seed N, or with --variants K in the variants of seeds
+1 to K, every check of each: the reference solution, written against the
+parameters, must solve every variant, and the idle game and wrong fixes
+must hold in each. Results name the seed ("NAME seed=3 solution").
+
 Loading a scenario already checks that every hint, penalty, objective and
 condition refers to something that exists; a scenario that fails that is
 refused with exit code 2 before anything runs.
@@ -64,7 +73,10 @@ scenario runs headless (as gameday run --headless) with CMD as the
 detector, and a table on stdout says per scenario whether the incident was
 detected, the time to the first right claim (TTD), whether the root cause
 was named, and the true and false positives (-o json for CI history).
---junit writes one JUnit file for all scenarios.
+--junit writes one JUnit file for all scenarios. With --variants K, each
+variant has its row (and JUnit suite), and each scenario a total row: how
+many variants were detected and had their root cause named, the mean
+TTD, and the summed positives.
 
 --parallel N plays N games at once, each in a gameday process of its own
 (an embedded environment needs its process); their progress lines on
@@ -86,9 +98,14 @@ says what was observed.`,
 			if err != nil {
 				return errkind.E(errkind.Invalid, err)
 			}
+			var seed *uint64
+			if cmd.Flags().Changed("seed") {
+				seed = &o.seed
+			}
 			return selftest.Run(cmd.Context(), testHost(g, root, o), args, selftest.Options{
 				Idle: o.idle, Grace: o.grace, Parallel: o.parallel, Only: o.only, Detector: o.detector, Timeout: o.timeout,
 				Budget: o.budget, MaxFalsePositives: falsePositiveLimit(o.maxFP), JUnit: o.junit, Output: o.output,
+				Variants: o.variants, Seed: seed,
 			})
 		},
 	}
@@ -97,6 +114,8 @@ says what was observed.`,
 	cmd.Flags().StringVar(&o.emulator, "aws", "", "AWS emulator: auto, moto, moto-container or localstack (default: the config file's, else auto)")
 	cmd.Flags().StringVar(&o.infra, "infra", "", "backend: embedded or kind; default: each scenario's environment.infra, else the config file's, else embedded")
 	cmd.Flags().IntVar(&o.parallel, "parallel", 1, "how many games to play at once, each in its own process")
+	cmd.Flags().IntVar(&o.variants, "variants", 0, "play the variants of seeds 1 to N of every scenario with parameters (default: the canonical one, seed 0)")
+	cmd.Flags().Uint64Var(&o.seed, "seed", 0, "play the variant of this seed of every scenario with parameters")
 	cmd.Flags().StringVar(&o.detector, "detector", "", "a detector command: run every scenario headless against it and report detection (see gameday run --detector)")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 3*time.Minute, "with --detector: each scenario's time limit")
 	cmd.Flags().DurationVar(&o.budget, "detection-budget", 0, "with --detector: fail (exit 6) a scenario detected later than this")
@@ -121,12 +140,15 @@ func testHost(g *globals, root string, o testFlags) selftest.Host {
 			}
 			return runner.Config{Provision: provision(g, infra, emulator), Root: root, Log: g.log, Progress: progress(g.streams.ErrOut)}, nil
 		},
-		Child: func(ref, check string) *exec.Cmd {
+		Child: func(ref, check string, seed *uint64) *exec.Cmd {
 			exe, err := os.Executable()
 			if err != nil {
 				exe = os.Args[0]
 			}
 			args := []string{"test", ref, "--only", check, "--idle", o.idle.String(), "--grace", o.grace.String()}
+			if seed != nil {
+				args = append(args, "--seed", strconv.FormatUint(*seed, 10))
+			}
 			if g.verbose {
 				args = append(args, "-v")
 			}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -35,6 +36,9 @@ const (
 	checkIdle       = "idle"        // doing nothing does not recover (a control: scores full marks)
 	checkFalseAlarm = "false-alarm" // a control: claiming a failure cause costs points
 	checkDetect     = "detect"      // suite mode: headless against the detector
+	// checkMemorised plays a variant with another variant's reference
+	// solution, word for word: it must not score full marks.
+	checkMemorised = "memorised"
 	// checkWrongFix is a scenario's declared wrong fix, as
 	// "wrong-fix:ID": what it expects must follow.
 	checkWrongFix = "wrong-fix"
@@ -66,6 +70,13 @@ type Options struct {
 	JUnit string
 	// Output is the suite's format: table or json.
 	Output string
+	// Variants plays the variants of seeds 1 to Variants of every
+	// scenario with parameters, each as its own games; 0 plays the
+	// variant of Seed, else the canonical one (seed 0).
+	Variants int
+	// Seed, when set and Variants is 0, is the seed of the variant played
+	// of every scenario with parameters (how a child plays its variant).
+	Seed *uint64
 }
 
 // Host is what gameday test needs from the command around it.
@@ -77,16 +88,40 @@ type Host struct {
 	// Root, Log, Progress), or why s cannot be played here (its backend).
 	Config func(ctx context.Context, s *scenarios.Scenario) (runner.Config, error)
 	// Child is the command that plays one game in a child process, for
-	// Parallel > 1: gameday test with Only set to the check.
-	Child func(ref, check string) *exec.Cmd
+	// Parallel > 1: gameday test with Only set to the check, and Seed to
+	// the variant's seed when seed is not nil.
+	Child func(ref, check string, seed *uint64) *exec.Cmd
 }
 
-// Game is one check of one scenario. Ref is how the scenario was named
-// (a built-in's name or a path), so that a child process can load it.
+// Game is one check of one scenario (of one variant, for a scenario with
+// parameters). Ref is how the scenario was named (a built-in's name or a
+// path), so that a child process can load it.
 type Game struct {
 	Ref   string
 	S     *scenarios.Scenario
 	Check string
+}
+
+// seed is the seed of the game's variant; nil for a scenario without
+// parameters.
+func (x Game) seed() *uint64 { return seedOf(x.S) }
+
+// seedOf is the seed of s's variant; nil when s has no parameters.
+func seedOf(s *scenarios.Scenario) *uint64 {
+	if len(s.Spec.Parameters) == 0 {
+		return nil
+	}
+	seed := s.Variant.Seed
+	return &seed
+}
+
+// label names a scenario's variant in results: its name, and its seed
+// when it has parameters ("ecr-imagepullbackoff seed=3").
+func label(s *scenarios.Scenario) string {
+	if seed := seedOf(s); seed != nil {
+		return fmt.Sprintf("%s seed=%d", s.Metadata.Name, *seed)
+	}
+	return s.Metadata.Name
 }
 
 // Run plays the games of the scenarios refs names (built-in names or
@@ -95,8 +130,13 @@ type Game struct {
 // h.Out, and returns an error whose kind says how it ended: Failed when
 // a check failed, OverBudget, Aborted, or Invalid for bad input.
 func Run(ctx context.Context, h Host, refs []string, o Options) error {
-	if o.Parallel < 1 {
+	switch {
+	case o.Parallel < 1:
 		return errkind.Errorf(errkind.Invalid, "--parallel %d: want at least 1", o.Parallel)
+	case o.Variants < 0:
+		return errkind.Errorf(errkind.Invalid, "--variants %d: want at least 1", o.Variants)
+	case o.Variants > 0 && o.Seed != nil:
+		return errkind.Errorf(errkind.Invalid, "--variants plays seeds 1 to N; --seed plays one: give one of them")
 	}
 	games, err := selectGames(refs, o)
 	if err != nil {
@@ -113,7 +153,7 @@ func Run(ctx context.Context, h Host, refs []string, o Options) error {
 		return errkind.Errorf(errkind.Failed, "%d check(s) failed", failed)
 	}
 	if o.Only == "" {
-		fmt.Fprintf(h.Out, "all %d scenario(s) pass (%d games)\n", scenarioCount(games), len(games))
+		fmt.Fprintf(h.Out, "all %d scenario(s) pass (%d games%s)\n", scenarioCount(games), len(games), variantsNote(games, o))
 	}
 	return nil
 }
@@ -149,14 +189,16 @@ func proveAll(ctx context.Context, h Host, games []Game, o Options) int {
 	}
 	// A backend that cannot run here fails the scenario once, before any
 	// game.
-	refused := map[*scenarios.Scenario]bool{}
+	refused := map[string]bool{}
 	for _, x := range games {
-		if _, err := h.Config(ctx, x.S); err != nil && !refused[x.S] {
-			refused[x.S] = true
-			emit(proveLine(x.S, "backend", err))
+		if name := x.S.Metadata.Name; !refused[name] {
+			if _, err := h.Config(ctx, x.S); err != nil {
+				refused[name] = true
+				emit(proveLine(x.S, "backend", err))
+			}
 		}
 	}
-	games = slices.DeleteFunc(slices.Clone(games), func(x Game) bool { return refused[x.S] })
+	games = slices.DeleteFunc(slices.Clone(games), func(x Game) bool { return refused[x.S.Metadata.Name] })
 	parallel(len(games), o.Parallel, func(i int) {
 		if ctx.Err() != nil {
 			return
@@ -179,12 +221,12 @@ func proveAll(ctx context.Context, h Host, games []Game, o Options) int {
 }
 
 // proveLine is a check's result line: "ok   NAME CHECK" or "FAIL NAME
-// CHECK: why".
+// CHECK: why", with seed=N after the name of a scenario with parameters.
 func proveLine(s *scenarios.Scenario, check string, err error) string {
 	if err != nil {
-		return fmt.Sprintf("FAIL %s %s: %v", s.Metadata.Name, check, err)
+		return fmt.Sprintf("FAIL %s %s: %v", label(s), check, err)
 	}
-	return fmt.Sprintf("ok   %s %s", s.Metadata.Name, check)
+	return fmt.Sprintf("ok   %s %s", label(s), check)
 }
 
 // prove plays one solution or idle game in this process.
@@ -207,6 +249,15 @@ func prove(ctx context.Context, h Host, x Game, o Options) error {
 		res, err := runner.Run(ctx, x.S.WithSteps(w.Steps), cfg)
 		return wrongFixVerdict(res, err, w)
 	}
+	if x.Check == checkMemorised {
+		other, err := otherAnswer(x.S)
+		if err != nil {
+			return err
+		}
+		cfg.Mode, cfg.AutopilotGrace = runner.Autopilot, o.Grace
+		res, err := runner.Run(ctx, x.S.WithSteps(other.Spec.Solution), cfg)
+		return memorisedVerdict(res, err, other.Variant.Seed)
+	}
 	cfg.TimeLimit = o.Idle
 	if x.Check == checkFalseAlarm {
 		s, claim := falseAlarm(x.S)
@@ -221,13 +272,68 @@ func prove(ctx context.Context, h Host, x Game, o Options) error {
 	return idleVerdict(res, err)
 }
 
-// scenarioCount counts the distinct scenarios among games.
+// otherAnswer is the first variant after s's (by seed) whose reference
+// solution reads differently: what a responder who memorised another
+// game would type.
+func otherAnswer(s *scenarios.Scenario) (*scenarios.Scenario, error) {
+	mine := solutionText(s)
+	for seed := s.Variant.Seed + 1; seed <= s.Variant.Seed+64; seed++ {
+		v, err := s.WithSeed(seed)
+		if err != nil {
+			return nil, err
+		}
+		if solutionText(v) != mine {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("the next 64 seeds' reference solutions read the same as seed %d's: its parameters do not reach the answer", s.Variant.Seed)
+}
+
+// solutionText is a scenario's reference solution as the commands it runs.
+func solutionText(s *scenarios.Scenario) string {
+	var b strings.Builder
+	for _, st := range s.Spec.Solution {
+		b.WriteString(st.Run + "\n")
+	}
+	return b.String()
+}
+
+// memorisedVerdict: another variant's solution, replayed word for word,
+// must not score full marks.
+func memorisedVerdict(res runner.Result, err error, seed uint64) error {
+	if k := errkind.Of(err); k == errkind.NotReproduced || k == errkind.Infra || k == errkind.Aborted {
+		return err
+	}
+	if r := res.Score; r.Total >= r.Max {
+		return fmt.Errorf("the reference solution of seed %d, replayed word for word, scores %d of %d: a memorised answer solves this variant (run %s)",
+			seed, r.Total, r.Max, res.Dir.Path)
+	}
+	return nil
+}
+
+// scenarioCount counts the distinct scenarios among games (variants of
+// one count once).
 func scenarioCount(games []Game) int {
-	seen := map[*scenarios.Scenario]bool{}
+	seen := map[string]bool{}
 	for _, x := range games {
-		seen[x.S] = true
+		seen[x.S.Metadata.Name] = true
 	}
 	return len(seen)
+}
+
+// variantsNote says which variants the games played, for the summary
+// line: "" when no scenario has parameters.
+func variantsNote(games []Game, o Options) string {
+	if !slices.ContainsFunc(games, func(x Game) bool { return x.seed() != nil }) {
+		return ""
+	}
+	switch {
+	case o.Variants > 0:
+		return fmt.Sprintf("; seeds 1 to %d of each scenario with parameters", o.Variants)
+	case o.Seed != nil:
+		return fmt.Sprintf("; seed %d of each scenario with parameters", *o.Seed)
+	}
+	return "; the canonical variant (seed 0) of each scenario with parameters"
 }
 
 // falseAlarm returns a copy of a control scenario whose solution claims
@@ -245,10 +351,10 @@ func falseAlarm(s *scenarios.Scenario) (*scenarios.Scenario, string) {
 // returns what it printed. The child's stderr is prefixed with the
 // game's name; Ctrl-C reaches it as SIGTERM, and it dies with this one.
 func subGame(ctx context.Context, h Host, x Game) (string, error) {
-	cmd := h.Child(x.Ref, x.Check)
+	cmd := h.Child(x.Ref, x.Check, x.seed())
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	errOut := &prefixed{w: h.ErrOut, prefix: "[" + x.S.Metadata.Name + " " + x.Check + "] "}
+	errOut := &prefixed{w: h.ErrOut, prefix: "[" + label(x.S) + " " + x.Check + "] "}
 	cmd.Stderr = errOut
 	proc, err := procgroup.Start(cmd)
 	if err != nil {
@@ -300,7 +406,11 @@ func (p *prefixed) flush() {
 
 // suiteRow is one scenario's line of a detection suite.
 type suiteRow struct {
-	Scenario       string          `json:"scenario"`
+	Scenario string `json:"scenario"`
+	// Seed and Variant name the variant played of a scenario with
+	// parameters.
+	Seed           *uint64         `json:"seed,omitempty"`
+	Variant        string          `json:"variant,omitempty"`
 	RunID          string          `json:"runId,omitempty"`
 	Journal        string          `json:"journal,omitempty"`
 	Outcome        string          `json:"outcome,omitempty"`
@@ -316,6 +426,19 @@ type suiteRow struct {
 	// what a headless gameday run of it would exit with.
 	Verdict  string `json:"verdict"`
 	ExitCode int    `json:"exitCode"`
+	// Variants is set on a scenario's total row, after the rows of its
+	// variants (--variants): how many there were, were detected, named
+	// the root cause and failed. Its TTD is their mean, its positives
+	// their sums.
+	Variants *variantTotal `json:"variants,omitempty"`
+}
+
+// variantTotal counts a scenario's variants in a detection suite.
+type variantTotal struct {
+	Count          int `json:"count"`
+	Detected       int `json:"detected"`
+	RootCauseNamed int `json:"rootCauseNamed"`
+	Failed         int `json:"failed"`
 }
 
 // detectionSuite plays every scenario headless against the detector and
@@ -343,7 +466,7 @@ func detectionSuite(ctx context.Context, h Host, games []Game, o Options) error 
 			return errkind.E(errkind.Internal, fmt.Errorf("write JUnit: %w", err))
 		}
 	}
-	if err := writeSuite(h.Out, rows, o.Output); err != nil {
+	if err := writeSuite(h.Out, withTotals(rows), o.Output); err != nil {
 		return err
 	}
 	return suiteError(rows)
@@ -351,7 +474,10 @@ func detectionSuite(ctx context.Context, h Host, games []Game, o Options) error 
 
 // detect plays one scenario headless against the detector in this process.
 func detect(ctx context.Context, h Host, x Game, o Options) suiteRow {
-	row := suiteRow{Scenario: x.S.Metadata.Name, Verdict: "ok", Control: x.S.Spec.Control}
+	row := suiteRow{Scenario: x.S.Metadata.Name, Seed: x.seed(), Verdict: "ok", Control: x.S.Spec.Control}
+	if row.Seed != nil {
+		row.Variant = x.S.Variant.String()
+	}
 	cfg, err := h.Config(ctx, x.S)
 	if err != nil {
 		row.Verdict, row.ExitCode = "backend: "+err.Error(), exitcode.Of(err)
@@ -384,7 +510,7 @@ func detectInChild(ctx context.Context, h Host, x Game, o Options) suiteRow {
 	out, err := subGame(ctx, h, x)
 	var rows []suiteRow
 	if jerr := json.Unmarshal([]byte(out), &rows); jerr != nil || len(rows) != 1 {
-		return suiteRow{Scenario: x.S.Metadata.Name, ExitCode: exitcode.Internal,
+		return suiteRow{Scenario: x.S.Metadata.Name, Seed: x.seed(), ExitCode: exitcode.Internal,
 			Verdict: fmt.Sprintf("the game's process ended with %v and printed %q", err, strings.TrimSpace(out))}
 	}
 	return rows[0]
@@ -412,17 +538,104 @@ func writeSuite(w io.Writer, rows []suiteRow, output string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
+	seeded := slices.ContainsFunc(rows, func(r suiteRow) bool { return r.Seed != nil })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tDETECTED\tTTD\tROOT CAUSE\tTRUE POS\tFALSE POS\tRESULT")
+	if seeded {
+		fmt.Fprint(tw, "SCENARIO\tSEED\t")
+	} else {
+		fmt.Fprint(tw, "SCENARIO\t")
+	}
+	fmt.Fprintln(tw, "DETECTED\tTTD\tROOT CAUSE\tTRUE POS\tFALSE POS\tRESULT")
 	for _, r := range rows {
 		detected, rootCause := report.YesNo(r.Detected), report.YesNo(r.RootCauseNamed)
+		if t := r.Variants; t != nil {
+			detected, rootCause = fmt.Sprintf("%d/%d", t.Detected, t.Count), fmt.Sprintf("%d/%d", t.RootCauseNamed, t.Count)
+		}
 		if r.Control { // nothing to detect: its false positives are the measure
 			detected, rootCause = "control", "—"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, detected, report.Time(r.TTD), rootCause,
+		fmt.Fprintf(tw, "%s\t", r.Scenario)
+		if seeded {
+			fmt.Fprintf(tw, "%s\t", seedColumn(r))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", detected, report.Time(r.TTD), rootCause,
 			r.TruePositives, r.FalsePositives, r.Verdict)
 	}
 	return tw.Flush()
+}
+
+// seedColumn is a row's SEED: its seed, "total" on a total row, "—"
+// for a scenario without parameters.
+func seedColumn(r suiteRow) string {
+	switch {
+	case r.Variants != nil:
+		return "total"
+	case r.Seed != nil:
+		return strconv.FormatUint(*r.Seed, 10)
+	}
+	return "—"
+}
+
+// withTotals is rows with a total row after the rows of each scenario
+// played in more than one variant.
+func withTotals(rows []suiteRow) []suiteRow {
+	var out []suiteRow
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].Scenario == rows[i].Scenario {
+			j++
+		}
+		out = append(out, rows[i:j]...)
+		if j-i > 1 {
+			out = append(out, totalRow(rows[i:j]))
+		}
+		i = j
+	}
+	return out
+}
+
+// totalRow sums the rows of one scenario's variants.
+func totalRow(rows []suiteRow) suiteRow {
+	t := &variantTotal{Count: len(rows)}
+	total := suiteRow{Scenario: rows[0].Scenario, Control: rows[0].Control, Variants: t}
+	var ttd verify.Seconds
+	for _, r := range rows {
+		total.TruePositives += r.TruePositives
+		total.FalsePositives += r.FalsePositives
+		if r.Detected {
+			t.Detected++
+		}
+		if r.RootCauseNamed {
+			t.RootCauseNamed++
+		}
+		if r.ExitCode != exitcode.OK {
+			t.Failed++
+		}
+		if r.TTD != nil {
+			ttd += *r.TTD
+		}
+	}
+	if n := countTTD(rows); n > 0 {
+		mean := ttd / verify.Seconds(n)
+		total.TTD = &mean
+	}
+	total.Detected, total.RootCauseNamed = t.Detected == t.Count, t.RootCauseNamed == t.Count
+	total.Verdict = "ok"
+	if t.Failed > 0 {
+		total.Verdict = fmt.Sprintf("%d of %d variants failed", t.Failed, t.Count)
+	}
+	return total
+}
+
+// countTTD counts the rows with a time to the first right claim.
+func countTTD(rows []suiteRow) int {
+	n := 0
+	for _, r := range rows {
+		if r.TTD != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // suiteError is the suite's outcome: exit 5 when any scenario failed,
@@ -572,9 +785,19 @@ func selectGames(refs []string, o Options) ([]Game, error) {
 		if s.Spec.Control {
 			games = append(games, Game{ref, s, checkFalseAlarm})
 		}
+		if len(s.Spec.Parameters) > 0 {
+			games = append(games, Game{ref, s, checkMemorised})
+		}
 		for _, w := range s.Spec.WrongFixes {
 			games = append(games, Game{ref, s, checkWrongFix + ":" + w.ID})
 		}
+	}
+	addVariants := func(ref string, s *scenarios.Scenario) error {
+		vs, err := variants(s, o)
+		for _, v := range vs {
+			add(ref, v)
+		}
+		return err
 	}
 	if len(refs) == 0 {
 		all, err := scenarios.Builtin()
@@ -582,7 +805,9 @@ func selectGames(refs []string, o Options) ([]Game, error) {
 			return nil, err
 		}
 		for _, s := range all {
-			add(s.Metadata.Name, s)
+			if err := addVariants(s.Metadata.Name, s); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, a := range refs {
@@ -590,7 +815,9 @@ func selectGames(refs []string, o Options) ([]Game, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(a, s)
+		if err := addVariants(a, s); err != nil {
+			return nil, err
+		}
 	}
 	if o.Only != "" {
 		games = slices.DeleteFunc(games, func(x Game) bool { return x.Check != o.Only })
@@ -599,6 +826,34 @@ func selectGames(refs []string, o Options) ([]Game, error) {
 		}
 	}
 	return games, nil
+}
+
+// variants are the variants of s that o plays: seeds 1 to o.Variants,
+// else o.Seed's, else s itself (the canonical one); s alone when it has
+// no parameters.
+func variants(s *scenarios.Scenario, o Options) ([]*scenarios.Scenario, error) {
+	var seeds []uint64
+	switch {
+	case len(s.Spec.Parameters) == 0:
+		return []*scenarios.Scenario{s}, nil
+	case o.Variants > 0:
+		for seed := uint64(1); seed <= uint64(o.Variants); seed++ {
+			seeds = append(seeds, seed)
+		}
+	case o.Seed != nil:
+		seeds = []uint64{*o.Seed}
+	default:
+		return []*scenarios.Scenario{s}, nil
+	}
+	out := make([]*scenarios.Scenario, 0, len(seeds))
+	for _, seed := range seeds {
+		v, err := s.WithSeed(seed)
+		if err != nil {
+			return nil, fmt.Errorf("%s seed=%d: %w", s.Metadata.Name, seed, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // writeJUnit writes the suite's JUnit file.

@@ -296,15 +296,20 @@ func (p *printer) parameters(s *scenarios.Scenario, opt Options) {
 		return
 	}
 	for _, pm := range ps {
-		choices := pm.Values
-		for _, c := range pm.Choices {
+		p.f("    %s:\n", pm.Name)
+		for i, v := range pm.Values {
+			p.f("      %d. %s\n", i+1, scenarios.Short(v))
+		}
+		for i, c := range pm.Choices {
 			var fields []string
 			for _, k := range slices.Sorted(maps.Keys(c)) {
-				fields = append(fields, k+"="+c[k])
+				fields = append(fields, k+"="+scenarios.Short(c[k].Text))
 			}
-			choices = append(choices, "{"+strings.Join(fields, ", ")+"}")
+			p.f("      %d. %s\n", i+1, strings.Join(fields, ", "))
 		}
-		p.f("    %s: %s\n", pm.Name, strings.Join(choices, " | "))
 	}
-	p.f("  This variant: %s\n", s.Variant)
+	p.f("  This variant:\n")
+	for _, k := range slices.Sorted(maps.Keys(s.Variant.Values)) {
+		p.f("    %s=%s\n", k, scenarios.Short(s.Variant.Values[k]))
+	}
 }

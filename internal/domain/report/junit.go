@@ -158,6 +158,10 @@ func junitSuiteOf(j verify.Journal, r verify.Result, opt JUnitOptions) junitSuit
 		},
 		SystemOut: text(findings.String()),
 	}
+	if seed := j.Spec.Seed; seed != nil { // one suite per variant: the seed tells them apart
+		suite.Name = fmt.Sprintf("%s seed=%d", r.Scenario, *seed)
+		suite.Properties = append(suite.Properties, junitProperty{"seed", fmt.Sprint(*seed)}, junitProperty{"variant", j.Spec.Variant})
+	}
 	if r.Metrics.TTD != nil {
 		suite.Properties = append(suite.Properties, junitProperty{"ttd-seconds", secs(*r.Metrics.TTD)})
 	}

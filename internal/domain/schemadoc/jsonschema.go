@@ -60,7 +60,7 @@ func JSONSchema(fsys fs.FS, dirs []string, root, id string, consts map[string]st
 				req = append(req, yf.name)
 			}
 			for _, ref := range typeNames(yf.field.Type) {
-				if t := types[ref]; t != nil && structType(t) != nil {
+				if t := types[ref]; t != nil && structType(t) != nil && !valueTypes[ref] {
 					queue = append(queue, ref)
 				}
 			}
@@ -76,7 +76,7 @@ func JSONSchema(fsys fs.FS, dirs []string, root, id string, consts map[string]st
 			props[m.Key] = p
 			oneOf = append(oneOf, map[string]any{"required": []string{m.Key}})
 			for _, ref := range typeNames(e) {
-				if t := types[ref]; t != nil && structType(t) != nil {
+				if t := types[ref]; t != nil && structType(t) != nil && !valueTypes[ref] {
 					queue = append(queue, ref)
 				}
 			}
@@ -90,6 +90,7 @@ func JSONSchema(fsys fs.FS, dirs []string, root, id string, consts map[string]st
 		}
 		defs[name] = def
 	}
+	defs["ParamRef"] = paramRef
 	doc := map[string]any{
 		"$schema": "https://json-schema.org/draft/2020-12/schema",
 		"$id":     id,
@@ -104,8 +105,22 @@ func JSONSchema(fsys fs.FS, dirs []string, root, id string, consts map[string]st
 	return append(b, '\n'), nil
 }
 
-// fieldSchema is the JSON Schema of a field's Go type.
+// paramRef is a scenario parameter reference standing for a whole value:
+// a list, a mapping, a number, a duration (${param.NAME[.FIELD]}).
+var paramRef = map[string]any{"type": "string", "description": "A parameter reference: ${param.NAME} or ${param.NAME.FIELD}, whose chosen value stands here.", "pattern": `^\$\{param\.[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?\}$`}
+
+// fieldSchema is the JSON Schema of a field's Go type: its YAML, or a
+// parameter reference in its place (which text fields take as they are).
 func fieldSchema(e ast.Expr, types map[string]*doc.Type) map[string]any {
+	s := typeSchema(e, types)
+	if s["type"] == "string" && s["pattern"] == nil || len(s) == 0 {
+		return s
+	}
+	return map[string]any{"anyOf": []any{s, map[string]any{"$ref": "#/$defs/ParamRef"}}}
+}
+
+// typeSchema is the JSON Schema of a Go type's YAML.
+func typeSchema(e ast.Expr, types map[string]*doc.Type) map[string]any {
 	switch x := e.(type) {
 	case *ast.Ident:
 		switch x.Name {
@@ -119,6 +134,8 @@ func fieldSchema(e ast.Expr, types map[string]*doc.Type) map[string]any {
 			return map[string]any{"type": "boolean"}
 		case "Duration":
 			return map[string]any{"type": "string", "pattern": durationPattern}
+		case "ChoiceValue": // text, or a list or mapping
+			return map[string]any{}
 		case "StringList":
 			return map[string]any{"oneOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}}
 		}
@@ -127,9 +144,9 @@ func fieldSchema(e ast.Expr, types map[string]*doc.Type) map[string]any {
 		}
 		return map[string]any{}
 	case *ast.StarExpr:
-		return fieldSchema(x.X, types)
+		return typeSchema(x.X, types)
 	case *ast.SelectorExpr: // another package's type, as behaviour.App
-		return fieldSchema(x.Sel, types)
+		return typeSchema(x.Sel, types)
 	case *ast.ArrayType:
 		return map[string]any{"type": "array", "items": fieldSchema(x.Elt, types)}
 	case *ast.MapType:

@@ -77,7 +77,7 @@ func Markdown(fsys fs.FS, dirs []string, root string, unions Unions) (string, er
 			typ := typeString(f.Type)
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", yf.name, typ, strings.ReplaceAll(oneParagraph(f.Doc.Text()), "|", "\\|"))
 			for _, ref := range typeNames(f.Type) {
-				if types[ref] != nil && !seen[ref] {
+				if types[ref] != nil && !seen[ref] && !valueTypes[ref] {
 					queue = append(queue, ref)
 				}
 			}
@@ -86,7 +86,7 @@ func Markdown(fsys fs.FS, dirs []string, root string, unions Unions) (string, er
 			e, doc := memberType(types, m)
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", m.Key, typeString(e), strings.ReplaceAll(oneParagraph(doc), "|", "\\|"))
 			for _, ref := range typeNames(e) {
-				if types[ref] != nil && !seen[ref] {
+				if types[ref] != nil && !seen[ref] && !valueTypes[ref] {
 					queue = append(queue, ref)
 				}
 			}
@@ -183,6 +183,11 @@ func structType(t *doc.Type) *ast.StructType {
 	return nil
 }
 
+// valueTypes are the scenario types written as plain YAML values, not
+// as mappings of fields: the reference and the schema give no section
+// of their own to them.
+var valueTypes = map[string]bool{"Duration": true, "StringList": true, "ChoiceValue": true}
+
 // typeString renders a field type for readers: lists, maps and the named
 // value types of the schema.
 func typeString(e ast.Expr) string {
@@ -193,6 +198,8 @@ func typeString(e ast.Expr) string {
 			return "duration"
 		case "StringList":
 			return "string or list of strings"
+		case "ChoiceValue":
+			return "text, list or mapping"
 		case "float64":
 			return "number"
 		case "int", "int32", "int64":
