@@ -770,10 +770,11 @@ func wrongFixVerdict(res runner.Result, err error, w *scenarios.WrongFix) error 
 	return nil
 }
 
-// selectGames lists the games gameday test plays: for each scenario named
-// (the built-in library when none is), its detection game with
-// --detector, else its solution, idle, false-alarm (a control) and wrong
-// fixes; with --only, the one game of that check.
+// selectGames lists the games gameday test plays: for each variant (see
+// variants) of each scenario named (the built-in library when none is),
+// its detection game with --detector, else its solution, idle,
+// false-alarm (a control), memorised (parameters, not a control) and
+// wrong fixes; with --only, the one game of that check.
 func selectGames(refs []string, o Options) ([]Game, error) {
 	var games []Game
 	add := func(ref string, s *scenarios.Scenario) {
@@ -785,7 +786,7 @@ func selectGames(refs []string, o Options) ([]Game, error) {
 		if s.Spec.Control {
 			games = append(games, Game{ref, s, checkFalseAlarm})
 		}
-		if len(s.Spec.Parameters) > 0 {
+		if len(s.Spec.Parameters) > 0 && !s.Spec.Control { // a control's answer is to do nothing
 			games = append(games, Game{ref, s, checkMemorised})
 		}
 		for _, w := range s.Spec.WrongFixes {
