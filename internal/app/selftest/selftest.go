@@ -254,6 +254,8 @@ func prove(ctx context.Context, h Host, x Game, o Options) error {
 		if err != nil {
 			return err
 		}
+		// The same grace as the solution's game: an answer that would reach
+		// full marks a little later must not pass for a wrong one.
 		cfg.Mode, cfg.AutopilotGrace = runner.Autopilot, o.Grace
 		res, err := runner.Run(ctx, x.S.WithSteps(other.Spec.Solution), cfg)
 		return memorisedVerdict(res, err, other.Variant.Seed)
