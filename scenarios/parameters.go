@@ -108,6 +108,16 @@ func variantOf(ps []Parameter, idx []int) Choices {
 	return c
 }
 
+// VariantCount is how many variants the scenario has: the product of
+// its parameters' numbers of choices; 1 without parameters.
+func (s *Scenario) VariantCount() int {
+	n := 1
+	for i := range s.Spec.Parameters {
+		n *= max(s.Spec.Parameters[i].len(), 1)
+	}
+	return n
+}
+
 // proofVariants are the variants the loader validates: every
 // combination of choices when there are at most variantProofLimit, else
 // the variants of seeds 1 to variantProofLimit.

@@ -22,9 +22,11 @@ type listEntry struct {
 	// EstimatedLength is how long a team is expected to play: the latest
 	// objective target, which is when the author expects it done.
 	EstimatedLength string `json:"estimatedLength"`
-	Objectives      int    `json:"objectives"`
-	Points          int    `json:"points"`
-	Source          string `json:"source"`
+	// Variants is how many variants its parameters make (1: none).
+	Variants   int    `json:"variants"`
+	Objectives int    `json:"objectives"`
+	Points     int    `json:"points"`
+	Source     string `json:"source"`
 }
 
 func newListCmd(g *globals) *cobra.Command {
@@ -46,7 +48,7 @@ func newListCmd(g *globals) *cobra.Command {
 				e := listEntry{
 					Name: s.Metadata.Name, Title: s.Metadata.Title, Summary: s.Metadata.Summary,
 					Difficulty: s.Metadata.Difficulty, Tags: s.Metadata.Tags,
-					TimeLimit: s.Metadata.TimeLimit.String(), Objectives: len(s.Spec.Objectives), Source: s.Source.File,
+					TimeLimit: s.Metadata.TimeLimit.String(), Variants: s.VariantCount(), Objectives: len(s.Spec.Objectives), Source: s.Source.File,
 				}
 				if e.Tags == nil {
 					e.Tags = []string{}
@@ -64,9 +66,9 @@ func newListCmd(g *globals) *cobra.Command {
 				return writeJSON(out, entries)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDIFFICULTY\tLENGTH\tTIME LIMIT\tTAGS\tTITLE")
+			fmt.Fprintln(tw, "NAME\tDIFFICULTY\tLENGTH\tTIME LIMIT\tVARIANTS\tTAGS\tTITLE")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Difficulty, e.EstimatedLength, e.TimeLimit, strings.Join(e.Tags, ","), e.Title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, e.Difficulty, e.EstimatedLength, e.TimeLimit, e.Variants, strings.Join(e.Tags, ","), e.Title)
 			}
 			return tw.Flush()
 		},
