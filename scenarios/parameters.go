@@ -270,7 +270,7 @@ func expandRefs(text string, at Pos, c Choices, used map[string]bool, errs *erro
 		case c.nodes[key] != nil:
 			errs.addAt(errs.file, at, "", "%s is a list or mapping: it can only be a whole value, not part of text", ref)
 			return ref
-		case !strings.Contains(v, "${param."):
+		case !strings.Contains(v, "${param.") || v == ref: // text, or the template's own reference
 			return v
 		case depth >= maxRefDepth:
 			errs.addAt(errs.file, at, "", "%s: parameter values refer to each other more than %d deep (a cycle?)", ref, maxRefDepth)
@@ -356,6 +356,44 @@ type origin struct {
 	data       []byte
 	label, dir string
 	fsys       fs.FS
+}
+
+// Template is the scenario as written, before a seed chooses: every
+// parameter reference left as it is (${param.app.name}), so that it shows
+// what varies. It is for reading, not playing: a field whose value is a
+// reference to a number, list or mapping is left empty, and the
+// template's own validation problems are not reported. The scenario
+// itself when it has no parameters.
+func (s *Scenario) Template() *Scenario {
+	if len(s.Spec.Parameters) == 0 || s.origin == nil {
+		return s
+	}
+	errs := newErrorList(s.origin.label) // the references' own problems: none matter here
+	t := decodeScenario(s.origin.data, errs, templateChoices)
+	if t == nil {
+		return s
+	}
+	applyDefaults(t)
+	v := &Checker{errs: errs, s: t, fsys: s.origin.fsys, dir: s.origin.dir}
+	v.validate() // reads the workloads' manifests, as for a variant
+	t.Source, t.origin = s.Source, s.origin
+	return t
+}
+
+// templateChoices chooses for every parameter its own reference.
+func templateChoices(ps []Parameter) Choices {
+	c := Choices{Values: map[string]string{}}
+	for _, p := range ps {
+		if len(p.Values) > 0 {
+			c.Values[p.Name] = "${param." + p.Name + "}"
+		}
+		if len(p.Choices) > 0 {
+			for f := range p.Choices[0] {
+				c.Values[p.Name+"."+f] = "${param." + p.Name + "." + f + "}"
+			}
+		}
+	}
+	return c
 }
 
 // WithSeed is the variant of the scenario that seed chooses; the same

@@ -316,3 +316,27 @@ func TestListChoices(t *testing.T) {
 		t.Errorf("a list inside text: error %v", err)
 	}
 }
+
+func TestTemplate(t *testing.T) {
+	s, err := ParseVariant([]byte(paramScenario("")), "p.yaml", nil, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := s.Template()
+	if want := "The ${param.app.name} deployment in ${param.ns} is down."; tpl.Spec.Briefing != want {
+		t.Errorf("template briefing %q, want %q", tpl.Spec.Briefing, want)
+	}
+	if o := tpl.Spec.Workloads[0].Objects; len(o) != 1 || o[0].Name != "${param.app.name}" {
+		t.Errorf("template workload objects %+v, want the Deployment named by its reference", o)
+	}
+	if s.Spec.Briefing != "The web deployment in prod is down." {
+		t.Errorf("Template changed the variant: %q", s.Spec.Briefing)
+	}
+	plain, err := LoadFile("testdata/valid/minimal/scenario.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Template() != plain {
+		t.Error("a scenario without parameters has a template of its own")
+	}
+}

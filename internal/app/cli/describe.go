@@ -19,17 +19,20 @@ the incident away is shown unless --spoilers is given.
 NAME is a built-in scenario; PATH is a scenario file or a directory that
 holds scenario.yaml. A scenario with parameters is a family of variants:
 --seed N describes the variant gameday run --seed N plays; without it,
-the variant of seed 0 is shown, with the parameters named.`,
+the template is shown, each parameter as its reference (${param.NAME}),
+and --spoilers lists every parameter's choices.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := scenarios.Resolve(args[0])
 			if err != nil {
 				return err
 			}
-			if s, err = s.WithSeed(seed); err != nil {
+			opt.Seeded = cmd.Flags().Changed("seed")
+			if !opt.Seeded {
+				s = s.Template()
+			} else if s, err = s.WithSeed(seed); err != nil {
 				return err
 			}
-			opt.Seeded = cmd.Flags().Changed("seed")
 			return describe.Text(g.streams.Out, s, opt)
 		},
 	}

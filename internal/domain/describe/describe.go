@@ -285,7 +285,7 @@ func (p *printer) parameters(s *scenarios.Scenario, opt Options) {
 	if opt.Seeded {
 		p.f("  The variant of seed %d (gameday run %s --seed %d).\n", s.Variant.Seed, s.Metadata.Name, s.Variant.Seed)
 	} else {
-		p.f("  A family of variants: a seed chooses each parameter. Shown: the variant of seed 0;\n  gameday run picks a seed and says which (--seed N replays it).\n")
+		p.f("  A family of %d variants: a seed chooses each parameter. Shown: the template, with\n  each parameter's reference; gameday run picks a seed and says which (--seed N replays it;\n  describe --seed N shows it).\n", s.VariantCount())
 	}
 	var names []string
 	for _, pm := range ps {
@@ -307,6 +307,9 @@ func (p *printer) parameters(s *scenarios.Scenario, opt Options) {
 			}
 			p.f("      %d. %s\n", i+1, strings.Join(fields, ", "))
 		}
+	}
+	if !opt.Seeded {
+		return
 	}
 	p.f("  This variant:\n")
 	for _, k := range slices.Sorted(maps.Keys(s.Variant.Values)) {
