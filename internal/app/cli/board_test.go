@@ -37,7 +37,7 @@ func TestIntegrationBoardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "4m", "--responders", "alice,bob")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0", "--time-limit", "4m", "--responders", "alice,bob")
 	startUntilHandover(t, p)
 	d := onlyRun(t, home)
 	c, err := session.Dial(d)
@@ -176,7 +176,7 @@ func TestIntegrationFacilitatorView(t *testing.T) {
 	requireIntegration(t)
 	ctx := browsertest.New(t, 4*time.Minute)
 	home := t.TempDir()
-	p := newGameday(t, home, "run", "healthy-control", "--time-limit", "2m")
+	p := newGameday(t, home, "run", "healthy-control", "--seed", "0", "--time-limit", "2m")
 	startUntilHandover(t, p)
 	d := onlyRun(t, home)
 	c, err := session.Dial(d)

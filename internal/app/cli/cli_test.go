@@ -78,9 +78,9 @@ func TestExitCodesAndStreams(t *testing.T) {
 		{"bad flag", []string{"list", "--bogus"}, ExitInvalid, "", "unknown flag: --bogus"},
 		{"bad output", []string{"list", "-o", "yaml"}, ExitInvalid, "", `unknown --output "yaml"`},
 		{"unknown command", []string{"fly"}, ExitInvalid, "", `unknown command "fly"`},
-		{"a responder named like gameday", []string{"run", "ecr-imagepullbackoff", "--responders", "alice,operator"}, ExitInvalid, "",
+		{"a responder named like gameday", []string{"run", "ecr-imagepullbackoff", "--seed", "0", "--responders", "alice,operator"}, ExitInvalid, "",
 			`--responders: responder "operator": the name is gameday's own; pick another`},
-		{"a responder named twice", []string{"run", "ecr-imagepullbackoff", "--responders", "bob,bob"}, ExitInvalid, "", `responder "bob" is named twice`},
+		{"a responder named twice", []string{"run", "ecr-imagepullbackoff", "--seed", "0", "--responders", "bob,bob"}, ExitInvalid, "", `responder "bob" is named twice`},
 		{"version", []string{"version"}, ExitOK, "gameday dev", ""},
 		{"no --version flag of Kubernetes'", []string{"--version"}, ExitInvalid, "", "unknown flag: --version"},
 	}
@@ -202,22 +202,22 @@ func TestInfraSelection(t *testing.T) {
 		code   int
 		want   string
 	}{
-		{"kind flag without Docker", []string{"run", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
+		{"kind flag without Docker", []string{"run", "ecr-imagepullbackoff", "--seed", "0", "--infra", "kind"}, "", ExitInfra,
 			"--infra kind needs Docker: no Docker engine answers at unix://"},
-		{"unknown backend", []string{"run", "ecr-imagepullbackoff", "--infra", "minikube"}, "", ExitInvalid,
+		{"unknown backend", []string{"run", "ecr-imagepullbackoff", "--seed", "0", "--infra", "minikube"}, "", ExitInvalid,
 			`unknown --infra "minikube" (want embedded or kind)`},
-		{"scenario asks for kind", []string{"run", kindScenario}, "", ExitInfra,
+		{"scenario asks for kind", []string{"run", kindScenario, "--seed", "0"}, "", ExitInfra,
 			"kind (chosen by scenario ecr-imagepullbackoff) needs Docker: no Docker engine answers"},
-		{"config file asks for kind", []string{"run", "ecr-imagepullbackoff"}, kindConfig, ExitInfra,
+		{"config file asks for kind", []string{"run", "ecr-imagepullbackoff", "--seed", "0"}, kindConfig, ExitInfra,
 			"kind (chosen by " + kindConfig + ") needs Docker: no Docker engine answers"},
-		{"bad config file", []string{"run", "ecr-imagepullbackoff"}, badConfig, ExitInvalid,
+		{"bad config file", []string{"run", "ecr-imagepullbackoff", "--seed", "0"}, badConfig, ExitInvalid,
 			"config file " + badConfig + ": line 2: field backend not found"},
 		{"env up on kind without Docker", []string{"env", "up", "--scenario", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
 			"--infra kind needs Docker: no Docker engine answers"},
 		{"env up sandbox on kind without Docker", []string{"env", "up", "--infra", "kind"}, "", ExitInfra,
 			"--infra kind needs Docker: no Docker engine answers"},
 		{"self-test on kind without Docker", []string{"test", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitFailed,
-			"FAIL ecr-imagepullbackoff backend: --infra kind needs Docker"},
+			"FAIL ecr-imagepullbackoff seed=0 backend: --infra kind needs Docker"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

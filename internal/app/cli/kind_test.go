@@ -90,7 +90,7 @@ func TestIntegrationKindAutopilot(t *testing.T) {
 	requireKind(t, slices.Concat(kind.LocalImages(), aws.ContainerImages(aws.KindMotoContainer))...)
 	useAppBinary(t)
 	home := t.TempDir()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container", "--autopilot")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0", "--infra", "kind", "--aws", "moto-container", "--autopilot")
 	code := p.exitCode(t)
 	d := onlyRun(t, home)
 	defer checkNoDockerLeft(t, d.ID)
@@ -220,7 +220,7 @@ func TestIntegrationKindInterrupt(t *testing.T) {
 	} {
 		t.Run(tc.phase, func(t *testing.T) {
 			home := t.TempDir()
-			p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--infra", "kind", "--aws", "moto-container")
+			p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0", "--infra", "kind", "--aws", "moto-container")
 			if err := p.cmd.Start(); err != nil {
 				t.Fatal(err)
 			}

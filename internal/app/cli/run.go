@@ -268,7 +268,8 @@ func writeFileWith(path string, write func(io.Writer) error) error {
 
 // resolveVariant loads the scenario ref names and, when it has
 // parameters, the variant of seed: of a seed gameday picks when seed is
-// nil, which the narration names so that the game can be replayed.
+// nil, which the narration names so that the game can be replayed (a
+// seed given is the caller's to know).
 func resolveVariant(g *globals, ref string, seed *uint64) (*scenarios.Scenario, error) {
 	s, err := scenarios.Resolve(ref)
 	if err != nil {
@@ -280,14 +281,14 @@ func resolveVariant(g *globals, ref string, seed *uint64) (*scenarios.Scenario, 
 		}
 		return s, nil
 	}
-	if seed == nil {
-		picked := rand.Uint64N(1_000_000)
-		seed = &picked
+	if seed != nil {
+		return s.WithSeed(*seed)
 	}
-	v, err := s.WithSeed(*seed)
+	picked := rand.Uint64N(1_000_000)
+	v, err := s.WithSeed(picked)
 	if err != nil {
 		return nil, err
 	}
-	g.log.Info(fmt.Sprintf("playing the variant of seed %d (replay it with --seed %d)", *seed, *seed), "scenario", s.Metadata.Name)
+	g.log.Info(fmt.Sprintf("playing the variant of seed %d (replay it with --seed %d)", picked, picked), "scenario", s.Metadata.Name)
 	return v, nil
 }

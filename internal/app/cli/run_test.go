@@ -245,7 +245,7 @@ func libraryCopy(t *testing.T, name string, replace ...string) string {
 func TestIntegrationRunAutopilotScores100(t *testing.T) {
 	requireIntegration(t)
 	home := t.TempDir()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--autopilot")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0", "--autopilot")
 	code := p.exitCode(t)
 	d := onlyRun(t, home)
 	defer checkNothingLeft(t, d)
@@ -286,7 +286,7 @@ func TestIntegrationRunAutopilotScores100(t *testing.T) {
 func TestIntegrationRunNobodyActs(t *testing.T) {
 	requireIntegration(t)
 	home := t.TempDir()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "15s")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0", "--time-limit", "15s")
 	code := p.exitCode(t)
 	d := onlyRun(t, home)
 	defer checkNothingLeft(t, d)
@@ -368,10 +368,11 @@ func TestIntegrationRunNotReproduced(t *testing.T) {
 	requireIntegration(t)
 	// The new node group's role can pull, so the fault cannot happen.
 	dir := scenarioCopy(t,
-		"            - AmazonEKS_CNI_Policy\n    nodeGroups:", "            - AmazonEKS_CNI_Policy\n            - AmazonEC2ContainerRegistryReadOnly\n    nodeGroups:",
+		"            - AmazonEKS_CNI_Policy\n          inlinePolicies: ${param.lack.newInline}\n",
+		"            - AmazonEKS_CNI_Policy\n            - AmazonEC2ContainerRegistryReadOnly\n          inlinePolicies: ${param.lack.newInline}\n",
 		"    timeout: 3m\n", "    timeout: 20s\n")
 	home := t.TempDir()
-	p := newGameday(t, home, "run", dir, "--autopilot")
+	p := newGameday(t, home, "run", dir, "--seed", "0", "--autopilot")
 	code := p.exitCode(t)
 	d := onlyRun(t, home)
 	defer checkNothingLeft(t, d)
@@ -396,7 +397,7 @@ func TestIntegrationRunInterruptedAtEveryPhase(t *testing.T) {
 		t.Run(phase, func(t *testing.T) {
 			t.Parallel()
 			home := t.TempDir()
-			p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+			p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0")
 			if err := p.cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -427,7 +428,7 @@ func TestIntegrationRunInterruptedAtEveryPhase(t *testing.T) {
 func TestIntegrationOperatorSession(t *testing.T) {
 	requireIntegration(t)
 	home := t.TempDir()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--time-limit", "5m")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0", "--time-limit", "5m")
 	startUntilHandover(t, p)
 	other := func(args ...string) (int, string, string) {
 		t.Helper()
@@ -525,7 +526,7 @@ func TestIntegrationHeadlessDetection(t *testing.T) {
 			t.Parallel()
 			home := t.TempDir()
 			junit := filepath.Join(t.TempDir(), "junit.xml")
-			args := []string{"run", "ecr-imagepullbackoff", "--headless", "--timeout", tt.timeout, "--detector", tt.detector, "--junit", junit}
+			args := []string{"run", "ecr-imagepullbackoff", "--seed", "0", "--headless", "--timeout", tt.timeout, "--detector", tt.detector, "--junit", junit}
 			if tt.budget != "" {
 				args = append(args, "--detection-budget", tt.budget)
 			}
@@ -595,10 +596,10 @@ func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
 	}
 	out := p.stdout.String()
 	for _, want := range []string{
-		"FAIL ecr-imagepullbackoff solution: the reference solution does not achieve fix, restart, recover",
-		"ok   ecr-imagepullbackoff idle",
-		"FAIL ecr-imagepullbackoff wrong-fix:administrator-access: Give the node role AdministratorAccess instead of the ECR read-only policy: it scores 70, not 65",
-		"ok   ecr-imagepullbackoff wrong-fix:uncordon-old-nodes",
+		"FAIL ecr-imagepullbackoff seed=0 solution: the reference solution does not achieve fix, restart, recover",
+		"ok   ecr-imagepullbackoff seed=0 idle",
+		"FAIL ecr-imagepullbackoff seed=0 wrong-fix:administrator-access: Give the node role AdministratorAccess instead of the ECR read-only policy: it scores 70, not 65",
+		"ok   ecr-imagepullbackoff seed=0 wrong-fix:uncordon-old-nodes",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -613,7 +614,7 @@ func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
 func TestIntegrationCleanupAfterKill(t *testing.T) {
 	requireIntegration(t)
 	home, tmp := t.TempDir(), t.TempDir()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0")
 	p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -707,7 +708,7 @@ func shortTempDir(t *testing.T) string {
 // and returns once it has been running for d: the moment to interrupt.
 func startRunFor(t *testing.T, home, tmp string, d time.Duration) *gamedayProc {
 	t.Helper()
-	p := newGameday(t, home, "run", "ecr-imagepullbackoff")
+	p := newGameday(t, home, "run", "ecr-imagepullbackoff", "--seed", "0")
 	p.cmd.Env = append(p.cmd.Env, "TMPDIR="+tmp)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -810,10 +811,10 @@ func TestIntegrationDetectionSuite(t *testing.T) {
 		wantJUnit        []string
 	}{
 		{"not-ready detector detects", "", nil, ExitOK,
-			"ecr-imagepullbackoff yes * no * 0 ok",
+			"ecr-imagepullbackoff 0 yes * no * 0 ok",
 			[]string{`<property name="false-positives" value="0">`, `<property name="root-cause-named" value="false">`}},
 		{"a false positive over the budget, in a child process", "KubeNodeNotReady", []string{"--max-false-positives", "0", "--parallel", "2"}, ExitFailed,
-			"ecr-imagepullbackoff yes * no * 1 1 false positives, over --max-false-positives 0",
+			"ecr-imagepullbackoff 0 yes * no * 1 1 false positives, over --max-false-positives 0",
 			[]string{`<property name="false-positives" value="1">`, `message="1 false positives, over the budget of 0"`}},
 	}
 	for _, tt := range tests {
@@ -843,9 +844,10 @@ func TestIntegrationDetectionSuite(t *testing.T) {
 				}
 			}
 			// One true positive per checkout pod not Ready (a distinct
-			// resource each).
-			if tp, err := strconv.Atoi(got[4]); err != nil || tp < 1 {
-				t.Errorf("true positives %q, want at least 1", got[4])
+			// resource each); fields: scenario, seed, detected, TTD, root
+			// cause, true positives.
+			if tp, err := strconv.Atoi(got[5]); err != nil || tp < 1 {
+				t.Errorf("true positives %q, want at least 1", got[5])
 			}
 			xmlOut, err := os.ReadFile(junit)
 			if err != nil {
