@@ -20,11 +20,15 @@ type IAMCondition struct {
 	// HasAnyPolicy: at least one of these managed policies is attached.
 	HasAnyPolicy []string `yaml:"hasAnyPolicy"`
 	// Allows: the role's attached and inline policies allow every listed
-	// action on Resource (explicit deny wins).
+	// action on Resource (explicit deny wins), and its permissions
+	// boundary, if it has one, allows them too.
 	Allows *Permission `yaml:"allows"`
 	// GrantsWildcard: some Allow statement of the role lists this action
 	// pattern literally (for example "ecr:*" or "*").
 	GrantsWildcard string `yaml:"grantsWildcard"`
+	// Boundary: the role's permissions boundary is this policy (by name),
+	// or "none": the role has no boundary.
+	Boundary string `yaml:"boundary"`
 }
 
 // Default implements Defaulter: bare AWS managed policy names become
@@ -73,8 +77,14 @@ func (q *IAMCondition) Check(c *Checker, p string) {
 			c.errs.add(p+".grantsWildcard", "not an IAM action pattern: %q", q.GrantsWildcard)
 		}
 	}
+	if q.Boundary != "" {
+		n++
+		if q.Boundary != "none" && !policyNameRE.MatchString(q.Boundary) {
+			c.errs.add(p+".boundary", "want a policy name or none, got %q", q.Boundary)
+		}
+	}
 	if n == 0 {
-		c.errs.add(p, "set at least one of hasPolicy, hasAnyPolicy, allows, grantsWildcard")
+		c.errs.add(p, "set at least one of hasPolicy, hasAnyPolicy, allows, grantsWildcard, boundary")
 	}
 }
 
@@ -97,7 +107,25 @@ func (q *IAMCondition) Eval(ctx context.Context, w World) (bool, string) {
 	if q.GrantsWildcard != "" && !iampolicy.GrantsLiterally(docs, q.GrantsWildcard) {
 		return false, obs + "; no statement grants " + q.GrantsWildcard
 	}
+	if q.Boundary != "" {
+		b := boundaryName(docs)
+		if b != q.Boundary {
+			return false, obs + "; its permissions boundary is " + b
+		}
+		obs += "; its permissions boundary is " + b
+	}
 	return true, obs
+}
+
+// boundaryName is the name of the role's permissions boundary among its
+// documents, or "none".
+func boundaryName(docs []iampolicy.Named) string {
+	for _, d := range docs {
+		if d.Boundary {
+			return d.Name[strings.LastIndex(d.Name, "/")+1:]
+		}
+	}
+	return "none"
 }
 
 // shortARNs are policy names without their ARN prefix.

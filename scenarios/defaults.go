@@ -119,6 +119,9 @@ func defaultEnvironment(env *Environment) {
 		env.Cluster.Version = DefaultClusterVersion
 	}
 	DefaultTimings(&env.Cluster.Timings)
+	for i := range env.IAM.Policies {
+		defaultPolicy(&env.IAM.Policies[i].Document)
+	}
 	for i := range env.IAM.Roles {
 		r := &env.IAM.Roles[i]
 		if len(r.AssumedBy) == 0 {

@@ -108,6 +108,29 @@ func variantOf(ps []Parameter, idx []int) Choices {
 	return c
 }
 
+// DiffersEverywhere reports whether variant o chose differently from s
+// for every parameter that has more than one choice: a variant with no
+// choice in common, whose names, faults and answers all differ.
+func (s *Scenario) DiffersEverywhere(o *Scenario) bool {
+	for i := range s.Spec.Parameters {
+		p := &s.Spec.Parameters[i]
+		if p.len() < 2 {
+			continue
+		}
+		same := true
+		for k, v := range s.Variant.Values {
+			if (k == p.Name || strings.HasPrefix(k, p.Name+".")) && o.Variant.Values[k] != v {
+				same = false
+				break
+			}
+		}
+		if same {
+			return false
+		}
+	}
+	return true
+}
+
 // VariantCount is how many variants the scenario has: the product of
 // its parameters' numbers of choices; 1 without parameters.
 func (s *Scenario) VariantCount() int {

@@ -232,8 +232,23 @@ func (c Cluster) HasAddon(name string) bool { return slices.Contains(c.Addons, n
 
 // IAM holds IAM objects of the scenario.
 type IAM struct {
+	// Policies are customer managed policies of the account, created
+	// before the roles so that a role can name one as its permissions
+	// boundary.
+	Policies []ManagedPolicy `yaml:"policies"`
 	// Roles are IAM roles, typically node roles.
 	Roles []Role `yaml:"roles"`
+}
+
+// ManagedPolicy is a customer managed IAM policy
+// (arn:aws:iam::ACCOUNT:policy/NAME).
+type ManagedPolicy struct {
+	// Name is the policy name. Required, unique.
+	Name string `yaml:"name"`
+	// Description is the policy's IAM description.
+	Description string `yaml:"description"`
+	// Document is the policy document (its version v1).
+	Document PolicyDocument `yaml:"document"`
 }
 
 // Role is an IAM role.
@@ -251,6 +266,10 @@ type Role struct {
 	ManagedPolicies []string `yaml:"managedPolicies"`
 	// InlinePolicies are inline policies embedded in the role.
 	InlinePolicies []InlinePolicy `yaml:"inlinePolicies"`
+	// PermissionsBoundary names a policy of environment.iam.policies that
+	// caps what the role may do: an action is allowed only where the
+	// role's policies and the boundary both allow it. Empty: no boundary.
+	PermissionsBoundary string `yaml:"permissionsBoundary"`
 }
 
 // InlinePolicy is a named inline IAM policy.

@@ -50,6 +50,7 @@ var (
 	idRE         = nameRE
 	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
 	roleNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 	policyARNRE  = regexp.MustCompile(`^arn:aws:iam::(aws|[0-9]{12}):policy/[\w+=,.@/-]+$`)
 	repoNameRE   = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
 	tagRE        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
@@ -193,6 +194,16 @@ func (v *Checker) environment() {
 // iamRoles checks the IAM roles, and returns them by name.
 func (v *Checker) iamRoles(env *Environment) map[string]*Role {
 	roles := map[string]*Role{}
+	policies := map[string]bool{}
+	for i := range env.IAM.Policies {
+		pol := &env.IAM.Policies[i]
+		p := fmt.Sprintf("spec.environment.iam.policies[%d]", i)
+		if v.required(p+".name", pol.Name) && !policyNameRE.MatchString(pol.Name) {
+			v.errs.add(p+".name", "not a valid IAM policy name: %q", pol.Name)
+		}
+		v.unique(policies, p+".name", "policy", pol.Name)
+		v.policyDocument(p+".document", &pol.Document)
+	}
 	seen := map[string]bool{}
 	for i := range env.IAM.Roles {
 		r := &env.IAM.Roles[i]
@@ -211,6 +222,9 @@ func (v *Checker) iamRoles(env *Environment) map[string]*Role {
 			v.required(ip+".name", r.InlinePolicies[j].Name)
 			v.unique(inl, ip+".name", "inline policy", r.InlinePolicies[j].Name)
 			v.policyDocument(ip+".document", &r.InlinePolicies[j].Document)
+		}
+		if b := r.PermissionsBoundary; b != "" && !policies[b] {
+			v.errs.add(p+".permissionsBoundary", "no policy %q in spec.environment.iam.policies", b)
 		}
 	}
 	return roles

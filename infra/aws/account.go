@@ -85,6 +85,11 @@ func (a *Account) tags() []iamtypes.Tag {
 // Setup creates the scenario's roles, the EKS cluster with its initial
 // node groups, and the ECR repositories. Images are pushed with PutImage.
 func (a *Account) Setup(ctx context.Context, env scenarios.Environment) error {
+	for _, p := range env.IAM.Policies {
+		if err := a.CreatePolicy(ctx, p); err != nil {
+			return err
+		}
+	}
 	for _, r := range env.IAM.Roles {
 		if err := a.CreateRole(ctx, r); err != nil {
 			return err
@@ -130,14 +135,40 @@ func (a *Account) Setup(ctx context.Context, env scenarios.Environment) error {
 	return nil
 }
 
-// CreateRole creates a role with its trust policy and policies.
+// PolicyARN returns the ARN of a customer managed policy in the account.
+func (a *Account) PolicyARN(name string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:policy/%s", a.emu.AccountID, name)
+}
+
+// CreatePolicy creates a customer managed policy.
+func (a *Account) CreatePolicy(ctx context.Context, p scenarios.ManagedPolicy) error {
+	b, err := json.Marshal(policyJSON(p.Document))
+	if err != nil {
+		return err
+	}
+	in := &iam.CreatePolicyInput{PolicyName: aws.String(p.Name), PolicyDocument: aws.String(string(b)), Tags: a.tags()}
+	if p.Description != "" {
+		in.Description = aws.String(p.Description)
+	}
+	if _, err := a.iam.CreatePolicy(ctx, in); err != nil {
+		return fmt.Errorf("create policy %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// CreateRole creates a role with its trust policy, policies and
+// permissions boundary.
 func (a *Account) CreateRole(ctx context.Context, r scenarios.Role) error {
-	_, err := a.iam.CreateRole(ctx, &iam.CreateRoleInput{
+	in := &iam.CreateRoleInput{
 		RoleName:                 aws.String(r.Name),
 		Description:              aws.String(r.Description),
 		AssumeRolePolicyDocument: aws.String(a.trustPolicy(r.AssumedBy)),
 		Tags:                     a.tags(),
-	})
+	}
+	if r.PermissionsBoundary != "" {
+		in.PermissionsBoundary = aws.String(a.PolicyARN(r.PermissionsBoundary))
+	}
+	_, err := a.iam.CreateRole(ctx, in)
 	if err != nil {
 		return fmt.Errorf("create role %s: %w", r.Name, err)
 	}
@@ -313,7 +344,8 @@ func (a *Account) BatchDeleteImage(ctx context.Context, repo, tag string) error 
 }
 
 // RolePolicies returns a role's attached managed policies (by ARN) and
-// all of its policy documents, inline and managed.
+// all of its policy documents, inline and managed, and its permissions
+// boundary's, marked as the boundary.
 func (a *Account) RolePolicies(ctx context.Context, role string) (attached []string, docs []iampolicy.Named, err error) {
 	ap, err := a.iam.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)})
 	if err != nil {
@@ -322,17 +354,9 @@ func (a *Account) RolePolicies(ctx context.Context, role string) (attached []str
 	for _, p := range ap.AttachedPolicies {
 		arn := aws.ToString(p.PolicyArn)
 		attached = append(attached, arn)
-		pol, err := a.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: p.PolicyArn})
+		d, err := a.managedPolicy(ctx, arn)
 		if err != nil {
-			return nil, nil, fmt.Errorf("get policy %s: %w", arn, err)
-		}
-		ver, err := a.iam.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: p.PolicyArn, VersionId: pol.Policy.DefaultVersionId})
-		if err != nil {
-			return nil, nil, fmt.Errorf("get policy version %s: %w", arn, err)
-		}
-		d, err := iampolicy.Parse(aws.ToString(ver.PolicyVersion.Document))
-		if err != nil {
-			return nil, nil, fmt.Errorf("policy %s: %w", arn, err)
+			return nil, nil, err
 		}
 		docs = append(docs, iampolicy.Named{Name: arn, Document: d})
 	}
@@ -351,7 +375,36 @@ func (a *Account) RolePolicies(ctx context.Context, role string) (attached []str
 		}
 		docs = append(docs, iampolicy.Named{Name: role + "/" + name, Document: d})
 	}
+	r, err := a.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("get role %s: %w", role, err)
+	}
+	if pb := r.Role.PermissionsBoundary; pb != nil && aws.ToString(pb.PermissionsBoundaryArn) != "" {
+		arn := aws.ToString(pb.PermissionsBoundaryArn)
+		d, err := a.managedPolicy(ctx, arn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("permissions boundary of %s: %w", role, err)
+		}
+		docs = append(docs, iampolicy.Named{Name: arn, Document: d, Boundary: true})
+	}
 	return attached, docs, nil
+}
+
+// managedPolicy reads a managed policy's default version.
+func (a *Account) managedPolicy(ctx context.Context, arn string) (iampolicy.Document, error) {
+	pol, err := a.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+	if err != nil {
+		return iampolicy.Document{}, fmt.Errorf("get policy %s: %w", arn, err)
+	}
+	ver, err := a.iam.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: pol.Policy.DefaultVersionId})
+	if err != nil {
+		return iampolicy.Document{}, fmt.Errorf("get policy version %s: %w", arn, err)
+	}
+	d, err := iampolicy.Parse(aws.ToString(ver.PolicyVersion.Document))
+	if err != nil {
+		return iampolicy.Document{}, fmt.Errorf("policy %s: %w", arn, err)
+	}
+	return d, nil
 }
 
 func subnetID(cidr string) string {
@@ -431,19 +484,36 @@ func (p *PullAuthorizer) Authorize(ctx context.Context, node, repository string)
 	return judge(principal, repoARN, docs), nil
 }
 
-// judge decides from policy documents, for emulators without enforcement.
+// judge decides a pull from the role's policy documents and its
+// permissions boundary (which the emulator does not enforce).
 func judge(principal, repoARN string, docs []iampolicy.Named) ecrreg.Verdict {
 	if r := iampolicy.Evaluate(docs, iampolicy.Request{Action: "ecr:GetAuthorizationToken", Resource: "*"}); r.Effect != iampolicy.Allow {
 		return ecrreg.Verdict{Decision: ecrreg.NoCredentials, Principal: principal,
-			Reason: fmt.Sprintf("User: %s is not authorized to perform: ecr:GetAuthorizationToken (%s)", principal, r.Effect)}
+			Reason: notAuthorized(principal, "ecr:GetAuthorizationToken", "*", r)}
 	}
 	for _, action := range []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"} {
 		if r := iampolicy.Evaluate(docs, iampolicy.Request{Action: action, Resource: repoARN}); r.Effect != iampolicy.Allow {
 			return ecrreg.Verdict{Decision: ecrreg.Forbidden, Principal: principal,
-				Reason: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", principal, action, repoARN)}
+				Reason: notAuthorized(principal, action, repoARN, r)}
 		}
 	}
 	return ecrreg.Verdict{Decision: ecrreg.Allowed, Principal: principal}
+}
+
+// notAuthorized is AWS's access-denied message, with the reason AWS adds
+// to it: which kind of policy denied, explicitly or by allowing nothing.
+func notAuthorized(principal, action, resource string, r iampolicy.Result) string {
+	msg := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", principal, action, resource)
+	switch {
+	case r.Boundary && r.Effect == iampolicy.ExplicitDeny:
+		return msg + " with an explicit deny in a permissions boundary"
+	case r.Boundary:
+		return msg + " because no permissions boundary allows the " + action + " action"
+	case r.Effect == iampolicy.ExplicitDeny:
+		return msg + " with an explicit deny in an identity-based policy"
+	default:
+		return msg + " because no identity-based policy allows the " + action + " action"
+	}
 }
 
 func (p *PullAuthorizer) role(ctx context.Context, group string) (string, error) {

@@ -81,7 +81,10 @@ func testEnv() scenarios.Environment {
 	return scenarios.Environment{
 		AWS:     scenarios.AWSAccount{AccountID: "123456789012", Region: "us-east-1"},
 		Cluster: scenarios.Cluster{Name: "shop-prod", Version: "1.32"},
-		IAM: scenarios.IAM{Roles: []scenarios.Role{
+		IAM: scenarios.IAM{Policies: []scenarios.ManagedPolicy{{
+			Name: "node-boundary", Document: scenarios.PolicyDocument{Version: "2012-10-17", Statement: []scenarios.Statement{
+				{Effect: "Allow", Action: scenarios.StringList{"ec2:*", "eks:*"}, Resource: scenarios.StringList{"*"}}}}}},
+			Roles: []scenarios.Role{
 			{Name: "node-a", AssumedBy: []string{"ec2.amazonaws.com"}, ManagedPolicies: []string{
 				"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}},
 			{Name: "node-b", AssumedBy: []string{"ec2.amazonaws.com"}, ManagedPolicies: []string{
@@ -89,11 +92,14 @@ func testEnv() scenarios.Environment {
 			{Name: "node-c", AssumedBy: []string{"ec2.amazonaws.com"}, InlinePolicies: []scenarios.InlinePolicy{{
 				Name: "token-only", Document: scenarios.PolicyDocument{Version: "2012-10-17", Statement: []scenarios.Statement{
 					{Effect: "Allow", Action: scenarios.StringList{"ecr:GetAuthorizationToken"}, Resource: scenarios.StringList{"*"}}}}}}},
-		}},
+				{Name: "node-d", AssumedBy: []string{"ec2.amazonaws.com"}, PermissionsBoundary: "node-boundary", ManagedPolicies: []string{
+					"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}},
+			}},
 		NodeGroups: []scenarios.NodeGroup{
 			{Name: "ng-a", Role: "node-a", Size: 1, InstanceType: "m5.large", CapacityType: "ON_DEMAND", Subnet: "10.0.1.0/24"},
 			{Name: "ng-b", Role: "node-b", Size: 1, InstanceType: "m5.large", CapacityType: "ON_DEMAND", Subnet: "10.0.2.0/24"},
 			{Name: "ng-c", Role: "node-c", Size: 1, InstanceType: "m5.large", CapacityType: "ON_DEMAND", Subnet: "10.0.3.0/24"},
+			{Name: "ng-d", Role: "node-d", Size: 1, InstanceType: "m5.large", CapacityType: "ON_DEMAND", Subnet: "10.0.4.0/24"},
 		},
 		ECR: scenarios.ECR{Repositories: []scenarios.Repository{{Name: "shop/checkout"}}},
 	}
@@ -125,6 +131,7 @@ func TestIntegrationPullAuthorizer(t *testing.T) {
 		{"role without ECR read gets no token", "node-in-ng-a", ecrreg.NoCredentials},
 		{"role with ECR read pulls", "node-in-ng-b", ecrreg.Allowed},
 		{"role with a token but no BatchGetImage", "node-in-ng-c", ecrreg.Forbidden},
+		{"role with ECR read capped by a boundary without ECR", "node-in-ng-d", ecrreg.NoCredentials},
 		{"unknown node", "stranger", ecrreg.NoCredentials},
 	}
 	for _, tt := range tests {
@@ -151,6 +158,37 @@ func TestIntegrationPullAuthorizer(t *testing.T) {
 	}
 	if v := decide("node-in-ng-a"); v.Decision != ecrreg.NoCredentials {
 		t.Errorf("after detach: %v", v.Decision)
+	}
+
+	// A permissions boundary caps the role whatever it is granted (moto
+	// stores boundaries and ignores them; gameday applies them). A new
+	// default version of the boundary that allows ECR pull fixes it;
+	// removing the boundary would too.
+	if v := decide("node-in-ng-d"); !strings.Contains(v.Reason, "because no permissions boundary allows the ecr:GetAuthorizationToken action") {
+		t.Errorf("boundary denial reason %q does not blame the boundary", v.Reason)
+	}
+	if out, err := awsCLI(t, emu, emu.Operator, "iam", "get-role", "--role-name", "node-d", "--query", "Role.PermissionsBoundary.PermissionsBoundaryArn", "--output", "text"); err != nil || strings.TrimSpace(out) != "arn:aws:iam::123456789012:policy/node-boundary" {
+		t.Errorf("get-role boundary: %v %q", err, out)
+	}
+	if out, err := awsCLI(t, emu, emu.Operator, "iam", "create-policy-version", "--policy-arn", "arn:aws:iam::123456789012:policy/node-boundary", "--set-as-default",
+		"--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:*","eks:*","ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Resource":"*"}]}`); err != nil {
+		t.Fatalf("create-policy-version: %v\n%s", err, out)
+	}
+	if v := decide("node-in-ng-d"); v.Decision != ecrreg.Allowed {
+		t.Errorf("after the boundary allows ECR: %v (%s)", v.Decision, v.Reason)
+	}
+	if out, err := awsCLI(t, emu, emu.Operator, "iam", "create-policy-version", "--policy-arn", "arn:aws:iam::123456789012:policy/node-boundary", "--set-as-default",
+		"--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"ecr:BatchGetImage","Resource":"*"}]}`); err != nil {
+		t.Fatalf("create-policy-version: %v\n%s", err, out)
+	}
+	if v := decide("node-in-ng-d"); v.Decision != ecrreg.Forbidden || !strings.Contains(v.Reason, "with an explicit deny in a permissions boundary") {
+		t.Errorf("boundary that denies BatchGetImage: %v (%s)", v.Decision, v.Reason)
+	}
+	if out, err := awsCLI(t, emu, emu.Operator, "iam", "delete-role-permissions-boundary", "--role-name", "node-d"); err != nil {
+		t.Fatalf("delete-role-permissions-boundary: %v\n%s", err, out)
+	}
+	if v := decide("node-in-ng-d"); v.Decision != ecrreg.Allowed {
+		t.Errorf("after the boundary is removed: %v (%s)", v.Decision, v.Reason)
 	}
 
 	t.Run("policy evaluator agrees with moto", func(t *testing.T) {

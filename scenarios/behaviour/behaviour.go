@@ -120,6 +120,10 @@ type Startup struct {
 	// NotReadyStatus is what a health endpoint answers before warm-up or
 	// while a dependency is down. Default 503.
 	NotReadyStatus int `yaml:"notReadyStatus" json:"notReadyStatus,omitempty"`
+	// LiveWhileWarming makes the liveness endpoint answer 200 from the
+	// start, as a bare "the process runs" check does, instead of only
+	// once the app is warm.
+	LiveWhileWarming bool `yaml:"liveWhileWarming" json:"liveWhileWarming,omitempty"`
 }
 
 // Dependency is a Service the app needs, as host:port.

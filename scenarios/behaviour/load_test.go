@@ -54,6 +54,7 @@ func TestResponse(t *testing.T) {
 	overloaded := ready
 	overloaded.Overloaded = true
 	warming := State{Live: false, Status: 503, Waiting: "warming up"}
+	liveWarming := State{Live: true, Status: 503, Waiting: "warming up"}
 	tests := []struct {
 		name string
 		st   State
@@ -65,6 +66,10 @@ func TestResponse(t *testing.T) {
 		{"overloaded app still passes readiness", overloaded, "/ready", 200},
 		{"overloaded app still passes liveness", overloaded, "/healthz", 200},
 		{"warming app fails requests", warming, "/", 503},
+		{"warming app fails liveness", warming, "/healthz", 503},
+		{"warming app live while warming passes liveness", liveWarming, "/healthz", 200},
+		{"warming app live while warming fails readiness", liveWarming, "/ready", 503},
+		{"warming app live while warming fails requests", liveWarming, "/", 503},
 		{"exited app answers 503", State{}, "/", 503},
 	}
 	for _, tt := range tests {

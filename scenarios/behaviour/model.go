@@ -132,8 +132,8 @@ func (a App) state(in Inputs, t time.Duration, exit *Exit, down []Dependency) St
 	warm := t >= a.Startup.WarmUp
 	draining := in.TermAt > 0 && t >= in.TermAt
 	failing := a.failingConfig(in) != nil
-	st.Live = warm && !failing
-	st.Ready = st.Live && len(down) == 0 && !draining
+	st.Live = (warm || a.Startup.LiveWhileWarming) && !failing
+	st.Ready = warm && !failing && len(down) == 0 && !draining
 	switch {
 	case failing:
 		st.Waiting = "invalid configuration"

@@ -70,6 +70,10 @@ func TestAt(t *testing.T) {
 		{File: "/etc/checkout/timeout_ms", Is: []string{"9999"}, Resources: Resources{IdleCPU: 99}},
 	}
 
+	liveEarly := checkout
+	liveEarly.Startup.LiveWhileWarming = true
+	liveEarlyBad := liveEarly
+
 	tests := []struct {
 		name    string
 		app     App
@@ -92,6 +96,11 @@ func TestAt(t *testing.T) {
 		{"warming up: health endpoints answer 503", checkout, good(), 10 * s,
 			State{Status: 503, Waiting: "warming up", CPU: 10, Memory: 100*mib + 50*mib/6, Disk: mib / 6},
 			[]string{"stdout: checkout starting"}},
+		{"live while warming: live, not ready", liveEarly, good(), 10 * s,
+			State{Live: true, Status: 503, Waiting: "warming up", CPU: 10, Memory: 100*mib + 50*mib/6, Disk: mib / 6},
+			[]string{"stdout: checkout starting"}},
+		{"live while warming, but not with a bad config value", liveEarlyBad, bad, 1 * s,
+			State{Status: 503, Waiting: "invalid configuration", Memory: 100*mib + 50*mib/60, Disk: mib / 60, CPU: 10}, nil},
 		{"warm: ready, serving, logging requests", checkout, good(), 25 * s,
 			State{Ready: true, Live: true, Status: 200, CPU: 10, Memory: 100*mib + 50*mib*25/60, Disk: mib * 25 / 60},
 			[]string{"stdout: checkout starting", "stdout: GET /checkout 200 request=4", "stdout: GET /checkout 200 request=5"}},

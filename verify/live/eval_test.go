@@ -175,12 +175,18 @@ func TestConditionKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	ecrRead.Document = doc
+	noECR, err := iampolicy.Parse(`{"Statement":[{"Effect":"Allow","Action":["ec2:*","eks:*"],"Resource":"*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boundary := iampolicy.Named{Name: "arn:aws:iam::123456789012:policy/eks-node-boundary", Document: noECR, Boundary: true}
 	cloud := &fakeCloud{
 		attached: map[string][]string{
 			"eks-node-general-v1": {"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"},
 			"eks-node-general-v2": {"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"},
+			"eks-node-bounded":    {"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"},
 		},
-		docs:   map[string][]iampolicy.Named{"eks-node-general-v1": {ecrRead}},
+		docs:   map[string][]iampolicy.Named{"eks-node-general-v1": {ecrRead}, "eks-node-bounded": {ecrRead, boundary}},
 		groups: map[string]int{"ng-general-v1": 2, "ng-general-v2": 2},
 	}
 	e, _ := newTestEvaluator(t, cloud)
@@ -225,6 +231,10 @@ func TestConditionKinds(t *testing.T) {
 		{"events by name", leaf("event", &scenarios.EventCondition{Namespace: "prod", InvolvedName: "^checkout-old", Reason: "Failed"}), false, "0 matching"},
 		{"role has policy", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-general-v2", HasPolicy: "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}), false, "has AmazonEKSWorkerNodePolicy"},
 		{"role allows pulls", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-general-v1", Allows: &scenarios.Permission{Actions: []string{"ecr:BatchGetImage"}, Resource: "*"}}), true, ""},
+		{"boundary caps the role's pulls", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-bounded", Allows: &scenarios.Permission{Actions: []string{"ecr:BatchGetImage"}, Resource: "*"}}), false, "does not allow ecr:BatchGetImage"},
+		{"role has the boundary", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-bounded", Boundary: "eks-node-boundary"}), true, "boundary is eks-node-boundary"},
+		{"role has no boundary", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-general-v1", Boundary: "eks-node-boundary"}), false, "boundary is none"},
+		{"role without boundary is none", leaf("iam", &scenarios.IAMCondition{Role: "eks-node-general-v1", Boundary: "none"}), true, ""},
 		{"role missing", leaf("iam", &scenarios.IAMCondition{Role: "nope", HasPolicy: "x"}), false, "NoSuchEntity"},
 		{"right claim", leaf("finding", &scenarios.FindingCondition{Cause: "node-role-missing-ecr-read", Resource: "(^|/)eks-node-general-v2$", Source: scenarios.SourceAny}), true, "finding node-role-missing-ecr-read"},
 		{"a wrong claim never holds", leaf("finding", &scenarios.FindingCondition{Cause: "image-tag-missing", Source: scenarios.SourceAny}), false, "among 2"},

@@ -121,10 +121,13 @@ func parseNodeGroups(spec string) ([]scenarios.SandboxGroup, error) {
 // envUpOptions are the flags of `gameday env up`.
 type envUpOptions struct {
 	groups, region, scenario, emulator, infra string
+	// seed is --seed, nil when not given.
+	seed *uint64
 }
 
 func newEnvUpCmd(g *globals) *cobra.Command {
 	var o envUpOptions
+	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a sandbox environment and keep it up until Ctrl-C or `gameday env down`",
@@ -135,13 +138,21 @@ given (each with an EKS node role) and its AWS account.
 With --scenario: the scenario's environment (the AWS account with its IAM
 roles, EKS node groups and ECR images; the cluster with the initial node
 groups, whose image pulls the node roles decide), without its workloads or
-fault. Prints the export lines to use it; they are also in the run
+fault; for a scenario with parameters, the variant of --seed (default:
+gameday picks one, and says which). Prints the export lines to use it; they are also in the run
 directory's env.sh and printed again by ` + "`gameday env`" + `.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("seed") {
+				if o.scenario == "" {
+					return errkind.Errorf(errkind.Invalid, "--seed needs --scenario")
+				}
+				o.seed = &seed
+			}
 			return envUp(cmd.Context(), g, o)
 		},
 	}
+	cmd.Flags().Uint64Var(&seed, "seed", 0, "with --scenario, for a scenario with parameters: the variant of this seed")
 	cmd.Flags().StringVar(&o.groups, "node-groups", "ng-general=2", "node groups as name=size[:instance-type],... (without --scenario)")
 	cmd.Flags().StringVar(&o.region, "region", "us-east-1", "AWS region of the nodes (without --scenario)")
 	cmd.Flags().StringVar(&o.scenario, "scenario", "", "build this scenario's environment (NAME or PATH)")
@@ -154,7 +165,7 @@ func envUp(ctx context.Context, g *globals, o envUpOptions) error {
 	var s *scenarios.Scenario
 	var err error
 	if o.scenario != "" {
-		s, err = scenarios.Resolve(o.scenario)
+		s, err = resolveVariant(g, o.scenario, o.seed)
 	} else {
 		var groups []scenarios.SandboxGroup
 		if groups, err = parseNodeGroups(o.groups); err == nil {

@@ -61,6 +61,28 @@ func TestEnvWithoutLiveRun(t *testing.T) {
 	}
 }
 
+// TestEnvUpRefusesBadInput checks the flag errors env up reports before
+// it builds anything.
+func TestEnvUpRefusesBadInput(t *testing.T) {
+	t.Setenv("GAMEDAY_HOME", t.TempDir())
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a seed without a scenario", []string{"env", "up", "--seed", "3"}, "--seed needs --scenario"},
+		{"an unknown scenario", []string{"env", "up", "--scenario", "no-such-scenario", "--seed", "3"}, "no-such-scenario"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := run(t, tt.args...)
+			if code != ExitInvalid || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, ExitInvalid, tt.want)
+			}
+		})
+	}
+}
+
 // TestTwoLiveRuns checks that with two live runs under one GAMEDAY_HOME
 // the commands that address a live run name both and ask which, and
 // that --run (or GAMEDAY_RUN) picks one.

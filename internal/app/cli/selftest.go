@@ -53,9 +53,10 @@ scenario (the built-in library when none is given):
     penalties applied, the objectives left unachieved, the outcome, the
     score). A step that fails fails the check;
   - memorised, for a scenario with parameters: the variant is played with
-    the reference solution of another variant (the next seed whose
-    solution reads differently), word for word, and must not score full
-    marks: a memorised answer must not solve a new game.
+    the reference solution of another variant (the next seed that
+    chose differently for every parameter, and whose solution reads
+    differently), word for word, and must not score full marks: a
+    memorised answer must not solve a new game.
 
 A control scenario (spec.control: true, a healthy cluster) is proven
 differently: its solution and its idle run both score full marks, and a

@@ -12,21 +12,28 @@ import (
 	"github.com/gameday-sre/gameday/verify"
 )
 
-// otherAnswer is the first variant after s's (by seed) whose reference
-// solution reads differently: what a responder who memorised another
-// game would type.
+// otherAnswerSearch is how many seeds after a variant's otherAnswer looks
+// at.
+const otherAnswerSearch = 64
+
+// otherAnswer is the first variant after s's (by seed) that chose
+// differently for every parameter and whose reference solution reads
+// differently: what a responder who memorised another game would type.
+// A variant that shares a choice with s may share its answer too (the
+// same app with only its version changed), which memorising would
+// rightly solve.
 func otherAnswer(s *scenarios.Scenario) (*scenarios.Scenario, error) {
 	mine := solutionText(s)
-	for seed := s.Variant.Seed + 1; seed <= s.Variant.Seed+64; seed++ {
+	for seed := s.Variant.Seed + 1; seed <= s.Variant.Seed+otherAnswerSearch; seed++ {
 		v, err := s.WithSeed(seed)
 		if err != nil {
 			return nil, err
 		}
-		if solutionText(v) != mine {
+		if s.DiffersEverywhere(v) && solutionText(v) != mine {
 			return v, nil
 		}
 	}
-	return nil, fmt.Errorf("the next 64 seeds' reference solutions read the same as seed %d's: its parameters do not reach the answer", s.Variant.Seed)
+	return nil, fmt.Errorf("none of the next %d seeds chooses differently for every parameter with a reference solution that reads differently from seed %d's: its parameters do not reach the answer", otherAnswerSearch, s.Variant.Seed)
 }
 
 // solutionText is a scenario's reference solution as the commands it runs.

@@ -173,6 +173,18 @@ func TestOtherAnswer(t *testing.T) {
 		if other.Variant.Seed <= x.S.Variant.Seed || solutionText(other) == solutionText(x.S) {
 			t.Errorf("%s: the other answer is seed %d's, which reads the same", label(x.S), other.Variant.Seed)
 		}
+		// It chose differently for every parameter.
+		for _, p := range x.S.Spec.Parameters {
+			differs := false
+			for k, v := range x.S.Variant.Values {
+				if (k == p.Name || strings.HasPrefix(k, p.Name+".")) && other.Variant.Values[k] != v {
+					differs = true
+				}
+			}
+			if !differs {
+				t.Errorf("%s: the other answer, seed %d's, made the same choice of %s", label(x.S), other.Variant.Seed, p.Name)
+			}
+		}
 	}
 }
 

@@ -84,7 +84,11 @@ func (p *printer) environment(w io.Writer, spec scenarios.Spec, opt Options) {
 			for _, ip := range r.InlinePolicies {
 				pols = append(pols, ip.Name+" (inline)")
 			}
-			p.f("    %s: %s\n", r.Name, orNone(strings.Join(pols, ", ")))
+			boundary := ""
+			if r.PermissionsBoundary != "" {
+				boundary = "; permissions boundary " + r.PermissionsBoundary
+			}
+			p.f("    %s: %s%s\n", r.Name, orNone(strings.Join(pols, ", ")), boundary)
 		}
 	}
 	if len(env.ECR.Repositories) > 0 {

@@ -1,9 +1,10 @@
 // Package iampolicy evaluates IAM identity policies the way AWS does for a
 // single principal: an explicit Deny wins, otherwise an Allow is needed,
-// otherwise the request is implicitly denied. It supports Action,
-// NotAction, Resource and NotResource with * and ? wildcards. Conditions
-// and permission boundaries are out of scope; statements with a Condition
-// are reported so callers can say so.
+// otherwise the request is implicitly denied; where the principal has a
+// permissions boundary, the boundary must allow the request too. It
+// supports Action, NotAction, Resource and NotResource with * and ?
+// wildcards. Conditions are out of scope; statements with a Condition are
+// reported so callers can say so.
 //
 // gameday uses it where the AWS emulator does not enforce IAM (LocalStack
 // free tier) and to judge scenario conditions such as "this role allows
@@ -114,16 +115,49 @@ type Result struct {
 	// Condition, which this evaluator does not check (it then ignores that
 	// statement for Allow and applies it for Deny, the safe side).
 	Conditional bool
+	// Boundary is true when the permissions boundary decided: it denies
+	// the request explicitly, or it does not allow what the identity
+	// policies allow.
+	Boundary bool
 }
 
 // Named is a policy document with a name for explanations.
 type Named struct {
 	Name     string
 	Document Document
+	// Boundary marks the principal's permissions boundary: it grants
+	// nothing itself, it caps what the other policies grant.
+	Boundary bool
 }
 
-// Evaluate decides a request against a principal's policies.
+// Evaluate decides a request against a principal's policies and its
+// permissions boundary, if any of them is marked as one.
 func Evaluate(policies []Named, req Request) Result {
+	var identity, boundary []Named
+	for _, p := range policies {
+		if p.Boundary {
+			boundary = append(boundary, p)
+		} else {
+			identity = append(identity, p)
+		}
+	}
+	res := evaluate(identity, req)
+	if len(boundary) == 0 || res.Effect == ExplicitDeny {
+		return res
+	}
+	b := evaluate(boundary, req)
+	switch {
+	case b.Effect == ExplicitDeny:
+		b.Boundary = true
+		return b
+	case res.Effect == Allow && b.Effect != Allow:
+		return Result{Effect: ImplicitDeny, Policy: boundary[0].Name, Boundary: true, Conditional: b.Conditional}
+	}
+	return res
+}
+
+// evaluate decides a request against one set of policies.
+func evaluate(policies []Named, req Request) Result {
 	res := Result{Effect: ImplicitDeny}
 	for _, p := range policies {
 		for _, st := range p.Document.Statement {
@@ -154,10 +188,14 @@ func Allows(policies []Named, resource string, actions ...string) bool {
 	return len(actions) > 0
 }
 
-// GrantsLiterally reports whether some Allow statement lists pattern
-// literally in its Action (case-insensitive), for example "ecr:*".
+// GrantsLiterally reports whether some Allow statement of the identity
+// policies (not the boundary) lists pattern literally in its Action
+// (case-insensitive), for example "ecr:*".
 func GrantsLiterally(policies []Named, pattern string) bool {
 	for _, p := range policies {
+		if p.Boundary {
+			continue
+		}
 		for _, st := range p.Document.Statement {
 			if !strings.EqualFold(st.Effect, "Allow") {
 				continue

@@ -56,6 +56,50 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+func TestEvaluateBoundary(t *testing.T) {
+	const repo = "arn:aws:ecr:us-east-1:123456789012:repository/shop/checkout"
+	noECR := `{"Statement":[{"Effect":"Allow","Action":["ec2:*","eks:*","logs:*"],"Resource":"*"}]}`
+	withECR := `{"Statement":[{"Effect":"Allow","Action":["ec2:*","eks:*","ecr:GetAuthorizationToken","ecr:BatchGetImage"],"Resource":"*"}]}`
+	denyECR := `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoRegistry","Effect":"Deny","Action":"ecr:*","Resource":"*"}]}`
+	tests := []struct {
+		name         string
+		identity     []string
+		boundary     string
+		req          Request
+		want         Effect
+		wantBoundary bool
+	}{
+		{"boundary without the action caps an allow", []string{readOnly}, noECR, Request{"ecr:BatchGetImage", repo}, ImplicitDeny, true},
+		{"boundary that allows lets the identity allow through", []string{readOnly}, withECR, Request{"ecr:BatchGetImage", repo}, Allow, false},
+		{"boundary grants nothing by itself", []string{`{"Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}`}, withECR, Request{"ecr:BatchGetImage", repo}, ImplicitDeny, false},
+		{"explicit deny in the boundary", []string{readOnly}, denyECR, Request{"ecr:GetAuthorizationToken", "*"}, ExplicitDeny, true},
+		{"explicit deny in an identity policy comes first", []string{readOnly, `{"Statement":[{"Effect":"Deny","Action":"ecr:BatchGetImage","Resource":"*"}]}`}, noECR, Request{"ecr:BatchGetImage", repo}, ExplicitDeny, false},
+		{"no boundary: identity decides", []string{readOnly}, "", Request{"ecr:BatchGetImage", repo}, Allow, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ps []Named
+			for i, p := range tt.identity {
+				ps = append(ps, Named{Name: string(rune('a' + i)), Document: mustParse(t, p)})
+			}
+			if tt.boundary != "" {
+				ps = append(ps, Named{Name: "boundary", Document: mustParse(t, tt.boundary), Boundary: true})
+			}
+			got := Evaluate(ps, tt.req)
+			if got.Effect != tt.want || got.Boundary != tt.wantBoundary {
+				t.Errorf("Evaluate = %v boundary=%v (%+v), want %v boundary=%v", got.Effect, got.Boundary, got, tt.want, tt.wantBoundary)
+			}
+			if tt.wantBoundary && got.Policy != "boundary" {
+				t.Errorf("deciding policy = %q, want the boundary", got.Policy)
+			}
+		})
+	}
+	star := []Named{{Name: "b", Boundary: true, Document: mustParse(t, `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}}
+	if GrantsLiterally(star, "*") {
+		t.Error("a boundary's * is not a grant")
+	}
+}
+
 func TestAllowsAndGrantsLiterally(t *testing.T) {
 	ro := []Named{{Name: "ro", Document: mustParse(t, readOnly)}}
 	if !Allows(ro, "*", "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer") {
