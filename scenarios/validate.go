@@ -191,6 +191,15 @@ func (v *Checker) environment() {
 	v.environmentNamespaces(env)
 }
 
+// iamName checks the name of an IAM role or policy: given, valid as IAM
+// has it, and unique among seen.
+func (v *Checker) iamName(p, kind, name string, re *regexp.Regexp, seen map[string]bool) {
+	if v.required(p, name) && !re.MatchString(name) {
+		v.errs.add(p, "not a valid IAM %s name: %q", kind, name)
+	}
+	v.unique(seen, p, kind, name)
+}
+
 // iamRoles checks the IAM roles, and returns them by name.
 func (v *Checker) iamRoles(env *Environment) map[string]*Role {
 	roles := map[string]*Role{}
@@ -198,20 +207,14 @@ func (v *Checker) iamRoles(env *Environment) map[string]*Role {
 	for i := range env.IAM.Policies {
 		pol := &env.IAM.Policies[i]
 		p := fmt.Sprintf("spec.environment.iam.policies[%d]", i)
-		if v.required(p+".name", pol.Name) && !policyNameRE.MatchString(pol.Name) {
-			v.errs.add(p+".name", "not a valid IAM policy name: %q", pol.Name)
-		}
-		v.unique(policies, p+".name", "policy", pol.Name)
+		v.iamName(p+".name", "policy", pol.Name, policyNameRE, policies)
 		v.policyDocument(p+".document", &pol.Document)
 	}
 	seen := map[string]bool{}
 	for i := range env.IAM.Roles {
 		r := &env.IAM.Roles[i]
 		p := fmt.Sprintf("spec.environment.iam.roles[%d]", i)
-		if v.required(p+".name", r.Name) && !roleNameRE.MatchString(r.Name) {
-			v.errs.add(p+".name", "not a valid IAM role name: %q", r.Name)
-		}
-		v.unique(seen, p+".name", "role", r.Name)
+		v.iamName(p+".name", "role", r.Name, roleNameRE, seen)
 		roles[r.Name] = r
 		for j, pol := range r.ManagedPolicies {
 			v.policyARN(fmt.Sprintf("%s.managedPolicies[%d]", p, j), pol)

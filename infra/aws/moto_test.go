@@ -85,13 +85,13 @@ func testEnv() scenarios.Environment {
 			Name: "node-boundary", Document: scenarios.PolicyDocument{Version: "2012-10-17", Statement: []scenarios.Statement{
 				{Effect: "Allow", Action: scenarios.StringList{"ec2:*", "eks:*"}, Resource: scenarios.StringList{"*"}}}}}},
 			Roles: []scenarios.Role{
-			{Name: "node-a", AssumedBy: []string{"ec2.amazonaws.com"}, ManagedPolicies: []string{
-				"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}},
-			{Name: "node-b", AssumedBy: []string{"ec2.amazonaws.com"}, ManagedPolicies: []string{
-				"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}},
-			{Name: "node-c", AssumedBy: []string{"ec2.amazonaws.com"}, InlinePolicies: []scenarios.InlinePolicy{{
-				Name: "token-only", Document: scenarios.PolicyDocument{Version: "2012-10-17", Statement: []scenarios.Statement{
-					{Effect: "Allow", Action: scenarios.StringList{"ecr:GetAuthorizationToken"}, Resource: scenarios.StringList{"*"}}}}}}},
+				{Name: "node-a", AssumedBy: []string{"ec2.amazonaws.com"}, ManagedPolicies: []string{
+					"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}},
+				{Name: "node-b", AssumedBy: []string{"ec2.amazonaws.com"}, ManagedPolicies: []string{
+					"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}},
+				{Name: "node-c", AssumedBy: []string{"ec2.amazonaws.com"}, InlinePolicies: []scenarios.InlinePolicy{{
+					Name: "token-only", Document: scenarios.PolicyDocument{Version: "2012-10-17", Statement: []scenarios.Statement{
+						{Effect: "Allow", Action: scenarios.StringList{"ecr:GetAuthorizationToken"}, Resource: scenarios.StringList{"*"}}}}}}},
 				{Name: "node-d", AssumedBy: []string{"ec2.amazonaws.com"}, PermissionsBoundary: "node-boundary", ManagedPolicies: []string{
 					"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"}},
 			}},

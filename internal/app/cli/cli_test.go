@@ -212,7 +212,7 @@ func TestInfraSelection(t *testing.T) {
 			"kind (chosen by " + kindConfig + ") needs Docker: no Docker engine answers"},
 		{"bad config file", []string{"run", "ecr-imagepullbackoff", "--seed", "0"}, badConfig, ExitInvalid,
 			"config file " + badConfig + ": line 2: field backend not found"},
-		{"env up on kind without Docker", []string{"env", "up", "--scenario", "ecr-imagepullbackoff", "--infra", "kind"}, "", ExitInfra,
+		{"env up on kind without Docker", []string{"env", "up", "--scenario", "ecr-imagepullbackoff", "--seed", "0", "--infra", "kind"}, "", ExitInfra,
 			"--infra kind needs Docker: no Docker engine answers"},
 		{"env up sandbox on kind without Docker", []string{"env", "up", "--infra", "kind"}, "", ExitInfra,
 			"--infra kind needs Docker: no Docker engine answers"},

@@ -314,16 +314,16 @@ func TestIntegrationRunNobodyActs(t *testing.T) {
 func TestIntegrationRollingUpdateVerifiesAgain(t *testing.T) {
 	requireIntegration(t)
 	dir := libraryCopy(t, "rolling-update-downtime",
-		"        kubectl patch deployment storefront -n prod --type json -p",
-		"        kubectl scale deployment storefront -n prod --replicas=1 &&\n        kubectl patch deployment storefront -n prod --type json -p",
+		"        kubectl patch deployment ${param.app.name} -n prod --type json -p",
+		"        kubectl scale deployment ${param.app.name} -n prod --replicas=1 &&\n        kubectl patch deployment ${param.app.name} -n prod --type json -p",
 		`{"maxSurge": "100%", "maxUnavailable": 0}`, `{"maxSurge": 0, "maxUnavailable": "25%"}`,
-		"      run: sleep 3 && kubectl rollout status deployment storefront -n prod --timeout=3m",
+		"      run: sleep 3 && kubectl rollout status deployment ${param.app.name} -n prod --timeout=3m",
 		"      run: >-\n"+
-			"        until kubectl get deployment storefront -n prod -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q ':3.2.2$'; do sleep 1; done;\n"+
-			"        sleep 15; kubectl scale deployment storefront -n prod --replicas=4 &&\n"+
-			"        sleep 3 && kubectl rollout status deployment storefront -n prod --timeout=4m")
+			"        until kubectl get deployment ${param.app.name} -n prod -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q ':${param.app.next}$'; do sleep 1; done;\n"+
+			"        sleep 15; kubectl scale deployment ${param.app.name} -n prod --replicas=4 &&\n"+
+			"        sleep 3 && kubectl rollout status deployment ${param.app.name} -n prod --timeout=4m")
 	home := t.TempDir()
-	p := newGameday(t, home, "run", dir, "--autopilot", "--time-limit", "8m")
+	p := newGameday(t, home, "run", dir, "--seed", "0", "--autopilot", "--time-limit", "8m")
 	code := p.exitCode(t)
 	d := onlyRun(t, home)
 	defer checkNothingLeft(t, d)
@@ -368,8 +368,8 @@ func TestIntegrationRunNotReproduced(t *testing.T) {
 	requireIntegration(t)
 	// The new node group's role can pull, so the fault cannot happen.
 	dir := scenarioCopy(t,
-		"            - AmazonEKS_CNI_Policy\n          inlinePolicies: ${param.lack.newInline}\n",
-		"            - AmazonEKS_CNI_Policy\n            - AmazonEC2ContainerRegistryReadOnly\n          inlinePolicies: ${param.lack.newInline}\n",
+		"          managedPolicies: ${param.lack.newManaged}\n",
+		"          managedPolicies: [AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryReadOnly]\n",
 		"    timeout: 3m\n", "    timeout: 20s\n")
 	home := t.TempDir()
 	p := newGameday(t, home, "run", dir, "--seed", "0", "--autopilot")
@@ -587,7 +587,7 @@ func TestIntegrationHeadlessDetection(t *testing.T) {
 func TestIntegrationSelfTestCatchesBrokenSolution(t *testing.T) {
 	requireIntegration(t)
 	dir := scenarioCopy(t, "--policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\n", "--policy-arn arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy\n",
-		"--timeout=3m", "--timeout=15s", "score: 70\n", "score: 65\n")
+		"--timeout=3m", "--timeout=15s", "outcome: completed, score: 70}", "outcome: completed, score: 65}")
 	home := t.TempDir()
 	p := newGameday(t, home, "test", dir, "--grace", "20s", "--idle", "20s", "--parallel", "2")
 	code := p.exitCode(t)
