@@ -412,11 +412,42 @@ func templateChoices(ps []Parameter) Choices {
 		}
 		if len(p.Choices) > 0 {
 			for f := range p.Choices[0] {
-				c.Values[p.Name+"."+f] = "${param." + p.Name + "." + f + "}"
+				key := p.Name + "." + f
+				ref := "${param." + key + "}"
+				c.Values[key] = ref
+				if stringList(p.Choices, f) {
+					if c.nodes == nil {
+						c.nodes = map[string]*yaml.Node{}
+					}
+					c.nodes[key] = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: ref}}}
+				}
 			}
 		}
 	}
 	return c
+}
+
+// stringList says field f of choices is a list of strings in every choice
+// that has it (a role's managed policies): the template shows it as a
+// list of one item, its reference, where a list of strings belongs.
+func stringList(choices []map[string]ChoiceValue, f string) bool {
+	seen := false
+	for _, ch := range choices {
+		v, ok := ch[f]
+		if !ok {
+			continue
+		}
+		if v.node == nil || v.node.Kind != yaml.SequenceNode {
+			return false
+		}
+		for _, item := range v.node.Content {
+			if item.Kind != yaml.ScalarNode {
+				return false
+			}
+		}
+		seen = true
+	}
+	return seen
 }
 
 // WithSeed is the variant of the scenario that seed chooses; the same

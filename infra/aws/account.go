@@ -112,6 +112,12 @@ func (a *Account) Setup(ctx context.Context, env scenarios.Environment) error {
 		RoleArn:            aws.String(a.RoleARN(clusterRole.Name)),
 		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: a.subnets},
 		Tags:               map[string]string{gdeks.RunIDLabel: a.runID},
+		// As EKS creates clusters today: access entries and aws-auth both
+		// count, and the creator (gameday) is a cluster administrator.
+		AccessConfig: &ekstypes.CreateAccessConfigRequest{
+			AuthenticationMode:                      ekstypes.AuthenticationModeApiAndConfigMap,
+			BootstrapClusterCreatorAdminPermissions: aws.Bool(true),
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("create EKS cluster %s: %w", env.Cluster.Name, err)

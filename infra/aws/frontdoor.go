@@ -52,11 +52,20 @@ type frontDoor struct {
 	mu     sync.Mutex
 	keys   map[string]knownKey // access key id → owner
 	onCall func(Call)
+
+	// access is the clusters' EKS access state, which moto lacks.
+	access *eksAccess
 }
 
 type knownKey struct {
 	user   string
 	secret string
+	// token is an STS session's token (X-Amz-Security-Token), for keys
+	// the front door learned from AssumeRole answers.
+	token string
+	// principal is the IAM principal in its account: "user/NAME", or a
+	// session's "role/NAME".
+	principal string
 }
 
 // startFrontDoor serves the proxy on a free loopback port.
@@ -65,8 +74,9 @@ func startFrontDoor(target string, onCall func(Call)) (string, *frontDoor, func(
 	if err != nil {
 		return "", nil, func(context.Context) error { return nil }, err
 	}
-	fd := &frontDoor{target: u, keys: map[string]knownKey{}, onCall: onCall}
+	fd := &frontDoor{target: u, keys: map[string]knownKey{}, onCall: onCall, access: newEKSAccess()}
 	fd.proxy = httputil.NewSingleHostReverseProxy(u)
+	fd.proxy.ModifyResponse = fd.learnSession
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, func(context.Context) error { return nil }, fmt.Errorf("start AWS front door: %w", err)
@@ -84,7 +94,7 @@ func startFrontDoor(target string, onCall func(Call)) (string, *frontDoor, func(
 // know registers an access key gameday issued.
 func (f *frontDoor) know(user string, c Credentials) {
 	f.mu.Lock()
-	f.keys[c.AccessKeyID] = knownKey{user: user, secret: c.SecretAccessKey}
+	f.keys[c.AccessKeyID] = knownKey{user: user, secret: c.SecretAccessKey, principal: "user/" + user}
 	f.mu.Unlock()
 }
 
@@ -104,9 +114,18 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body.Close()
+	if r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") != "" {
+		f.servePresigned(w, r, body)
+		return
+	}
 	auth := parseAuth(r.Header.Get("Authorization"))
 	call := Call{Time: time.Now(), User: auth.keyID, Service: auth.service}
-	if k, ok := f.key(auth.keyID); ok {
+	k, known := f.key(auth.keyID)
+	if rt, ok := route(r); ok && auth.service == "eks" && (rt.action != "UpdateClusterConfig" || bytes.Contains(body, []byte(`"accessConfig"`))) {
+		f.serveAccess(w, r, body, call, rt, k, known, auth)
+		return
+	}
+	if known {
 		call.User = k.user
 		if len(body) == 0 && auth.service == "eks" && (r.Method == http.MethodGet || r.Method == http.MethodDelete) {
 			if !verify(r, nil, auth, k.secret) {
@@ -122,9 +141,76 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
+	if auth.service == "eks" && clusterPath.MatchString(r.URL.Path) {
+		f.serveCluster(w, r, body, call, k)
+		return
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	f.proxy.ServeHTTP(rec, r)
 	f.record(call, r, body, rec.status)
+}
+
+// clusterPath is the path of CreateCluster, DescribeCluster and
+// DeleteCluster, whose answers carry or change a cluster's access.
+var clusterPath = regexp.MustCompile(`^/clusters(/[^/]+)?$`)
+
+// serveCluster passes a cluster call to moto and keeps the cluster's
+// access state in step: a new cluster is registered, a deleted one
+// forgotten, and DescribeCluster shows the access configuration.
+func (f *frontDoor) serveCluster(w http.ResponseWriter, r *http.Request, body []byte, call Call, k knownKey) {
+	rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+	f.proxy.ServeHTTP(rec, r)
+	f.record(call, r, body, rec.status)
+	answer := rec.body.Bytes()
+	if rec.status == http.StatusOK {
+		name := strings.TrimPrefix(r.URL.Path, "/clusters/")
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/clusters":
+			f.access.register(body, answer, k.principal)
+		case r.Method == http.MethodGet && r.URL.Path != "/clusters":
+			answer = f.access.accessConfigInto(answer)
+		case r.Method == http.MethodDelete:
+			f.access.forget(name)
+		}
+	}
+	for name, vs := range rec.header {
+		w.Header()[name] = vs
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(answer)
+}
+
+// serveAccess answers an access-entry call itself (moto has none), for
+// a key it knows and a signature that holds.
+func (f *frontDoor) serveAccess(w http.ResponseWriter, r *http.Request, body []byte, call Call, rt accessRoute, k knownKey, known bool, auth sigv4) {
+	call.Action = rt.action
+	switch {
+	case !known:
+		(&eksError{http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid.", ""}).write(w)
+		f.recordAs(call, rt, http.StatusForbidden)
+	case !verify(r, body, auth, k.secret):
+		(&eksError{http.StatusForbidden, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", ""}).write(w)
+		f.recordAs(call, rt, http.StatusForbidden)
+	default:
+		call.User = k.user
+		f.recordAs(call, rt, f.access.serve(w, r, rt, body))
+	}
+}
+
+// recordAs records an access-entry call, which describeCall cannot name.
+func (f *frontDoor) recordAs(c Call, rt accessRoute, status int) {
+	if f.onCall == nil {
+		return
+	}
+	c.Status, c.Action = status, rt.action
+	c.Params = map[string]string{}
+	for k, v := range map[string]string{"clusterName": rt.cluster, "principalArn": rt.principal, "policyArn": rt.policy} {
+		if v != "" {
+			c.Params[k] = v
+		}
+	}
+	f.onCall(c)
 }
 
 func (f *frontDoor) record(c Call, r *http.Request, body []byte, status int) {
@@ -184,6 +270,13 @@ func sign(r *http.Request, body []byte, a sigv4, secret string) string {
 // signature computes SigV4 over the headers the client signed, the way
 // botocore (and so moto) canonicalises a request.
 func signature(r *http.Request, body []byte, a sigv4, secret string) string {
+	payload := sha256.Sum256(body)
+	return sigV4(r, canonicalQuery(r.URL.RawQuery), hex.EncodeToString(payload[:]), r.Header.Get("X-Amz-Date"), a, secret)
+}
+
+// sigV4 computes a SigV4 signature of r from its canonical query, the
+// hash of its payload and its signing time.
+func sigV4(r *http.Request, query, payloadHash, amzDate string, a sigv4, secret string) string {
 	var ch strings.Builder
 	for _, name := range a.signedHeaders {
 		var v string
@@ -194,16 +287,14 @@ func signature(r *http.Request, body []byte, a sigv4, secret string) string {
 		}
 		ch.WriteString(name + ":" + strings.Join(strings.Fields(v), " ") + "\n")
 	}
-	payload := sha256.Sum256(body)
 	canonical := strings.Join([]string{
 		r.Method,
 		canonicalURI(r.URL.EscapedPath()),
-		canonicalQuery(r.URL.RawQuery),
+		query,
 		ch.String(),
 		strings.Join(a.signedHeaders, ";"),
-		hex.EncodeToString(payload[:]),
+		payloadHash,
 	}, "\n")
-	amzDate := r.Header.Get("X-Amz-Date")
 	scope := strings.Join([]string{a.date, a.region, a.service, "aws4_request"}, "/")
 	hash := sha256.Sum256([]byte(canonical))
 	toSign := strings.Join([]string{"AWS4-HMAC-SHA256", amzDate, scope, hex.EncodeToString(hash[:])}, "\n")
@@ -231,6 +322,10 @@ func canonicalURI(escaped string) string {
 
 func canonicalQuery(raw string) string {
 	vals, _ := url.ParseQuery(raw)
+	return canonicalValues(vals)
+}
+
+func canonicalValues(vals url.Values) string {
 	var pairs []string
 	for k, vs := range vals {
 		for _, v := range vs {

@@ -345,3 +345,13 @@ func enforceIAM(ctx context.Context, endpoint string) error {
 	}
 	return nil
 }
+
+// ClusterAccess is an EKS cluster's authentication mode and access
+// entries, which the front door keeps (moto has none), and whether the
+// cluster exists.
+func (e *Emulator) ClusterAccess(cluster string) (ClusterAccess, bool) {
+	if e.door == nil {
+		return ClusterAccess{}, false
+	}
+	return e.door.access.Access(cluster)
+}

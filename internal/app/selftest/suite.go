@@ -218,6 +218,7 @@ func totalRow(rows []suiteRow) suiteRow {
 	t := &variantTotal{Count: len(rows)}
 	total := suiteRow{Scenario: rows[0].Scenario, Control: rows[0].Control, Variants: t}
 	var ttd verify.Seconds
+	timed := 0
 	for _, r := range rows {
 		total.TruePositives += r.TruePositives
 		total.FalsePositives += r.FalsePositives
@@ -232,10 +233,11 @@ func totalRow(rows []suiteRow) suiteRow {
 		}
 		if r.TTD != nil {
 			ttd += *r.TTD
+			timed++
 		}
 	}
-	if n := countTTD(rows); n > 0 {
-		mean := ttd / verify.Seconds(n)
+	if timed > 0 {
+		mean := ttd / verify.Seconds(timed)
 		total.TTD = &mean
 	}
 	total.Detected, total.RootCauseNamed = t.Detected == t.Count, t.RootCauseNamed == t.Count
@@ -244,17 +246,6 @@ func totalRow(rows []suiteRow) suiteRow {
 		total.Verdict = fmt.Sprintf("%d of %d variants failed", t.Failed, t.Count)
 	}
 	return total
-}
-
-// countTTD counts the rows with a time to the first right claim.
-func countTTD(rows []suiteRow) int {
-	n := 0
-	for _, r := range rows {
-		if r.TTD != nil {
-			n++
-		}
-	}
-	return n
 }
 
 // suiteError is the suite's outcome: exit 5 when any scenario failed,

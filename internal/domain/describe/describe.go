@@ -21,8 +21,8 @@ type Options struct {
 	// Spoilers includes everything that gives the incident away.
 	Spoilers bool
 	// Seeded says the variant was asked for by its seed (--seed); else
-	// a scenario with parameters is shown as its variant of seed 0,
-	// which the description says.
+	// a scenario with parameters is shown as its template, each
+	// parameter as its reference, which the description says.
 	Seeded bool
 }
 
