@@ -405,7 +405,7 @@ func (s *Scenario) Template() *Scenario {
 
 // templateChoices chooses for every parameter its own reference.
 func templateChoices(ps []Parameter) Choices {
-	c := Choices{Values: map[string]string{}}
+	c := Choices{Values: map[string]string{}, nodes: map[string]*yaml.Node{}}
 	for _, p := range ps {
 		if len(p.Values) > 0 {
 			c.Values[p.Name] = "${param." + p.Name + "}"
@@ -416,9 +416,6 @@ func templateChoices(ps []Parameter) Choices {
 				ref := "${param." + key + "}"
 				c.Values[key] = ref
 				if stringList(p.Choices, f) {
-					if c.nodes == nil {
-						c.nodes = map[string]*yaml.Node{}
-					}
 					c.nodes[key] = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: ref}}}
 				}
 			}

@@ -256,9 +256,9 @@ func (a *eksAccess) do(r *http.Request, rt accessRoute, body []byte) (any, error
 		for _, e := range c.Entries {
 			arns = append(arns, e.PrincipalARN)
 		}
-		return paginate(r.URL.Query(), "accessEntries", arns, nil)
+		return paginate(r.URL.Query(), "accessEntries", arns, nil), nil
 	}
-	i := slices.IndexFunc(c.Entries, func(e AccessEntry) bool { return e.PrincipalARN == rt.principal })
+	i := c.entry(rt.principal)
 	if i < 0 {
 		return nil, noEntry(rt.cluster)
 	}
@@ -283,7 +283,7 @@ func (a *eksAccess) do(r *http.Request, rt accessRoute, body []byte) (any, error
 		return map[string]any{"accessEntry": e}, nil
 	case "ListAssociatedAccessPolicies":
 		out := map[string]any{"clusterName": rt.cluster, "principalArn": e.PrincipalARN}
-		return paginate(r.URL.Query(), "associatedAccessPolicies", e.Policies, out)
+		return paginate(r.URL.Query(), "associatedAccessPolicies", e.Policies, out), nil
 	case "AssociateAccessPolicy":
 		return associate(e, rt.cluster, in.PolicyARN, in.AccessScope, now)
 	case "DisassociateAccessPolicy":
@@ -298,11 +298,11 @@ func (a *eksAccess) do(r *http.Request, rt accessRoute, body []byte) (any, error
 
 // create adds an access entry.
 func (a *eksAccess) create(c *ClusterAccess, cluster, principal, typ string, groups *[]string, username *string, tags map[string]string, now epoch) (any, error) {
-	kind, account, name, ok := principalParts(principal)
+	kind, account, name, ok := ParsePrincipal(principal)
 	if !ok {
 		return nil, invalidParameter(cluster, "The specified principalArn is invalid: invalid principal.")
 	}
-	if slices.ContainsFunc(c.Entries, func(e AccessEntry) bool { return e.PrincipalARN == principal }) {
+	if c.entry(principal) >= 0 {
 		return nil, &eksError{http.StatusConflict, "ResourceInUseException", "The specified access entry resource is already in use on this cluster.", cluster}
 	}
 	if err := checkNames(cluster, groups, username); err != nil {
@@ -313,8 +313,11 @@ func (a *eksAccess) create(c *ClusterAccess, cluster, principal, typ string, gro
 	}
 	e := AccessEntry{
 		ClusterName: cluster, PrincipalARN: principal, KubernetesGroups: []string{}, Tags: map[string]string{}, Type: typ,
-		CreatedAt: now, ModifiedAt: now, Username: defaultUsername(principal, kind),
+		CreatedAt: now, ModifiedAt: now, Username: principal,
 		AccessEntryARN: fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/%s/%s/%s/%s", c.region, account, cluster, kind, account, name, uuid.NewString()),
+	}
+	if kind == "role" { // EKS names a role's callers by their session
+		e.Username = "arn:aws:sts::" + account + ":assumed-role/" + name + "/{{SessionName}}"
 	}
 	if groups != nil {
 		e.KubernetesGroups = *groups
@@ -396,9 +399,14 @@ func checkNames(cluster string, groups *[]string, username *string) error {
 	return nil
 }
 
+// entry is the index of principal's access entry, or -1.
+func (c *ClusterAccess) entry(principal string) int {
+	return slices.IndexFunc(c.Entries, func(e AccessEntry) bool { return e.PrincipalARN == principal })
+}
+
 // paginate lists items by maxResults and nextToken (an offset) under key,
 // adding to out.
-func paginate[T any](q url.Values, key string, items []T, out map[string]any) (any, error) {
+func paginate[T any](q url.Values, key string, items []T, out map[string]any) map[string]any {
 	if out == nil {
 		out = map[string]any{}
 	}
@@ -417,11 +425,12 @@ func paginate[T any](q url.Values, key string, items []T, out map[string]any) (a
 	if end < len(items) {
 		out["nextToken"] = strconv.Itoa(end)
 	}
-	return out, nil
+	return out
 }
 
-// principalParts splits an IAM user's or role's ARN.
-func principalParts(arn string) (kind, account, name string, ok bool) {
+// ParsePrincipal splits an IAM user's or role's ARN into its kind ("user"
+// or "role"), its account and its name (the last part of its path).
+func ParsePrincipal(arn string) (kind, account, name string, ok bool) {
 	rest, ok := strings.CutPrefix(arn, "arn:aws:iam::")
 	if !ok {
 		return "", "", "", false
@@ -437,21 +446,11 @@ func principalParts(arn string) (kind, account, name string, ok bool) {
 	return kind, account, path[strings.LastIndex(path, "/")+1:], true
 }
 
-// defaultUsername is the Kubernetes user name EKS gives an entry that
-// names none: the ARN for a user, the assumed role's session for a role.
-func defaultUsername(principal, kind string) string {
-	if kind == "role" {
-		account := strings.Split(principal, ":")[4]
-		_, _, name, _ := principalParts(principal)
-		return "arn:aws:sts::" + account + ":assumed-role/" + name + "/{{SessionName}}"
-	}
-	return principal
-}
-
 // register records a cluster from its CreateCluster request and answer;
-// principal is the caller in its account ("user/NAME", "role/NAME"). With the creator's bootstrap
-// permissions in a mode that has access entries, the creator gets an
-// entry with AmazonEKSClusterAdminPolicy, as on EKS.
+// principal is the caller in its account ("user/NAME", "role/NAME").
+// With the creator's bootstrap permissions in a mode that has access
+// entries, the creator gets an entry with AmazonEKSClusterAdminPolicy,
+// as on EKS.
 func (a *eksAccess) register(request, answer []byte, principal string) {
 	var in struct {
 		Access struct {
@@ -479,7 +478,7 @@ func (a *eksAccess) register(request, answer []byte, principal string) {
 	if c.Mode == "" {
 		c.Mode = ModeConfigMap
 	}
-	if _, _, _, ok := principalParts(c.Creator); ok && c.BootstrapAdmin && c.Mode != ModeConfigMap {
+	if c.Creator != "" && c.BootstrapAdmin && c.Mode != ModeConfigMap {
 		now := epoch(a.now())
 		if _, err := a.create(c, out.Cluster.Name, c.Creator, "STANDARD", nil, nil, nil, now); err == nil {
 			_, _ = associate(&c.Entries[len(c.Entries)-1], out.Cluster.Name, accessPolicyARNStart+"AmazonEKSClusterAdminPolicy", &AccessScope{Type: "cluster"}, now)

@@ -40,7 +40,7 @@ func TestAccessRoutes(t *testing.T) {
 	}
 }
 
-func TestPrincipalParts(t *testing.T) {
+func TestParsePrincipal(t *testing.T) {
 	tests := []struct {
 		arn                 string
 		kind, account, name string
@@ -56,9 +56,9 @@ func TestPrincipalParts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.arn, func(t *testing.T) {
-			kind, account, name, ok := principalParts(tt.arn)
+			kind, account, name, ok := ParsePrincipal(tt.arn)
 			if kind != tt.kind || account != tt.account || name != tt.name || ok != tt.ok {
-				t.Errorf("principalParts = %q %q %q %v", kind, account, name, ok)
+				t.Errorf("ParsePrincipal = %q %q %q %v", kind, account, name, ok)
 			}
 		})
 	}

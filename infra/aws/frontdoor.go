@@ -60,9 +60,6 @@ type frontDoor struct {
 type knownKey struct {
 	user   string
 	secret string
-	// token is an STS session's token (X-Amz-Security-Token), for keys
-	// the front door learned from AssumeRole answers.
-	token string
 	// principal is the IAM principal in its account: "user/NAME", or a
 	// session's "role/NAME".
 	principal string
@@ -121,9 +118,11 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	auth := parseAuth(r.Header.Get("Authorization"))
 	call := Call{Time: time.Now(), User: auth.keyID, Service: auth.service}
 	k, known := f.key(auth.keyID)
-	if rt, ok := route(r); ok && auth.service == "eks" && (rt.action != "UpdateClusterConfig" || bytes.Contains(body, []byte(`"accessConfig"`))) {
-		f.serveAccess(w, r, body, call, rt, k, known, auth)
-		return
+	if auth.service == "eks" {
+		if rt, ok := route(r); ok && (rt.action != "UpdateClusterConfig" || bytes.Contains(body, []byte(`"accessConfig"`))) {
+			f.serveAccess(w, r, body, call, rt, k, known, auth)
+			return
+		}
 	}
 	if known {
 		call.User = k.user
@@ -139,12 +138,19 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if strings.HasPrefix(auth.keyID, "ASIA") {
 		call.User = "assumed-role"
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
 	if auth.service == "eks" && clusterPath.MatchString(r.URL.Path) {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
 		f.serveCluster(w, r, body, call, k)
 		return
 	}
+	f.pass(w, r, body, call)
+}
+
+// pass sends the request with body on to moto as it is, and records it.
+func (f *frontDoor) pass(w http.ResponseWriter, r *http.Request, body []byte, call Call) {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	f.proxy.ServeHTTP(rec, r)
 	f.record(call, r, body, rec.status)
@@ -173,12 +179,7 @@ func (f *frontDoor) serveCluster(w http.ResponseWriter, r *http.Request, body []
 			f.access.forget(name)
 		}
 	}
-	for name, vs := range rec.header {
-		w.Header()[name] = vs
-	}
-	w.Header().Del("Content-Length")
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(answer)
+	rec.send(w, answer)
 }
 
 // serveAccess answers an access-entry call itself (moto has none), for

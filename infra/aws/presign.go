@@ -42,10 +42,7 @@ func (f *frontDoor) servePresigned(w http.ResponseWriter, r *http.Request, body 
 	auth, ok := parseCredential(q)
 	call := Call{Time: time.Now(), User: auth.keyID, Service: auth.service}
 	if !ok { // not a presigned URL a client makes: moto answers as it does
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		f.proxy.ServeHTTP(rec, r)
-		f.record(call, r, body, rec.status)
+		f.pass(w, r, body, call)
 		return
 	}
 	k, known := f.key(auth.keyID)
@@ -120,11 +117,7 @@ func (f *frontDoor) servePresigned(w http.ResponseWriter, r *http.Request, body 
 			return
 		}
 	}
-	for name, vs := range rec.header {
-		w.Header()[name] = vs
-	}
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body.Bytes())
+	rec.send(w, rec.body.Bytes())
 }
 
 // parseCredential reads a presigned request's X-Amz-Credential and
@@ -196,7 +189,6 @@ func (f *frontDoor) learnSession(resp *http.Response) error {
 			Credentials struct {
 				AccessKeyID     string `xml:"AccessKeyId"`
 				SecretAccessKey string `xml:"SecretAccessKey"`
-				SessionToken    string `xml:"SessionToken"`
 			} `xml:"Credentials"`
 			User struct {
 				Arn string `xml:"Arn"`
@@ -213,7 +205,7 @@ func (f *frontDoor) learnSession(resp *http.Response) error {
 		principal = "role/" + role
 	}
 	f.mu.Lock()
-	f.keys[c.AccessKeyID] = knownKey{user: "assumed-role", secret: c.SecretAccessKey, token: c.SessionToken, principal: principal}
+	f.keys[c.AccessKeyID] = knownKey{user: "assumed-role", secret: c.SecretAccessKey, principal: principal}
 	f.mu.Unlock()
 	return nil
 }
@@ -229,6 +221,17 @@ type bufferedResponse struct {
 func (b *bufferedResponse) Header() http.Header         { return b.header }
 func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
 func (b *bufferedResponse) WriteHeader(code int)        { b.status = code }
+
+// send writes the kept answer's status and headers to w, with body (the
+// answer's, or a changed one: its length is w's to set).
+func (b *bufferedResponse) send(w http.ResponseWriter, body []byte) {
+	for name, vs := range b.header {
+		w.Header()[name] = vs
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(b.status)
+	_, _ = w.Write(body)
+}
 
 // writeSTSError answers with a query-protocol error document.
 func writeSTSError(w http.ResponseWriter, status int, code, message string) {

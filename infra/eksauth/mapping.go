@@ -84,12 +84,9 @@ func samePrincipal(principal, canonical string) bool {
 	if principal == canonical {
 		return true
 	}
-	kind, rest, ok := strings.Cut(strings.TrimPrefix(principal, "arn:aws:iam::"), "/")
-	ckind, crest, cok := strings.Cut(strings.TrimPrefix(canonical, "arn:aws:iam::"), "/")
-	if !ok || !cok || kind != ckind || !strings.HasSuffix(kind, ":role") {
-		return false
-	}
-	return rest[strings.LastIndex(rest, "/")+1:] == crest
+	kind, account, name, ok := gdaws.ParsePrincipal(principal)
+	ckind, caccount, cname, cok := gdaws.ParsePrincipal(canonical)
+	return ok && cok && kind == "role" && ckind == "role" && account == caccount && name == cname
 }
 
 // finish renders the mapping's templates as the authenticator does and
