@@ -2,6 +2,7 @@ package aws
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	jose "gopkg.in/go-jose/go-jose.v2"
 )
 
 // EKS access entries and the cluster's authentication mode, which moto
@@ -85,6 +87,22 @@ type ClusterAccess struct {
 	Entries []AccessEntry
 
 	region string // of the cluster's ARN, for the entries' ARNs
+	// serving is where the cluster serves, once it does.
+	serving *ClusterEndpoint
+}
+
+// ClusterEndpoint is where a cluster's API server serves, as
+// DescribeCluster shows it.
+type ClusterEndpoint struct {
+	// URL is the API server's URL.
+	URL string
+	// CAPEM is the CA that signed its certificate.
+	CAPEM []byte
+	// OIDCIssuer is its service-account token issuer; "" keeps moto's.
+	OIDCIssuer string
+	// JWKS is the issuer's key set (the API server's /openid/v1/jwks),
+	// which STS checks web identity tokens against.
+	JWKS []byte
 }
 
 // epoch is a time that EKS's JSON writes as seconds since the epoch.
@@ -489,9 +507,12 @@ func (a *eksAccess) register(request, answer []byte, principal string) {
 	a.mu.Unlock()
 }
 
-// accessConfigInto adds the cluster's access configuration to a
-// DescribeCluster answer.
-func (a *eksAccess) accessConfigInto(answer []byte) []byte {
+// describeInto adds what the front door knows of a cluster to a
+// DescribeCluster answer: its access configuration and, once the cluster
+// serves, its API server's endpoint, CA bundle and OIDC issuer in place
+// of moto's made-up ones, so that `aws eks update-kubeconfig` reaches it
+// and IRSA trust policies name the issuer that signs its tokens.
+func (a *eksAccess) describeInto(answer []byte) []byte {
 	var doc map[string]map[string]any
 	dec := json.NewDecoder(bytes.NewReader(answer))
 	dec.UseNumber()
@@ -501,20 +522,55 @@ func (a *eksAccess) accessConfigInto(answer []byte) []byte {
 	name, _ := doc["cluster"]["name"].(string)
 	a.mu.Lock()
 	c, ok := a.clusters[name]
-	var cfg map[string]any
 	if ok {
-		cfg = map[string]any{"authenticationMode": c.Mode, "bootstrapClusterCreatorAdminPermissions": c.BootstrapAdmin}
+		doc["cluster"]["accessConfig"] = map[string]any{"authenticationMode": c.Mode, "bootstrapClusterCreatorAdminPermissions": c.BootstrapAdmin}
+		if c.serving != nil {
+			doc["cluster"]["endpoint"] = c.serving.URL
+			doc["cluster"]["certificateAuthority"] = map[string]any{"data": base64.StdEncoding.EncodeToString(c.serving.CAPEM)}
+			if c.serving.OIDCIssuer != "" {
+				doc["cluster"]["identity"] = map[string]any{"oidc": map[string]any{"issuer": c.serving.OIDCIssuer}}
+			}
+		}
 	}
 	a.mu.Unlock()
 	if !ok {
 		return answer
 	}
-	doc["cluster"]["accessConfig"] = cfg
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return answer
 	}
 	return b
+}
+
+// setServing records where a known cluster's API server serves; it fails for
+// a cluster the front door does not know.
+func (a *eksAccess) setServing(name string, at ClusterEndpoint) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.clusters[name]
+	if !ok {
+		return fmt.Errorf("no EKS cluster %q in the AWS plane", name)
+	}
+	c.serving = &at
+	return nil
+}
+
+// issuerKeys returns the key set of the cluster whose OIDC issuer is iss.
+func (a *eksAccess) issuerKeys(iss string) (jose.JSONWebKeySet, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range a.clusters {
+		if c.serving == nil || c.serving.OIDCIssuer != iss || iss == "" {
+			continue
+		}
+		var set jose.JSONWebKeySet
+		if json.Unmarshal(c.serving.JWKS, &set) != nil {
+			return jose.JSONWebKeySet{}, false
+		}
+		return set, true
+	}
+	return jose.JSONWebKeySet{}, false
 }
 
 // forget drops a deleted cluster.

@@ -53,6 +53,28 @@ func (a *Account) RoleARN(role string) string {
 	return fmt.Sprintf("arn:aws:iam::%s:role/%s", a.emu.AccountID, role)
 }
 
+// UserARN returns the ARN of an IAM user in the account.
+func (a *Account) UserARN(user string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:user/%s", a.emu.AccountID, user)
+}
+
+// GrantClusterAccess gives an IAM principal an access entry on the
+// cluster, as `aws eks create-access-entry` does: Kubernetes username
+// and groups, and no access policy (the groups' RBAC decides).
+func (a *Account) GrantClusterAccess(ctx context.Context, principalARN, username string, groups []string) error {
+	_, err := a.eks.CreateAccessEntry(ctx, &eks.CreateAccessEntryInput{
+		ClusterName:      aws.String(a.cluster),
+		PrincipalArn:     aws.String(principalARN),
+		Username:         aws.String(username),
+		KubernetesGroups: groups,
+		Tags:             map[string]string{gdeks.RunIDLabel: a.runID},
+	})
+	if err != nil {
+		return fmt.Errorf("create access entry for %s: %w", principalARN, err)
+	}
+	return nil
+}
+
 // RepositoryARN returns the ARN of an ECR repository.
 func (a *Account) RepositoryARN(repo string) string {
 	return fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", a.emu.Region, a.emu.AccountID, repo)

@@ -250,6 +250,10 @@ func finishMoto(ctx context.Context, kind, backend string, o motoOptions, stop f
 	}
 	fd.know(AdminUser, emu.Admin)
 	fd.know(OperatorUser, emu.Operator)
+	direct := emu.Config(emu.Admin)
+	direct.BaseEndpoint = aws.String(backend)
+	fd.iam = iam.NewFromConfig(direct)
+	fd.admin, fd.region = emu.Admin, emu.Region
 	emu.door = fd
 	if err := enforceIAM(ctx, backend); err != nil {
 		return nil, stop, errkind.E(errkind.Infra, fmt.Errorf("bootstrap moto: %w", err))
@@ -354,4 +358,14 @@ func (e *Emulator) ClusterAccess(cluster string) (ClusterAccess, bool) {
 		return ClusterAccess{}, false
 	}
 	return e.door.access.Access(cluster)
+}
+
+// SetClusterEndpoint makes DescribeCluster answer with where the
+// cluster's API server truly serves, as EKS does once a cluster is
+// ACTIVE.
+func (e *Emulator) SetClusterEndpoint(cluster string, at ClusterEndpoint) error {
+	if e.door == nil {
+		return errors.New("the AWS plane has no front door")
+	}
+	return e.door.access.setServing(cluster, at)
 }

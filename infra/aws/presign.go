@@ -85,27 +85,7 @@ func (f *frontDoor) servePresigned(w http.ResponseWriter, r *http.Request, body 
 			params[name] = vs
 		}
 	}
-	form := []byte(params.Encode())
-	out := r.Clone(r.Context())
-	out.Method = http.MethodPost
-	out.URL.RawQuery = ""
-	out.RequestURI = ""
-	for name := range out.Header {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-") {
-			out.Header.Del(name)
-		}
-	}
-	out.Header.Set("X-Amz-Date", now.Format(amzTime))
-	out.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	signed := []string{"content-type", "host", "x-amz-date"}
-	if t := q.Get("X-Amz-Security-Token"); t != "" {
-		out.Header.Set("X-Amz-Security-Token", t)
-		signed = append(signed, "x-amz-security-token")
-	}
-	resigned := sigv4{keyID: auth.keyID, date: now.Format("20060102"), region: auth.region, service: auth.service, signedHeaders: signed}
-	out.Header.Set("Authorization", sign(out, form, resigned, k.secret))
-	out.Body = io.NopCloser(bytes.NewReader(form))
-	out.ContentLength = int64(len(form))
+	out := signedForm(r, []byte(params.Encode()), auth.keyID, k.secret, auth.region, auth.service, q.Get("X-Amz-Security-Token"))
 
 	rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 	f.proxy.ServeHTTP(rec, out)
@@ -171,18 +151,30 @@ func callerIdentityJSON(x []byte) ([]byte, error) {
 	}})
 }
 
-// learnSession remembers the credentials an STS AssumeRole answer
-// issues, so that the front door can check (and re-sign) requests
-// signed with them, as it does for the keys gameday issued.
+// learnSession remembers the credentials that an STS AssumeRole answer
+// or an IAM CreateAccessKey answer issues, so that the front door can
+// check (and re-sign) requests signed with them, as it does for the keys
+// gameday issued.
 func (f *frontDoor) learnSession(resp *http.Response) error {
-	if resp.StatusCode != http.StatusOK || parseAuth(resp.Request.Header.Get("Authorization")).service != "sts" {
+	service := parseAuth(resp.Request.Header.Get("Authorization")).service
+	if resp.StatusCode != http.StatusOK || (service != "sts" && service != "iam") {
 		return nil
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
-	if err != nil || !bytes.Contains(b, []byte("<Credentials>")) {
-		return nil
+	if err == nil {
+		f.learnCredentials(b)
+	}
+	return nil
+}
+
+// learnCredentials remembers the keys in an STS answer that issues
+// session credentials (AssumeRole, AssumeRoleWithWebIdentity) or an IAM
+// CreateAccessKey answer.
+func (f *frontDoor) learnCredentials(b []byte) {
+	if !bytes.Contains(b, []byte("<Credentials>")) && !bytes.Contains(b, []byte("<CreateAccessKeyResult>")) {
+		return
 	}
 	var doc struct {
 		Result struct {
@@ -193,12 +185,24 @@ func (f *frontDoor) learnSession(resp *http.Response) error {
 			User struct {
 				Arn string `xml:"Arn"`
 			} `xml:"AssumedRoleUser"`
+			AccessKey struct {
+				UserName        string `xml:"UserName"`
+				AccessKeyID     string `xml:"AccessKeyId"`
+				SecretAccessKey string `xml:"SecretAccessKey"`
+			} `xml:"AccessKey"`
 		} `xml:",any"`
 	}
-	if xml.Unmarshal(b, &doc) != nil || doc.Result.Credentials.AccessKeyID == "" {
-		return nil
+	if xml.Unmarshal(b, &doc) != nil {
+		return
+	}
+	if k := doc.Result.AccessKey; k.AccessKeyID != "" && k.UserName != "" {
+		f.know(k.UserName, Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey})
+		return
 	}
 	c := doc.Result.Credentials
+	if c.AccessKeyID == "" {
+		return
+	}
 	principal := ""
 	if _, res, ok := strings.Cut(doc.Result.User.Arn, ":assumed-role/"); ok {
 		role, _, _ := strings.Cut(res, "/")
@@ -207,7 +211,35 @@ func (f *frontDoor) learnSession(resp *http.Response) error {
 	f.mu.Lock()
 	f.keys[c.AccessKeyID] = knownKey{user: "assumed-role", secret: c.SecretAccessKey, principal: principal}
 	f.mu.Unlock()
-	return nil
+}
+
+// signedForm is r's call as a form POST of form, signed in the header
+// with the key keyID (and session token, if any) now: moto hashes the
+// headers of a GET as its payload, so no signature of a GET matches, and
+// with IAM enforcement on it refuses an unsigned call.
+func signedForm(r *http.Request, form []byte, keyID, secret, region, service, token string) *http.Request {
+	now := time.Now().UTC()
+	out := r.Clone(r.Context())
+	out.Method = http.MethodPost
+	out.URL.RawQuery = ""
+	out.RequestURI = ""
+	for name := range out.Header {
+		if strings.HasPrefix(strings.ToLower(name), "x-amz-") {
+			out.Header.Del(name)
+		}
+	}
+	out.Header.Set("X-Amz-Date", now.Format(amzTime))
+	out.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	signed := []string{"content-type", "host", "x-amz-date"}
+	if token != "" {
+		out.Header.Set("X-Amz-Security-Token", token)
+		signed = append(signed, "x-amz-security-token")
+	}
+	resigned := sigv4{keyID: keyID, date: now.Format("20060102"), region: region, service: service, signedHeaders: signed}
+	out.Header.Set("Authorization", sign(out, form, resigned, secret))
+	out.Body = io.NopCloser(bytes.NewReader(form))
+	out.ContentLength = int64(len(form))
+	return out
 }
 
 // bufferedResponse keeps moto's answer to a call the front door made on

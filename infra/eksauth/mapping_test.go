@@ -1,9 +1,7 @@
 package eksauth
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -110,17 +108,7 @@ func TestIntegrationWebhook(t *testing.T) {
 	defer srv.Close()
 	review := func(tok string) (int, authnv1.TokenReview) {
 		t.Helper()
-		b, _ := json.Marshal(authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: tok}})
-		resp, err := http.Post(srv.URL, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out authnv1.TokenReview
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, out
+		return postReview[authnv1.TokenReview](t, srv.URL, authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: tok}})
 	}
 	tok := getToken(t, emu, emu.Operator, "--cluster-name", "shop-prod")
 	code, out := review(tok)

@@ -35,15 +35,24 @@ type Webhook struct {
 // maxReview bounds a TokenReview's size.
 const maxReview = 64 << 10
 
-// ServeHTTP answers a TokenReview.
-func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// readReview reads a review the API server posts into v, or answers
+// the error itself and returns false.
+func readReview(w http.ResponseWriter, r *http.Request, v any, kind string) bool {
 	if r.Method != http.MethodPost {
 		http.Error(w, "expected POST", http.StatusMethodNotAllowed)
-		return
+		return false
 	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxReview)).Decode(v); err != nil {
+		http.Error(w, "expected a request body to be a "+kind, http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// ServeHTTP answers a TokenReview.
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var review authnv1.TokenReview
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxReview)).Decode(&review); err != nil {
-		http.Error(w, "expected a request body to be a TokenReview", http.StatusBadRequest)
+	if !readReview(w, r, &review, "TokenReview") {
 		return
 	}
 	user, err := h.Review(r.Context(), review.Spec.Token)
@@ -52,10 +61,10 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	if err != nil {
-		h.log().Warn("access denied", "err", err)
+		logOf(h.Log).Warn("access denied", "err", err)
 		status = http.StatusForbidden
 	} else {
-		h.log().Info("access granted", "username", user.Username, "groups", user.Groups, "via", user.Source, "arn", user.Extra["arn"])
+		logOf(h.Log).Info("access granted", "username", user.Username, "groups", user.Groups, "via", user.Source, "arn", user.Extra["arn"])
 		extra := map[string]authnv1.ExtraValue{}
 		for k, v := range user.Extra {
 			extra[k] = v
@@ -84,11 +93,4 @@ func (h *Webhook) Review(ctx context.Context, tok string) (User, error) {
 		}
 	}
 	return Map(id, access, awsAuth)
-}
-
-func (h *Webhook) log() *slog.Logger {
-	if h.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return h.Log
 }

@@ -10,7 +10,7 @@ import (
 const Name = "embedded"
 
 func init() {
-	environment.Register(Name, environment.Backend{Start: startBackend})
+	environment.Register(Name, environment.Backend{Start: startBackend, Webhooks: true})
 }
 
 // startBackend is Start as the environment's registry takes it.

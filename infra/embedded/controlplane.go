@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,8 @@ var controllers = []string{
 	"root-ca-cert-publisher", "nodelifecycle", "taint-eviction-controller", "horizontalpodautoscaling",
 	"disruption", "podgc", "ttl-after-finished", "resourcequota",
 	"csrsigning", // signs approved CertificateSigningRequests with the run's CA
+	// fills admin, edit and view, which EKS's access policies resemble
+	"clusterrole-aggregation",
 }
 
 // component is a control-plane component running in a goroutine.
@@ -122,6 +125,11 @@ type apiserverConfig struct {
 	// frontProxy is its identity towards aggregated API servers
 	// (metrics-server), which trust the user it names in its headers.
 	frontProxy *identity
+	// webhooks, when set, are EKS's authenticator and authorizer.
+	webhooks *environment.Webhooks
+	// issuer is the service-account token issuer; "" is the in-cluster
+	// name.
+	issuer string
 }
 
 func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) {
@@ -141,7 +149,7 @@ func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) 
 		"--enable-admission-plugins=NodeRestriction",
 		"--service-account-key-file=" + c.saPub,
 		"--service-account-signing-key-file=" + c.saKey,
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-issuer=" + cmp.Or(c.issuer, "https://kubernetes.default.svc.cluster.local"),
 		"--service-cluster-ip-range=172.20.0.0/16",
 		"--allow-privileged=true",
 		"--profiling=false",
@@ -162,6 +170,25 @@ func startAPIServer(ctx context.Context, c apiserverConfig) (*component, error) 
 		"--requestheader-username-headers=X-Remote-User",
 		"--requestheader-group-headers=X-Remote-Group",
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+	}
+	if w := c.webhooks; w != nil {
+		// As on EKS: IAM callers authenticate by token, and their access
+		// policies authorise what RBAC does not. The caches are short, so
+		// that a removed access entry or policy counts within seconds.
+		args = append(args,
+			"--authentication-token-webhook-config-file="+w.TokenConfig,
+			"--authentication-token-webhook-version=v1",
+			"--authentication-token-webhook-cache-ttl=5s",
+			"--authorization-webhook-config-file="+w.AuthorizationConfig,
+			"--authorization-webhook-version=v1",
+			"--authorization-webhook-cache-authorized-ttl=5s",
+			"--authorization-webhook-cache-unauthorized-ttl=5s",
+		)
+		for i, a := range args {
+			if a == "--authorization-mode=Node,RBAC" {
+				args[i] = "--authorization-mode=Node,RBAC,Webhook"
+			}
+		}
 	}
 	if err := parseFlags("kube-apiserver", s.Flags().FlagSets, args); err != nil {
 		return nil, err

@@ -331,7 +331,7 @@ func (e *Env) startAPIServer(ctx context.Context, cleanups *undoStack) (saKey st
 	apiserver, err := startAPIServer(e.life, apiserverConfig{
 		etcd: etcdURL, pki: e.pki, serving: serving, saKey: saKey, saPub: saPub,
 		auditLog: e.auditLog, auditPolicy: policy, listener: ln, egress: egress, kubeletClient: kubeletClient,
-		frontProxy: frontProxy,
+		frontProxy: frontProxy, webhooks: e.p.Webhooks, issuer: e.p.OIDCIssuer,
 	})
 	if err != nil {
 		ln.Close()

@@ -55,6 +55,14 @@ type Params struct {
 	// Timings are the control-plane and kubelet periods, each already
 	// defaulted and within what real clusters run with.
 	Timings Timings
+	// Webhooks, for a backend that takes them, point the API server at
+	// EKS's token authenticator and access-policy authorizer.
+	Webhooks *Webhooks
+	// OIDCIssuer, with Webhooks, is the issuer of the API server's
+	// service-account tokens, as EKS names it
+	// (https://oidc.eks.REGION.amazonaws.com/id/ID): DescribeCluster
+	// shows it, and IRSA trust policies name it.
+	OIDCIssuer string
 	// Pull pulls an image from the ECR registry as a node, for backends
 	// whose nodes pull in process: it returns the image's size. It waits
 	// for nothing: before the registry serves, it fails.
@@ -128,6 +136,10 @@ type Backend struct {
 	// the registry starts beside the cluster and nodes pull through
 	// Params.Pull.
 	Network bool
+	// Webhooks says the backend's API server takes EKS's webhooks
+	// (Params.Webhooks): callers then authenticate through IAM, as on
+	// EKS, beside gameday's client certificates.
+	Webhooks bool
 }
 
 var (

@@ -23,7 +23,9 @@ import (
 
 	"github.com/gameday-sre/gameday/infra/cloud"
 	"github.com/gameday-sre/gameday/infra/ecr"
+	"github.com/gameday-sre/gameday/infra/eksauth"
 	"github.com/gameday-sre/gameday/infra/nodeops"
+	"github.com/gameday-sre/gameday/infra/operator"
 	"github.com/gameday-sre/gameday/internal/domain/eks"
 	"github.com/gameday-sre/gameday/internal/ground/errkind"
 	"github.com/gameday-sre/gameday/scenarios"
@@ -38,9 +40,12 @@ type Env struct {
 	// Cluster is the backend's Kubernetes side.
 	Cluster Cluster
 
-	client    kubernetes.Interface
-	groups    map[string]eks.NodeGroup
-	startedAt map[string]time.Duration
+	client kubernetes.Interface
+	// clusterName is the EKS cluster's name when responders authenticate
+	// through IAM (the backend takes EKS's webhooks); "" otherwise.
+	clusterName string
+	groups      map[string]eks.NodeGroup
+	startedAt   map[string]time.Duration
 }
 
 // NodeGroups converts a scenario's node groups for the backends.
@@ -98,10 +103,28 @@ func Start(ctx context.Context, s *scenarios.Scenario, backend string, opts ...c
 		}
 		return "", false
 	}
+	var (
+		identity *eksauth.Server
+		hooks    *Webhooks
+		issuer   string
+	)
+	if b.Webhooks {
+		if issuer, err = oidcIssuer(s.Spec.Environment.AWS.Region); err != nil {
+			return nil, stops.Stop, errkind.E(errkind.Infra, err)
+		}
+		identity, hooks, err = startIdentity(p.Dir)
+		if identity != nil {
+			stops.Add(identity.Close)
+		}
+		if err != nil {
+			return nil, stops.Stop, err
+		}
+	}
 	params := Params{
 		Dir: p.Dir, RunID: p.RunID, Region: s.Spec.Environment.AWS.Region, Log: p.Log, NodeGroups: groups,
 		Behaviours: s.Behaviours(), MetricsServer: s.Spec.Environment.Cluster.HasAddon(scenarios.AddonMetricsServer),
-		Timings: timings(s.Spec.Environment.Cluster.Timings),
+		Timings:  timings(s.Spec.Environment.Cluster.Timings),
+		Webhooks: hooks, OIDCIssuer: issuer,
 		Pull: func(ctx context.Context, node, image string) (uint64, error) {
 			r := registry.Load()
 			if r == nil {
@@ -169,6 +192,11 @@ func Start(ctx context.Context, s *scenarios.Scenario, backend string, opts ...c
 		}
 		awsAt = time.Since(t0)
 	}
+	if identity != nil {
+		if err := env.useIdentity(ctx, identity, c, s.Spec.Environment.Cluster.Name, issuer, stops); err != nil {
+			return nil, stops.Stop, err
+		}
+	}
 	env.startedAt["aws"] = awsAt
 	if t, ok := cl.(Timed); ok {
 		for part, d := range t.StartTimes() {
@@ -218,15 +246,27 @@ func (e *Env) OperatorEnv() []string {
 }
 
 // ResponderEnv gives a named responder an identity of their own, with
-// the operator's rights: a Kubernetes user of that name in the operators'
-// group, and an IAM user of that name. It returns the environment that
-// points kubectl and the aws CLI at the environment as that responder.
+// the operator's rights: an IAM user of that name, and a Kubernetes user
+// of that name in the operators' group. Where the backend takes EKS's
+// webhooks, that Kubernetes user is the IAM user's access entry and the
+// kubeconfig is the one `aws eks update-kubeconfig` writes (kubectl runs
+// `aws eks get-token`); elsewhere it is a client certificate. It returns
+// the environment that points kubectl and the aws CLI at the environment
+// as that responder.
 func (e *Env) ResponderEnv(ctx context.Context, name string) ([]string, error) {
 	path := filepath.Join(e.Dir, "responder-"+name+".kubeconfig")
-	if err := e.Cluster.IssueKubeconfig(ctx, name, path); err != nil {
+	creds, err := e.AWS.AddUser(ctx, name)
+	if err != nil {
 		return nil, errkind.E(errkind.Infra, fmt.Errorf("responder %s: %w", name, err))
 	}
-	creds, err := e.AWS.AddUser(ctx, name)
+	if e.clusterName != "" {
+		err = e.Account.GrantClusterAccess(ctx, e.Account.UserARN(name), name, []string{operator.Group})
+		if err == nil {
+			err = e.writeIAMKubeconfig(path, name)
+		}
+	} else {
+		err = e.Cluster.IssueKubeconfig(ctx, name, path)
+	}
 	if err != nil {
 		return nil, errkind.E(errkind.Infra, fmt.Errorf("responder %s: %w", name, err))
 	}

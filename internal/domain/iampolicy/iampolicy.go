@@ -52,6 +52,7 @@ type Document struct {
 type Statement struct {
 	Sid         string          `json:"Sid,omitempty"`
 	Effect      string          `json:"Effect"`
+	Principal   json.RawMessage `json:"Principal,omitempty"`
 	Action      List            `json:"Action,omitempty"`
 	NotAction   List            `json:"NotAction,omitempty"`
 	Resource    List            `json:"Resource,omitempty"`
