@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -76,8 +77,18 @@ func fakeDeb(t *testing.T, dir, version string) string {
 			t.Fatal(err)
 		}
 	}
+	// The same package must be the same bytes: fixed times, in the files
+	// and in the archive (SOURCE_DATE_EPOCH), whenever it is built.
+	epoch := time.Unix(1700000000, 0)
+	for _, p := range []string{"DEBIAN/control", "bin/busybox", "DEBIAN", "bin", "."} {
+		if err := os.Chtimes(filepath.Join(root, p), epoch, epoch); err != nil {
+			t.Fatal(err)
+		}
+	}
 	deb := filepath.Join(dir, "busybox-static_"+strings.ReplaceAll(version, ":", "%3a")+"_amd64.deb")
-	if out, err := exec.Command("dpkg-deb", "--build", "--root-owner-group", root, deb).CombinedOutput(); err != nil {
+	cmd := exec.Command("dpkg-deb", "--build", "--root-owner-group", root, deb)
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("dpkg-deb --build: %v\n%s", err, out)
 	}
 	return deb
