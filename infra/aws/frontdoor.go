@@ -123,13 +123,13 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body.Close()
 	if r.Header.Get("Authorization") == "" {
 		if req, ok := parseWebIdentity(r, body); ok {
-			f.serveWebIdentity(w, r, body, req)
+			f.serveWebIdentity(w, r, req)
 			return
 		}
-	}
-	if r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") != "" {
-		f.servePresigned(w, r, body)
-		return
+		if r.URL.Query().Get("X-Amz-Signature") != "" {
+			f.servePresigned(w, r, body)
+			return
+		}
 	}
 	auth := parseAuth(r.Header.Get("Authorization"))
 	call := Call{Time: time.Now(), User: auth.keyID, Service: auth.service}

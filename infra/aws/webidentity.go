@@ -36,7 +36,9 @@ import (
 
 // webIdentityRequest is what the front door reads of the call.
 type webIdentityRequest struct {
-	roleARN, session, token string
+	roleARN, token string
+	// params are the call's parameters, passed on to moto.
+	params url.Values
 }
 
 // parseWebIdentity reads an AssumeRoleWithWebIdentity call (form body or
@@ -50,7 +52,7 @@ func parseWebIdentity(r *http.Request, body []byte) (webIdentityRequest, bool) {
 		}
 		q = form
 	}
-	return webIdentityRequest{roleARN: q.Get("RoleArn"), session: q.Get("RoleSessionName"), token: q.Get("WebIdentityToken")}, true
+	return webIdentityRequest{roleARN: q.Get("RoleArn"), token: q.Get("WebIdentityToken"), params: q}, true
 }
 
 // stsError is an STS error answer.
@@ -65,44 +67,36 @@ var errNotValidated = &stsError{http.StatusBadRequest, "InvalidIdentityToken", "
 
 // serveWebIdentity checks an AssumeRoleWithWebIdentity call and passes it
 // to moto only when STS would grant it.
-func (f *frontDoor) serveWebIdentity(w http.ResponseWriter, r *http.Request, body []byte, req webIdentityRequest) {
+func (f *frontDoor) serveWebIdentity(w http.ResponseWriter, r *http.Request, req webIdentityRequest) {
 	call := Call{Time: time.Now(), Service: "sts", User: "web-identity", Action: "AssumeRoleWithWebIdentity", Params: map[string]string{"RoleArn": req.roleARN}}
 	sub, err := f.checkWebIdentity(r.Context(), req)
 	if sub != "" {
 		call.User = sub
 	}
+	status := http.StatusOK
+	defer func() {
+		if f.onCall != nil {
+			call.Status = status
+			f.onCall(call)
+		}
+	}()
 	if err != nil {
 		var e *stsError
 		if !errors.As(err, &e) {
 			e = &stsError{http.StatusInternalServerError, "InternalFailure", err.Error()}
 		}
 		writeSTSError(w, e.status, e.code, e.message)
-		call.Status = e.status
-		if f.onCall != nil {
-			f.onCall(call)
-		}
+		status = e.status
 		return
 	}
 	// moto, with IAM enforcement on, refuses an unsigned call: the front
 	// door, having decided, signs it as gameday's admin.
-	form := url.Values{}
-	for name, vs := range r.URL.Query() {
-		form[name] = vs
-	}
-	if posted, err := url.ParseQuery(string(body)); err == nil {
-		for name, vs := range posted {
-			form[name] = vs
-		}
-	}
 	rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
-	f.proxy.ServeHTTP(rec, signedForm(r, []byte(form.Encode()), f.admin.AccessKeyID, f.admin.SecretAccessKey, f.region, "sts", ""))
+	f.proxy.ServeHTTP(rec, signedForm(r, []byte(req.params.Encode()), f.admin.AccessKeyID, f.admin.SecretAccessKey, f.region, "sts", ""))
 	if rec.status == http.StatusOK {
 		f.learnCredentials(rec.body.Bytes())
 	}
-	call.Status = rec.status
-	if f.onCall != nil {
-		f.onCall(call)
-	}
+	status = rec.status
 	rec.send(w, rec.body.Bytes())
 }
 
@@ -143,7 +137,8 @@ func (f *frontDoor) checkWebIdentity(ctx context.Context, req webIdentityRequest
 	if json.Unmarshal(claims.Aud, &aud) != nil {
 		return claims.Sub, errNotValidated
 	}
-	account, _, _ := strings.Cut(strings.TrimPrefix(req.roleARN, "arn:aws:iam::"), ":")
+	// A malformed role ARN names no account, so no provider is found.
+	_, account, roleName, _ := ParsePrincipal(req.roleARN)
 	host := strings.TrimPrefix(claims.Iss, "https://")
 	provider := "arn:aws:iam::" + account + ":oidc-provider/" + host
 	if f.iam == nil {
@@ -156,8 +151,6 @@ func (f *frontDoor) checkWebIdentity(ctx context.Context, req webIdentityRequest
 	if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(p.ClientIDList, a) }) {
 		return claims.Sub, &stsError{http.StatusBadRequest, "InvalidIdentityToken", "Incorrect token audience"}
 	}
-	_, roleName, _ := strings.Cut(req.roleARN, ":role/")
-	roleName = roleName[strings.LastIndex(roleName, "/")+1:]
 	role, err := f.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
 	if err != nil || role.Role.AssumeRolePolicyDocument == nil {
 		return claims.Sub, notAuthorizedWebIdentity

@@ -88,11 +88,10 @@ func Start(ctx context.Context, client kubernetes.Interface, o Options) (func(co
 	go func() {
 		_ = srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}()
-	stop := func(ctx context.Context) error {
-		err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, Name, metav1.DeleteOptions{})
+	shutdown := func(ctx context.Context) error {
 		close(done)
 		factory.Shutdown()
-		return errors.Join(err, srv.Shutdown(ctx))
+		return srv.Shutdown(ctx)
 	}
 	url := "https://" + ln.Addr().String() + "/mutate"
 	ignore, none := admissionv1.Ignore, admissionv1.SideEffectClassNone
@@ -114,9 +113,10 @@ func Start(ctx context.Context, client kubernetes.Interface, o Options) (func(co
 		}},
 	}
 	if _, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, cfg, metav1.CreateOptions{}); err != nil {
-		close(done)
-		factory.Shutdown()
-		return noop, errors.Join(fmt.Errorf("register the pod identity webhook: %w", err), srv.Shutdown(ctx))
+		return noop, errors.Join(fmt.Errorf("register the pod identity webhook: %w", err), shutdown(ctx))
 	}
-	return stop, nil
+	return func(ctx context.Context) error {
+		err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, Name, metav1.DeleteOptions{})
+		return errors.Join(err, shutdown(ctx))
+	}, nil
 }
